@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Policy: parse and validate a JSON policy (policies/schema.json), compile its detectors, and
+ * decide what to do with a flow given what was found in it. Library code: never logs; errors are
+ * returned as diagnostics naming the JSON path ("rules[3].action: ...").
+ *
+ * A struct rp_policy is immutable once loaded: the daemon swaps whole policies atomically and
+ * frees the old one when no flow refers to it any more.
+ */
+#ifndef REMPART_POLICY_H
+#define REMPART_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detectors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Ordered by severity: when several rules match, the most severe action wins. */
+enum rp_action {
+	RP_ACTION_NONE = 0,
+	RP_ACTION_AUDIT,   /* log only */
+	RP_ACTION_ALERT,   /* log + desktop notification */
+	RP_ACTION_BLOCK,   /* kill the flow */
+	RP_ACTION_HOLD,    /* strict: hold each write until its verdict; a match blocks */
+	RP_ACTION_KILL,    /* kill the process */
+};
+const char *rp_action_name(enum rp_action a);
+
+#define RP_DIAG_MAX 64
+#define RP_DIAG_LEN 320
+
+/* Diagnostics: each line "json.path: what is wrong". Overflow is counted, not stored. */
+struct rp_diag {
+	size_t n;
+	size_t dropped;
+	char lines[RP_DIAG_MAX][RP_DIAG_LEN];
+};
+
+struct rp_policy_settings {
+	uint64_t capture_budget_bytes;   /* per-write capture budget handed to BPF */
+	uint32_t hold_timeout_ms;        /* verdict timeout in hold mode */
+	bool fail_closed;                /* on hold timeout: true kills the flow, false releases */
+	uint32_t notify_rate_per_minute; /* desktop notifications per user per minute */
+};
+
+struct rp_policy;
+
+/*
+ * Load, validate and compile (Hyperscan included). On failure returns a negative errno, *out is
+ * untouched, and diag (if given) says why. origin names the source in messages (file path).
+ */
+int rp_policy_load_file(const char *path, struct rp_policy **out, struct rp_diag *diag);
+int rp_policy_load_buffer(const char *json, size_t len, const char *origin, struct rp_policy **out,
+			  struct rp_diag *diag);
+void rp_policy_free(struct rp_policy *p); /* NULL-safe */
+
+const struct rp_engine *rp_policy_engine(const struct rp_policy *p);
+const struct rp_policy_settings *rp_policy_settings(const struct rp_policy *p);
+const char *rp_policy_name(const struct rp_policy *p);
+uint64_t rp_policy_serial(const struct rp_policy *p);
+const char *rp_policy_sha256(const struct rp_policy *p); /* hex of the JSON bytes */
+
+/* What the daemon knows about a flow when it asks for a verdict. Any pointer may be NULL. */
+struct rp_flow_context {
+	uint32_t pid;
+	uint32_t uid;
+	const char *comm;
+	const char *exe;
+	const char *user;
+	int family;                 /* AF_INET / AF_INET6 / 0 */
+	const uint8_t *raddr;       /* 4 or 16 bytes per family */
+	uint16_t rport;
+	const char *host;           /* HTTP Host / :authority / SNI when known */
+};
+
+struct rp_verdict {
+	enum rp_action action;
+	const char *rule_id;        /* owned by the policy; NULL when no rule matched */
+	const char *message;        /* notification text, owned by the policy; may be NULL */
+	const char *destination;    /* catalogue entry name for the destination, or NULL */
+	bool destination_approved;
+};
+
+/*
+ * Decide for a flow. counts[i] is how many findings of engine detector i (at or above its minimum
+ * confidence) the flow carried so far; n is rp_engine_detector_count(). Always fills v.
+ */
+void rp_policy_evaluate(const struct rp_policy *p, const struct rp_flow_context *ctx,
+			const uint32_t *counts, size_t n, struct rp_verdict *v);
+
+/* Strictest action any rule could take on this flow before content is seen (hold scoping). */
+enum rp_action rp_policy_prejudge(const struct rp_policy *p, const struct rp_flow_context *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
