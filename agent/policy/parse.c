@@ -69,6 +69,33 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len)
 	return len;
 }
 
+/*
+ * json-c's strict mode still takes single-quoted strings and a few other extensions. Outside
+ * strings, standard JSON only has structure, whitespace, numbers and the three literals: anything
+ * else is refused here, where we can say exactly where it is. Returns len when all is well.
+ */
+static size_t lexically_invalid_at(const char *buf, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"')
+			in_string = true;
+		else if (!strchr(" \t\r\n{}[],:-+.0123456789eEtruefalsn", c) || c == '\0')
+			return i;
+	}
+	return len;
+}
+
 int rp_json_parse(const char *buf, size_t len, const char *origin, struct json_object **out,
 		  struct rp_diag *diag)
 {
@@ -98,9 +125,21 @@ int rp_json_parse(const char *buf, size_t len, const char *origin, struct json_o
 	tok = json_tokener_new_ex(RP_JSON_MAX_DEPTH);
 	if (!tok)
 		return -ENOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* Trailing characters are allowed here only to be reported below with a clearer message. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	root = json_tokener_parse_ex(tok, buf, (int)len);
 	end = json_tokener_get_parse_end(tok);
+	/* Within what json-c read, a non-standard extension is the better explanation. */
+	bad = lexically_invalid_at(buf, end < len ? end + 1 : len);
+	if (bad <= end && bad < len) {
+		offset_to_line_col(buf, bad, &line, &col);
+		rp_diag_addf(diag, "%s: line %zu, column %zu: JSON syntax error: unexpected character '%c'%s",
+			     origin, line, col, buf[bad],
+			     buf[bad] == '\'' ? " (strings take double quotes)"
+			     : buf[bad] == '/' ? " (JSON has no comments)" : "");
+		r = -EINVAL;
+		goto cleanup;
+	}
 	if (!root) {
 		enum json_tokener_error jerr = json_tokener_get_error(tok);
 
