@@ -13,6 +13,7 @@
 
 #include "rempart.h"
 #include "maps.bpf.h"
+#include "enforce_hooks.bpf.h" /* enforcement (issue 5): shared maps + TLS hooks */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -174,6 +175,10 @@ static __always_inline int capture_write(void *obj, const void *ubuf, __u64 len,
 		return 0;
 	if (!ubuf || len == 0 || (__s64)len < 0)
 		return 0;
+	/* ---- enforcement (issue 5): kill / blocked flow / arm fd link */
+	if (rp_enforce_on_write((__u64)obj, tgid, (__u32)bpf_get_current_pid_tgid()))
+		return 0;
+	/* ---- end enforcement */
 
 	count_add(RP_CNT_WRITES, 1);
 	count_add(RP_CNT_BYTES, len);
@@ -213,6 +218,9 @@ static __always_inline int capture_write(void *obj, const void *ubuf, __u64 len,
 		__u32 reason = ctx.stopped_at < ctx.captured ? ctx.reason : RP_GAP_BUDGET;
 		emit_gap(&cb->rec.id, base + ctx.stopped_at, len - ctx.stopped_at, reason);
 	}
+	/* ---- enforcement (issue 5): hold mode stops the writer here, before encryption */
+	rp_enforce_after_write(&events, &cb->rec.id, base + len, len);
+	/* ---- end enforcement */
 	return 0;
 }
 

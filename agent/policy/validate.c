@@ -941,7 +941,9 @@ int rp_policy_from_json(struct json_object *root, struct rp_policy *p, struct rp
 {
 	static const char *const keys[] = {"schema_version", "name",	     "serial",	 "description",
 					   "settings",	     "detectors",    "destinations", "rules",
-					   "exceptions",     NULL};
+					   "exceptions",
+					   "enforcement", /* issue 5: read by destinations_access.c */
+					   NULL};
 	struct vctx v = {.diag = diag, .p = p};
 	struct json_object *o;
 	int64_t x;
