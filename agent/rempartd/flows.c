@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "enforce.h" /* enforcement (issue 5) */
 
 #define N_BUCKETS 16384u
 
@@ -114,11 +115,18 @@ static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_findin
 	};
 	struct rp_verdict v;
 	struct timespec ts;
+	const char *enforcement;
+	bool suppress = false;
 
 	rp_policy_evaluate(p, &ctx, f->counts, rp_engine_detector_count(e), &v);
 	if (v.action <= f->reported)
 		return;
 	f->reported = v.action;
+	/* ---- enforcement (issue 5): carry out the verdict before reporting it */
+	enforcement = rp_enforce_verdict(d, &f->id, v.action, &suppress);
+	if (suppress)
+		return;
+	/* ---- end enforcement */
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct rp_alert a = {
@@ -137,7 +145,7 @@ static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_findin
 		.destination = v.destination,
 		.destination_approved = v.destination_approved,
 		.flow_had_gap = f->gap_bytes > 0,
-		.enforcement = "none",
+		.enforcement = enforcement,
 	};
 	(void)rp_alert_emit(d->alerts, &a);
 }
@@ -250,6 +258,7 @@ static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t s
 
 	if (size < sizeof(*r) || r->len > size - sizeof(*r))
 		return -EBADMSG;
+	rp_enforce_on_data(d, r); /* enforcement (issue 5): hold mode keeps the held write */
 	f = flow_get(d->flows, d, &r->id);
 	if (!f)
 		return -ENOMEM;
@@ -308,6 +317,9 @@ int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size)
 		break;
 	case RP_REC_FLOW_END:
 		r = on_flow_end(d, rec, h->size);
+		break;
+	case RP_REC_HOLD: /* enforcement (issue 5) */
+		r = rp_enforce_on_hold_record(d, rec, h->size);
 		break;
 	default:
 		r = -EBADMSG;

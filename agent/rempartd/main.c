@@ -20,6 +20,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "enforce.h" /* enforcement (issue 5) */
 #include "paths.h"
 
 #define FLOW_IDLE_NS (600ull * 1000000000ull) /* a flow silent this long is closed */
@@ -111,6 +112,13 @@ int rp_daemon_reload(struct rp_daemon *d)
 	}
 	if (d->capture)
 		(void)rp_capture_set_budget(d->capture, rp_policy_settings(p)->capture_budget_bytes);
+	/* ---- enforcement (issue 5): on failure the previous enforcement settings stay */
+	if (d->enforce) {
+		char eerr[512];
+		if (rp_enforce_apply_policy(d->enforce, p, d->policy_path, eerr, sizeof(eerr)) < 0)
+			fprintf(stderr, "rempartd: enforcement settings not updated: %s\n", eerr);
+	}
+	/* ---- end enforcement */
 	rp_policy_ref_put(d->policy);
 	d->policy = ref;
 	d->policy_error[0] = '\0';
@@ -154,6 +162,8 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd)
 				if (read(timerfd, &ticks, sizeof(ticks)) < 0)
 					continue;
 				rp_flow_table_expire(d->flows, d, now_ns(), FLOW_IDLE_NS);
+			} else if (d->enforce && fd == rp_enforce_timer_fd(d->enforce)) { /* issue 5 */
+				rp_enforce_on_timer(d);
 			} else if (d->control && rp_control_owns_fd(d->control, fd)) {
 				rp_control_handle(d->control, d, fd, evs[i].events);
 			}
@@ -280,6 +290,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rempartd: %s\n", err);
 		goto out;
 	}
+	/* ---- enforcement (issue 5): before capture, which shares its maps */
+	r = rp_enforce_open(&d.enforce, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: %s\n", err);
+		goto out;
+	}
+	r = rp_enforce_apply_policy(d.enforce, policy, d.policy_path, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: %s\n", err);
+		goto out;
+	}
+	/* ---- end enforcement */
 	r = rp_capture_open(&d.capture, rp_policy_settings(policy)->capture_budget_bytes,
 			    (size_t)ringbuf_mb << 20, rp_flows_on_record, &d, err, sizeof(err));
 	if (r < 0) {
@@ -291,6 +313,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rempartd: %s\n", err);
 		goto out;
 	}
+	/* ---- enforcement (issue 5) */
+	r = rp_enforce_attach(d.enforce, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: %s\n", err);
+		goto out;
+	}
+	if (epoll_add(d.epfd, rp_enforce_timer_fd(d.enforce)) < 0) {
+		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
+		goto out;
+	}
+	/* ---- end enforcement */
 	r = rp_control_open(d.socket_path, &d.control);
 	if (r < 0) {
 		fprintf(stderr, "rempartd: cannot listen on %s: %s\n", d.socket_path, strerror(-r));
@@ -322,6 +355,8 @@ out:
 	rp_capture_free(d.capture);
 	d.capture = NULL;
 	rp_flow_table_free(d.flows, &d);
+	rp_enforce_free(d.enforce); /* issue 5: resumes held writers, detaches */
+	d.enforce = NULL;
 	rp_alert_sink_free(d.alerts);
 	rp_policy_ref_put(d.policy);
 	if (sigfd >= 0)
