@@ -40,6 +40,8 @@
 #define HOLD_MAX_BYTES (8u << 20)      /* bytes of one held write kept for its scan */
 #define KILL_ENTRY_TTL_NS (10ull * 1000000000ull)
 #define MAX_SOCKETS 256
+#define FD_LINK_WAIT_STEPS 40u           /* x FD_LINK_WAIT_US: at most 10 ms */
+#define FD_LINK_WAIT_US 250u
 
 /* Userspace state of a flow seen while hold mode is on. */
 struct hold_flow {
@@ -503,7 +505,7 @@ static int find_flow_socket(struct rp_enforce *e, const struct rp_flow_identity 
 			    const char **how_found)
 {
 	struct rp_flow_ref ref = {.flow_key = id->flow_key, .pid = id->pid};
-	struct rp_flow_fd ffd;
+	struct rp_flow_fd ffd = {.fd = -1};
 	uint32_t inodes[MAX_SOCKETS], inode;
 	int n, r, found = 0;
 
@@ -511,8 +513,18 @@ static int find_flow_socket(struct rp_enforce *e, const struct rp_flow_identity 
 		*how_found = "cookie";
 		return 0;
 	}
-	if (bpf_map__lookup_elem(e->skel->maps.rp_flow_fds, &ref, sizeof(ref), &ffd, sizeof(ffd), 0) == 0 &&
-	    rp_proc_fd_socket_inode((pid_t)id->pid, ffd.fd, &inode) == 0 && rp_sockdiag_find(inode, 0, si) == 0) {
+	/* The link is made by the TLS library's first send after the write: a verdict on a flow's
+	 * first write can be faster than that. Wait for it a little (bounded). */
+	for (unsigned i = 0; i < FD_LINK_WAIT_STEPS; i++) {
+		if (bpf_map__lookup_elem(e->skel->maps.rp_flow_fds, &ref, sizeof(ref), &ffd, sizeof(ffd), 0) == 0)
+			break;
+		ffd.fd = -1;
+		if (kill((pid_t)id->pid, 0) < 0)
+			break;
+		usleep(FD_LINK_WAIT_US);
+	}
+	if (ffd.fd >= 0 && rp_proc_fd_socket_inode((pid_t)id->pid, ffd.fd, &inode) == 0 &&
+	    rp_sockdiag_find(inode, 0, si) == 0) {
 		*how_found = "fd";
 		return 0;
 	}
