@@ -181,6 +181,16 @@ int rp_sendmsg6(struct bpf_sock_addr *ctx)
 	return decide(ctx, denied6(ctx));
 }
 
+/* A process that execs another program is judged anew: forget its hold answer. */
+SEC("tracepoint/sched/sched_process_exec")
+int rp_tp_exec(void *ctx)
+{
+	struct rp_flow_ref proc = {.flow_key = 0, .pid = (__u32)(bpf_get_current_pid_tgid() >> 32)};
+
+	bpf_map_delete_elem(&rp_hold_flows, &proc);
+	return 0;
+}
+
 /* The nested syscall: fd of the thread's first write/send after a TLS write. */
 static __always_inline int link_fd(long fd)
 {

@@ -134,6 +134,12 @@ static __always_inline void rp_enforce_after_write(void *rb, const struct rp_flo
 	if (!cfg)
 		return;
 	mode = bpf_map_lookup_elem(&rp_hold_flows, &ref);
+	if (!mode) {
+		/* Not judged yet: the process's answer (flow_key 0), else the default. */
+		struct rp_flow_ref proc = {.flow_key = 0, .pid = id->pid};
+
+		mode = bpf_map_lookup_elem(&rp_hold_flows, &proc);
+	}
 	if (mode ? *mode != RP_HOLD_YES : !cfg->hold_default)
 		return;
 	now = bpf_ktime_get_ns();

@@ -147,7 +147,8 @@ struct rp_hold_config {
 	__u32 _pad;
 };
 
-/* rp_hold_flows values (per flow, set by the daemon once it has prejudged the flow). */
+/* rp_hold_flows values (per flow, set by the daemon once it has prejudged the flow; flow_key 0
+ * holds the answer for the whole process, used for its flows not judged yet, reset at exec). */
 enum rp_hold_mode {
 	RP_HOLD_NO = 1,
 	RP_HOLD_YES = 2,

@@ -314,6 +314,7 @@ int rp_enforce_attach(struct rp_enforce *e, char *err, size_t errlen)
 		e->skel->progs.rp_tp_writev,
 		e->skel->progs.rp_tp_sendto,
 		e->skel->progs.rp_tp_sendmsg,
+		e->skel->progs.rp_tp_exec,
 	};
 	char root[2048];
 	int cgfd, r;
@@ -616,7 +617,20 @@ const char *rp_enforce_verdict(struct rp_daemon *d, const struct rp_flow_identit
 	case RP_ACTION_ALERT:
 		return "none";
 	case RP_ACTION_BLOCK:
-	case RP_ACTION_HOLD: /* a match in a held flow blocks it; here after the fact */
+	case RP_ACTION_HOLD: /* a match in a held flow blocks it */
+		if (f && rp_hold_active(e->hold) && f->mode != RP_HOLD_NO) {
+			/* The writer is being held at TLS entry (the HOLD record follows its data): the
+			 * socket goes now, the HOLD record resumes it into a failing write. */
+			f->blocked = true;
+			f->alerted = true;
+			e->st.blocked_in_hold++;
+			if (!block_flow(e, id, "held at TLS entry, nothing sent; ")) {
+				kill_process(e, (pid_t)id->pid);
+				snprintf(e->how, sizeof(e->how),
+					 "held at TLS entry; socket not found, process killed before the write (nothing sent)");
+			}
+			return e->how;
+		}
 		if (f)
 			f->blocked = true;
 		block_flow(e, id, "");
@@ -762,6 +776,10 @@ int rp_enforce_on_hold_record(struct rp_daemon *d, const void *rec, size_t size)
 	if (f->mode == 0) {
 		f->mode = rp_policy_prejudge(p, &ctx) >= RP_ACTION_HOLD ? RP_HOLD_YES : RP_HOLD_NO;
 		rp_hold_set_flow_mode(e->hold, f->flow_key, f->pid, f->mode);
+		/* Without a destination the answer holds for every flow of the process: its next flows
+		 * are not stopped just to learn it again. */
+		if (!h->id.family)
+			rp_hold_set_flow_mode(e->hold, 0, f->pid, f->mode);
 	}
 	if (f->mode == RP_HOLD_NO) {
 		free(f->buf);
