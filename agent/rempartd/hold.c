@@ -10,7 +10,8 @@
  *     RP_HOLD_WINDOW_MS: a hung or dead rempartd holds nothing new;
  *   - the guardian, a child forked before any BPF program is attached, keeps only the rp_held and
  *     rp_hold_cfg maps and a pipe from rempartd; when the pipe closes (rempartd exited or was
- *     killed) it turns holding off and resumes every writer still in rp_held, then exits.
+ *     killed) it turns holding off and resumes every writer still in rp_held, then exits. While
+ *     rempartd lives but its heartbeat is stale (hung, frozen), it resumes held writers too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -114,11 +115,22 @@ static void guardian_main(int held_fd, int cfg_fd, int pipe_fd)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	for (;;) {
-		int n = poll(&pfd, 1, -1);
+		int n = poll(&pfd, 1, RP_HOLD_BEAT_MS);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
+		if (n == 0) {
+			/* rempartd alive but hung (or frozen): nothing it holds may stay stopped past
+			 * the heartbeat window. */
+			struct rp_hold_config cfg;
+			__u32 zero = 0;
+
+			if (bpf_map_lookup_elem(cfg_fd, &zero, &cfg) == 0 && cfg.heartbeat_ns &&
+			    mono_ns() > cfg.heartbeat_ns + cfg.window_ns)
+				(void)release_all(held_fd);
+			continue;
+		}
 		if (pfd.revents & (POLLHUP | POLLERR))
 			break;
 		if ((pfd.revents & POLLIN) && read(pipe_fd, &c, 1) <= 0)
