@@ -29,6 +29,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 
 #include "daemon.h"
 #include "enforce.h"
@@ -904,4 +905,40 @@ void rp_enforce_stats(const struct rp_enforce *e, struct rp_enforce_stats *out)
 			out->counters[i] += vals[c];
 	}
 	free(vals);
+}
+
+struct json_object *rp_enforce_status_json(const struct rp_enforce *e)
+{
+	static const char *const kernel_names[RP_ECNT__MAX] = {
+		[RP_ECNT_CONNECT_DENIED] = "connect_denied", [RP_ECNT_QUIC_DENIED] = "quic_denied",
+		[RP_ECNT_EGRESS_DROPPED] = "egress_dropped", [RP_ECNT_BLOCKED_WRITES] = "blocked_writes",
+		[RP_ECNT_KILL_SIGNALS] = "kill_signals",     [RP_ECNT_HOLD_STOPS] = "hold_stops",
+		[RP_ECNT_HOLD_STALE] = "hold_stale",	     [RP_ECNT_HOLD_LOST] = "hold_lost",
+		[RP_ECNT_FD_LINKED] = "fd_linked",
+	};
+	struct json_object *o = json_object_new_object();
+	struct rp_enforce_stats st;
+
+	if (!o || !e)
+		return o;
+	rp_enforce_stats(e, &st);
+	for (int i = 0; i < RP_ECNT__MAX; i++)
+		if (kernel_names[i])
+			json_object_object_add(o, kernel_names[i], json_object_new_uint64(st.counters[i]));
+#define ADD(name) json_object_object_add(o, #name, json_object_new_uint64((uint64_t)st.name))
+	ADD(holds);
+	ADD(released);
+	ADD(blocked_in_hold);
+	ADD(hold_timeouts);
+	ADD(flows_blocked);
+	ADD(processes_killed);
+	ADD(destroy_ok);
+	ADD(destroy_unsupported);
+	ADD(socket_not_found);
+	ADD(deny_addrs);
+	ADD(deny_hosts_resolved);
+	ADD(deny_hosts_failed);
+#undef ADD
+	json_object_object_add(o, "cgroup_attached", json_object_new_boolean(st.cgroup_attached));
+	return o;
 }

@@ -76,6 +76,8 @@ struct rp_enforce_stats {
 	bool cgroup_attached;
 };
 void rp_enforce_stats(const struct rp_enforce *e, struct rp_enforce_stats *out);
+/* The same as a JSON object for `rempart status` (a new reference; empty object when e is NULL). */
+struct json_object *rp_enforce_status_json(const struct rp_enforce *e);
 
 /* ---- hold.c (internal to enforce.c / hold.c) */
 struct rp_hold;
