@@ -402,14 +402,6 @@ static int run_policy(const struct rp_cli_global *g, int argc, char **argv)
 	const char *sub;
 
 	(void)g;
-	/*
-	 * cli.h promises argv[0] is the command name, but main.c (at 554a0e1) resets optind before
-	 * computing the offset and hands over the whole command line: find our name either way.
-	 */
-	while (argc > 0 && strcmp(argv[0], "policy") != 0) {
-		argc--;
-		argv++;
-	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		policy_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
