@@ -69,8 +69,9 @@ int main(int argc, char **argv)
 	}
 	for (struct rp_cli_command *cmd = commands; cmd; cmd = cmd->next) {
 		if (strcmp(cmd->name, argv[optind]) == 0) {
-			optind = 0; /* full getopt reset for the subcommand */
-			return cmd->run(&g, argc - optind, argv + optind);
+			int first = optind;
+			optind = 0; /* full getopt reset for the subcommand's own options */
+			return cmd->run(&g, argc - first, argv + first);
 		}
 	}
 	fprintf(stderr, "rempart: unknown command '%s' (see rempart --help)\n", argv[optind]);

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Kernel side of the data path: load capture.bpf.c, attach its uprobes to every TLS library found,
+ * and hand each ring-buffer record to the flow table.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "capture.skel.h"
+#include "daemon.h"
+
+struct probe {
+	struct bpf_link *link;
+	char target[4096];
+	const char *func;
+};
+
+struct attached_object {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct rp_capture {
+	struct capture_bpf *skel;
+	struct ring_buffer *rb;
+	rp_record_fn fn;
+	struct rp_daemon *d;
+	struct probe *probes;
+	size_t n_probes, cap_probes;
+	struct attached_object *objects;
+	size_t n_objects, cap_objects;
+	int ncpus;
+};
+
+static int on_ringbuf_record(void *ctx, void *data, size_t size)
+{
+	struct rp_capture *c = ctx;
+
+	/* A record handler error must not stop the drain: the flow layer counts its own failures. */
+	(void)c->fn(c->d, data, size);
+	return 0;
+}
+
+static int set_runtime_config(struct rp_capture *c, uint64_t budget, bool enabled)
+{
+	struct rp_runtime_config cfg = {.write_budget = budget, .enabled = enabled};
+	__u32 zero = 0;
+
+	if (bpf_map__update_elem(c->skel->maps.runtime_config, &zero, sizeof(zero), &cfg, sizeof(cfg), BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+int rp_capture_open(struct rp_capture **out, uint64_t write_budget, size_t ringbuf_bytes,
+		    rp_record_fn fn, struct rp_daemon *d, char *err, size_t errlen)
+{
+	struct rp_capture *c;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fn = fn;
+	c->d = d;
+	c->ncpus = libbpf_num_possible_cpus();
+	if (c->ncpus <= 0) {
+		r = c->ncpus < 0 ? c->ncpus : -EINVAL;
+		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-r));
+		goto fail;
+	}
+
+	c->skel = capture_bpf__open();
+	if (!c->skel) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open BPF capture object: %s", strerror(-r));
+		goto fail;
+	}
+	c->skel->rodata->self_tgid = (__u32)getpid();
+	r = bpf_map__set_max_entries(c->skel->maps.events, (__u32)ringbuf_bytes);
+	if (r < 0) {
+		snprintf(err, errlen, "invalid ring buffer size %zu: %s", ringbuf_bytes, strerror(-r));
+		goto fail;
+	}
+	r = capture_bpf__load(c->skel);
+	if (r < 0) {
+		snprintf(err, errlen,
+			 "cannot load BPF capture programs: %s (rempartd needs root or CAP_BPF+CAP_PERFMON, "
+			 "and a kernel with BTF)",
+			 strerror(-r));
+		goto fail;
+	}
+	r = set_runtime_config(c, write_budget, true);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot set capture settings: %s", strerror(-r));
+		goto fail;
+	}
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_ringbuf_record, c, NULL);
+	if (!c->rb) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open ring buffer: %s", strerror(-r));
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	rp_capture_free(c);
+	return r;
+}
+
+void rp_capture_free(struct rp_capture *c)
+{
+	if (!c)
+		return;
+	if (c->skel)
+		(void)set_runtime_config(c, 0, false);
+	for (size_t i = 0; i < c->n_probes; i++)
+		bpf_link__destroy(c->probes[i].link);
+	free(c->probes);
+	free(c->objects);
+	ring_buffer__free(c->rb);
+	capture_bpf__destroy(c->skel);
+	free(c);
+}
+
+static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char *path, const char *func)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = false);
+	struct bpf_link *link;
+
+	if (c->n_probes == c->cap_probes) {
+		size_t cap = c->cap_probes ? c->cap_probes * 2 : 16;
+		struct probe *np = realloc(c->probes, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		c->probes = np;
+		c->cap_probes = cap;
+	}
+	/* pid -1: every process that maps this file, now and later. */
+	link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+	if (!link)
+		return -errno;
+	c->probes[c->n_probes].link = link;
+	snprintf(c->probes[c->n_probes].target, sizeof(c->probes[0].target), "%s", path);
+	c->probes[c->n_probes].func = func;
+	c->n_probes++;
+	return 0;
+}
+
+static bool object_known(const struct rp_capture *c, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < c->n_objects; i++)
+		if (c->objects[i].dev == dev && c->objects[i].ino == ino)
+			return true;
+	return false;
+}
+
+struct attach_ctx {
+	struct rp_capture *c;
+	unsigned attached;
+	int first_error;
+	char *err;
+	size_t errlen;
+};
+
+static int attach_object(const struct rp_tls_object *o, void *u)
+{
+	struct attach_ctx *ac = u;
+	struct rp_capture *c = ac->c;
+	int r, ok = 0;
+
+	if (object_known(c, o->dev, o->ino))
+		return 0;
+	if (c->n_objects == c->cap_objects) {
+		size_t cap = c->cap_objects ? c->cap_objects * 2 : 8;
+		struct attached_object *no = realloc(c->objects, cap * sizeof(*no));
+		if (!no)
+			return -ENOMEM;
+		c->objects = no;
+		c->cap_objects = cap;
+	}
+	c->objects[c->n_objects++] = (struct attached_object){.dev = o->dev, .ino = o->ino};
+
+	switch (o->kind) {
+	case RP_TLS_OPENSSL: {
+		/* SSL_write_ex appeared in OpenSSL 1.1.1; SSL_write and SSL_free exist in every version. */
+		const struct {
+			struct bpf_program *prog;
+			const char *func;
+			bool required;
+		} hooks[] = {
+			{c->skel->progs.ssl_write, "SSL_write", true},
+			{c->skel->progs.ssl_write_ex, "SSL_write_ex", false},
+			{c->skel->progs.ssl_free, "SSL_free", false},
+		};
+		for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+			r = add_probe(c, hooks[i].prog, o->path, hooks[i].func);
+			if (r == 0) {
+				ok++;
+			} else if (hooks[i].required && !ac->first_error) {
+				ac->first_error = r;
+				snprintf(ac->err, ac->errlen, "cannot attach %s in %s: %s", hooks[i].func, o->path,
+					 strerror(-r));
+			}
+		}
+		break;
+	}
+	}
+	if (ok)
+		ac->attached++;
+	return 0;
+}
+
+int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen)
+{
+	struct attach_ctx ac = {.c = c, .err = err, .errlen = errlen};
+	int r;
+
+	r = rp_tls_libs_scan(attach_object, &ac);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot scan for TLS libraries: %s", strerror(-r));
+		return r;
+	}
+	if (c->n_probes == 0) {
+		if (!ac.first_error)
+			snprintf(err, errlen, "no TLS library found to attach to (looked for libssl.so.3/1.1)");
+		return ac.first_error ? ac.first_error : -ENOENT;
+	}
+	return (int)ac.attached;
+}
+
+int rp_capture_fd(const struct rp_capture *c)
+{
+	return ring_buffer__epoll_fd(c->rb);
+}
+
+int rp_capture_drain(struct rp_capture *c)
+{
+	return ring_buffer__consume(c->rb);
+}
+
+int rp_capture_set_budget(struct rp_capture *c, uint64_t write_budget)
+{
+	return set_runtime_config(c, write_budget, true);
+}
+
+void rp_capture_stats(const struct rp_capture *c, struct rp_capture_stats *out)
+{
+	__u64 *vals;
+
+	memset(out, 0, sizeof(*out));
+	out->attached_probes = (unsigned)c->n_probes;
+	out->attached_objects = (unsigned)c->n_objects;
+	vals = calloc((size_t)c->ncpus, sizeof(*vals));
+	if (!vals)
+		return;
+	for (__u32 i = 0; i < RP_CNT__MAX; i++) {
+		if (bpf_map__lookup_elem(c->skel->maps.counters, &i, sizeof(i), vals,
+					 sizeof(*vals) * (size_t)c->ncpus, 0) < 0)
+			continue;
+		for (int cpu = 0; cpu < c->ncpus; cpu++)
+			out->counters[i] += vals[cpu];
+	}
+	free(vals);
+}
+
+void rp_capture_foreach_probe(const struct rp_capture *c, void (*cb)(const char *target, const char *func, void *u),
+			      void *u)
+{
+	for (size_t i = 0; i < c->n_probes; i++)
+		cb(c->probes[i].target, c->probes[i].func, u);
+}

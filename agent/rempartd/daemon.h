@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * rempartd's moving parts and how they meet. The data path, in order:
+ *   capture.c  (load BPF, attach uprobes to TLS libraries found by tls_libs.c, drain the ring buffer)
+ *   flows.c    (one entry per flow: detection stream, counts, verdict)
+ *   verdict    (policy library: rp_policy_evaluate)
+ *   alerts.c   (JSON line + stderr + journald)
+ * control.c serves the CLI on a Unix socket; policy_state.c owns the active policy.
+ */
+#ifndef REMPARTD_DAEMON_H
+#define REMPARTD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "detectors.h"
+#include "policy.h"
+#include "rempart.h"
+
+struct rp_daemon;
+
+/* ---- policy_state.c: the active policy, reference-counted so flows keep theirs across reloads */
+struct rp_policy_ref {
+	struct rp_policy *policy;
+	struct rp_scratch *scratch; /* the daemon's (single) scanning thread's scratch for this engine */
+	unsigned refs;
+	uint64_t generation;
+};
+int rp_policy_ref_new(struct rp_policy *p, uint64_t generation, struct rp_policy_ref **out);
+struct rp_policy_ref *rp_policy_ref_get(struct rp_policy_ref *r);
+void rp_policy_ref_put(struct rp_policy_ref *r); /* NULL-safe */
+
+/* ---- capture.c */
+struct rp_capture;
+struct rp_capture_stats {
+	uint64_t counters[RP_CNT__MAX];
+	unsigned attached_probes;
+	unsigned attached_objects;
+};
+typedef int (*rp_record_fn)(struct rp_daemon *d, const void *rec, size_t size);
+int rp_capture_open(struct rp_capture **out, uint64_t write_budget, size_t ringbuf_bytes,
+		    rp_record_fn fn, struct rp_daemon *d, char *err, size_t errlen);
+void rp_capture_free(struct rp_capture *c); /* NULL-safe; detaches everything */
+int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen);
+int rp_capture_fd(const struct rp_capture *c);   /* epoll-able ring buffer fd */
+int rp_capture_drain(struct rp_capture *c);      /* consume available records */
+int rp_capture_set_budget(struct rp_capture *c, uint64_t write_budget);
+void rp_capture_stats(const struct rp_capture *c, struct rp_capture_stats *out);
+/* Describe each attached probe as "target:function" into a callback. */
+void rp_capture_foreach_probe(const struct rp_capture *c, void (*cb)(const char *target, const char *func, void *u),
+			      void *u);
+
+/* ---- tls_libs.c: find TLS libraries on disk and in running processes */
+enum rp_tls_kind { RP_TLS_OPENSSL = 1 };
+struct rp_tls_object {
+	char path[4096];
+	dev_t dev;
+	ino_t ino;
+	enum rp_tls_kind kind;
+};
+typedef int (*rp_tls_found_fn)(const struct rp_tls_object *o, void *u);
+int rp_tls_libs_scan(rp_tls_found_fn fn, void *u);
+
+/* ---- mounts.c */
+int rp_ensure_mounts(char *err, size_t errlen);
+
+/* ---- procinfo.c */
+int rp_proc_exe(pid_t pid, char *buf, size_t len);
+int rp_user_name(uid_t uid, char *buf, size_t len);
+
+/* ---- flows.c */
+struct rp_flow;
+struct rp_flow_table;
+int rp_flow_table_new(struct rp_flow_table **out, size_t max_flows);
+void rp_flow_table_free(struct rp_flow_table *t, struct rp_daemon *d);
+int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size);
+size_t rp_flow_table_count(const struct rp_flow_table *t);
+void rp_flow_table_expire(struct rp_flow_table *t, struct rp_daemon *d, uint64_t now_ns, uint64_t idle_ns);
+
+/* ---- alerts.c */
+struct rp_alert_sink;
+struct rp_alert {
+	uint64_t time_ms;
+	enum rp_action action;
+	const char *rule_id;
+	const char *message;
+	const char *policy_name;
+	uint64_t policy_serial;
+	const struct rp_finding *finding;   /* the finding that triggered the alert */
+	const uint32_t *counts;             /* per engine detector */
+	const struct rp_engine *engine;
+	const struct rp_flow_identity *id;
+	const char *exe;
+	const char *user;
+	const char *destination;
+	bool destination_approved;
+	bool flow_had_gap;
+	const char *enforcement;            /* what was done, e.g. "none", "socket destroyed" */
+};
+int rp_alert_sink_open(const char *path, bool to_stderr, bool to_journal, struct rp_alert_sink **out);
+void rp_alert_sink_free(struct rp_alert_sink *s);
+int rp_alert_emit(struct rp_alert_sink *s, const struct rp_alert *a);
+uint64_t rp_alert_sink_count(const struct rp_alert_sink *s);
+uint64_t rp_alert_sink_errors(const struct rp_alert_sink *s);
+
+/* ---- control.c: Unix socket for the CLI */
+struct rp_control;
+int rp_control_open(const char *path, struct rp_control **out);
+void rp_control_free(struct rp_control *c);
+int rp_control_fd(const struct rp_control *c);
+/* Accept/serve whatever is ready on fd (the listening socket or a client). */
+void rp_control_handle(struct rp_control *c, struct rp_daemon *d, int fd, uint32_t events);
+bool rp_control_owns_fd(const struct rp_control *c, int fd);
+
+/* ---- main.c: the daemon itself */
+struct rp_daemon {
+	const char *policy_path;
+	const char *alerts_path;
+	const char *socket_path;
+	int epfd;
+	bool ready;
+	bool stopping;
+	uint64_t started_ns;
+	struct rp_policy_ref *policy;     /* active */
+	uint64_t policy_generation;
+	char policy_error[512];           /* last reload error, empty when none */
+	struct rp_capture *capture;
+	struct rp_flow_table *flows;
+	struct rp_alert_sink *alerts;
+	struct rp_control *control;
+	uint64_t records_seen;
+	uint64_t records_malformed;
+	uint64_t findings;
+};
+
+/* Reload the policy from its path; on failure the active one stays and the error is kept. */
+int rp_daemon_reload(struct rp_daemon *d);
+
+#endif

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The flow table: one entry per outbound byte stream (a TLS object in a process, or a TCP socket),
+ * holding its detection stream, what was found so far, and the strongest action already taken.
+ * Records arrive in order per flow; a hole in the offsets is a loss and is treated like a GAP.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon.h"
+
+#define N_BUCKETS 16384u
+
+struct rp_flow {
+	struct rp_flow *hnext;
+	struct rp_flow *prev, *next;  /* LRU list, most recent at head */
+	uint64_t obj;
+	uint32_t pid;
+	uint8_t source;
+	struct rp_flow_identity id;   /* identity from the latest record */
+	struct rp_policy_ref *pref;   /* policy the stream was opened with */
+	struct rp_stream *stream;
+	uint32_t *counts;             /* per engine detector */
+	uint64_t next_offset;
+	uint64_t last_seen_ns;
+	uint64_t gap_bytes;
+	enum rp_action reported;      /* strongest action already alerted */
+	char exe[512];
+	char user[64];
+};
+
+struct rp_flow_table {
+	struct rp_flow *buckets[N_BUCKETS];
+	struct rp_flow *lru_head, *lru_tail;
+	size_t count, max;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static unsigned bucket_of(uint64_t obj, uint32_t pid, uint8_t source)
+{
+	uint64_t h = obj ^ ((uint64_t)pid << 32) ^ ((uint64_t)source << 56);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (unsigned)(h % N_BUCKETS);
+}
+
+int rp_flow_table_new(struct rp_flow_table **out, size_t max_flows)
+{
+	struct rp_flow_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->max = max_flows ? max_flows : 65536;
+	*out = t;
+	return 0;
+}
+
+size_t rp_flow_table_count(const struct rp_flow_table *t)
+{
+	return t ? t->count : 0;
+}
+
+static void lru_unlink(struct rp_flow_table *t, struct rp_flow *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		t->lru_head = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		t->lru_tail = f->prev;
+	f->prev = f->next = NULL;
+}
+
+static void lru_push_head(struct rp_flow_table *t, struct rp_flow *f)
+{
+	f->next = t->lru_head;
+	f->prev = NULL;
+	if (t->lru_head)
+		t->lru_head->prev = f;
+	t->lru_head = f;
+	if (!t->lru_tail)
+		t->lru_tail = f;
+}
+
+struct finding_ctx {
+	struct rp_daemon *d;
+	struct rp_flow *f;
+};
+
+static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_finding *trigger)
+{
+	const struct rp_policy *p = f->pref->policy;
+	const struct rp_engine *e = rp_policy_engine(p);
+	struct rp_flow_context ctx = {
+		.pid = f->id.pid,
+		.uid = f->id.uid,
+		.comm = f->id.comm,
+		.exe = f->exe[0] ? f->exe : NULL,
+		.user = f->user,
+		.family = f->id.family,
+		.raddr = f->id.family ? f->id.raddr : NULL,
+		.rport = f->id.rport,
+	};
+	struct rp_verdict v;
+	struct timespec ts;
+
+	rp_policy_evaluate(p, &ctx, f->counts, rp_engine_detector_count(e), &v);
+	if (v.action <= f->reported)
+		return;
+	f->reported = v.action;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct rp_alert a = {
+		.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+		.action = v.action,
+		.rule_id = v.rule_id,
+		.message = v.message,
+		.policy_name = rp_policy_name(p),
+		.policy_serial = rp_policy_serial(p),
+		.finding = trigger,
+		.counts = f->counts,
+		.engine = e,
+		.id = &f->id,
+		.exe = f->exe,
+		.user = f->user,
+		.destination = v.destination,
+		.destination_approved = v.destination_approved,
+		.flow_had_gap = f->gap_bytes > 0,
+		.enforcement = "none",
+	};
+	(void)rp_alert_emit(d->alerts, &a);
+}
+
+static int on_finding(const struct rp_finding *fi, void *u)
+{
+	struct finding_ctx *fc = u;
+	struct rp_flow *f = fc->f;
+	const struct rp_engine *e = rp_policy_engine(f->pref->policy);
+
+	fc->d->findings++;
+	if (fi->detector < rp_engine_detector_count(e) && f->counts[fi->detector] < UINT32_MAX)
+		f->counts[fi->detector]++;
+	judge(fc->d, f, fi);
+	return 0;
+}
+
+static void flow_destroy(struct rp_flow_table *t, struct rp_daemon *d, struct rp_flow *f)
+{
+	struct finding_ctx fc = {.d = d, .f = f};
+	struct rp_flow **pp = &t->buckets[bucket_of(f->obj, f->pid, f->source)];
+
+	/* Closing flushes findings still waiting for trailing context: they may raise an alert. */
+	if (f->stream)
+		(void)rp_stream_close(f->stream, f->pref->scratch, d ? on_finding : NULL, &fc);
+	while (*pp && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = f->hnext;
+	lru_unlink(t, f);
+	t->count--;
+	rp_policy_ref_put(f->pref);
+	free(f->counts);
+	free(f);
+}
+
+static struct rp_flow *flow_find(struct rp_flow_table *t, uint64_t obj, uint32_t pid, uint8_t source)
+{
+	for (struct rp_flow *f = t->buckets[bucket_of(obj, pid, source)]; f; f = f->hnext)
+		if (f->obj == obj && f->pid == pid && f->source == source)
+			return f;
+	return NULL;
+}
+
+static struct rp_flow *flow_create(struct rp_flow_table *t, struct rp_daemon *d, const struct rp_flow_identity *id)
+{
+	const struct rp_engine *e = rp_policy_engine(d->policy->policy);
+	struct rp_flow *f;
+	unsigned b;
+
+	while (t->count >= t->max && t->lru_tail)
+		flow_destroy(t, d, t->lru_tail);
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->counts = calloc(rp_engine_detector_count(e) + 1, sizeof(*f->counts));
+	if (!f->counts || rp_stream_open(e, &f->stream) < 0) {
+		free(f->counts);
+		free(f);
+		return NULL;
+	}
+	f->obj = id->flow_key;
+	f->pid = id->pid;
+	f->source = id->source;
+	f->pref = rp_policy_ref_get(d->policy);
+	(void)rp_proc_exe((pid_t)id->pid, f->exe, sizeof(f->exe));
+	(void)rp_user_name((uid_t)id->uid, f->user, sizeof(f->user));
+	b = bucket_of(f->obj, f->pid, f->source);
+	f->hnext = t->buckets[b];
+	t->buckets[b] = f;
+	lru_push_head(t, f);
+	t->count++;
+	return f;
+}
+
+static struct rp_flow *flow_get(struct rp_flow_table *t, struct rp_daemon *d, const struct rp_flow_identity *id)
+{
+	struct rp_flow *f = flow_find(t, id->flow_key, id->pid, id->source);
+
+	if (!f)
+		f = flow_create(t, d, id);
+	if (f) {
+		f->id = *id;
+		f->last_seen_ns = now_ns();
+		lru_unlink(t, f);
+		lru_push_head(t, f);
+	}
+	return f;
+}
+
+/* Bytes between what the flow has seen and where this record starts were lost. */
+static void account_hole(struct rp_daemon *d, struct rp_flow *f, uint64_t offset)
+{
+	struct finding_ctx fc = {.d = d, .f = f};
+
+	if (offset > f->next_offset) {
+		uint64_t lost = offset - f->next_offset;
+		f->gap_bytes += lost;
+		(void)rp_stream_skip(f->stream, f->pref->scratch, lost, on_finding, &fc);
+		f->next_offset = offset;
+	}
+}
+
+static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t size)
+{
+	struct rp_flow *f;
+	struct finding_ctx fc = {.d = d};
+	uint64_t skip = 0;
+
+	if (size < sizeof(*r) || r->len > size - sizeof(*r))
+		return -EBADMSG;
+	f = flow_get(d->flows, d, &r->id);
+	if (!f)
+		return -ENOMEM;
+	fc.f = f;
+	account_hole(d, f, r->flow_offset);
+	/* Overlap with bytes already scanned (should not happen): scan only the new part. */
+	if (r->flow_offset < f->next_offset)
+		skip = f->next_offset - r->flow_offset;
+	if (skip >= r->len)
+		return 0;
+	f->next_offset = r->flow_offset + r->len;
+	return rp_stream_feed(f->stream, f->pref->scratch, r->data + skip, r->len - skip, on_finding, &fc);
+}
+
+static int on_gap(struct rp_daemon *d, const struct rp_gap_record *g, size_t size)
+{
+	struct rp_flow *f;
+
+	if (size < sizeof(*g))
+		return -EBADMSG;
+	f = flow_get(d->flows, d, &g->id);
+	if (!f)
+		return -ENOMEM;
+	account_hole(d, f, g->flow_offset + g->len);
+	return 0;
+}
+
+static int on_flow_end(struct rp_daemon *d, const struct rp_flow_end_record *e, size_t size)
+{
+	struct rp_flow *f;
+
+	if (size < sizeof(*e))
+		return -EBADMSG;
+	f = flow_find(d->flows, e->id.flow_key, e->id.pid, e->id.source);
+	if (f)
+		flow_destroy(d->flows, d, f);
+	return 0;
+}
+
+int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size)
+{
+	const struct rp_record_header *h = rec;
+	int r;
+
+	d->records_seen++;
+	if (size < sizeof(*h) || h->size > size) {
+		d->records_malformed++;
+		return -EBADMSG;
+	}
+	switch (h->type) {
+	case RP_REC_DATA:
+		r = on_data(d, rec, h->size);
+		break;
+	case RP_REC_GAP:
+		r = on_gap(d, rec, h->size);
+		break;
+	case RP_REC_FLOW_END:
+		r = on_flow_end(d, rec, h->size);
+		break;
+	default:
+		r = -EBADMSG;
+	}
+	if (r == -EBADMSG)
+		d->records_malformed++;
+	return r;
+}
+
+void rp_flow_table_expire(struct rp_flow_table *t, struct rp_daemon *d, uint64_t now, uint64_t idle_ns)
+{
+	/* The tail is the least recently seen: stop at the first flow still active. */
+	while (t->lru_tail && now - t->lru_tail->last_seen_ns > idle_ns)
+		flow_destroy(t, d, t->lru_tail);
+}
+
+void rp_flow_table_free(struct rp_flow_table *t, struct rp_daemon *d)
+{
+	if (!t)
+		return;
+	while (t->lru_tail)
+		flow_destroy(t, d, t->lru_tail);
+	free(t);
+}

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * rempartd: load the policy, attach the capture programs, then run one event loop that drains
+ * the ring buffer into the flow table, serves the control socket and handles signals.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "daemon.h"
+#include "paths.h"
+
+#define FLOW_IDLE_NS (600ull * 1000000000ull) /* a flow silent this long is closed */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: rempartd [OPTIONS]\n\n"
+		"Rempart agent: watches outbound plaintext before TLS encryption and flags or stops\n"
+		"patient data leaving this workstation, as the policy says.\n\n"
+		"Options:\n"
+		"  -p, --policy FILE      policy to enforce (default %s)\n"
+		"  -a, --alerts FILE      append alerts as JSON lines to FILE (default %s)\n"
+		"  -s, --socket PATH      control socket for the rempart CLI (default %s)\n"
+		"      --ringbuf-mb N     size of the kernel-to-agent ring buffer in MiB, power of two (default 32)\n"
+		"      --no-journal       do not send alerts to journald\n"
+		"  -q, --quiet            do not print alerts on stderr\n"
+		"  -h, --help             this help\n"
+		"  -V, --version          print the version\n\n"
+		"Signals: SIGHUP reloads the policy; SIGINT/SIGTERM detach everything and exit.\n",
+		RP_DEFAULT_POLICY, RP_DEFAULT_ALERTS, RP_DEFAULT_SOCKET);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Root, or the capabilities BPF capture needs. */
+static bool privileged(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {0};
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	/* CAP_BPF (39) and CAP_PERFMON (38) live in the second word. */
+	return (data[1].effective & (1u << (39 - 32))) && (data[1].effective & (1u << (38 - 32)));
+}
+
+static void format_diag(const struct rp_diag *diag, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < diag->n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "; " : "", diag->lines[i]);
+	if (diag->dropped && off < len)
+		snprintf(buf + off, len - off, "; and %zu more", diag->dropped);
+}
+
+static int load_policy(const char *path, struct rp_policy **out, char *err, size_t errlen)
+{
+	struct rp_diag *diag = calloc(1, sizeof(*diag));
+	int r;
+
+	if (!diag)
+		return -ENOMEM;
+	r = rp_policy_load_file(path, out, diag);
+	if (r < 0) {
+		char detail[1024];
+		format_diag(diag, detail, sizeof(detail));
+		snprintf(err, errlen, "policy %s: %s", path, detail[0] ? detail : strerror(-r));
+	}
+	free(diag);
+	return r;
+}
+
+int rp_daemon_reload(struct rp_daemon *d)
+{
+	struct rp_policy *p = NULL;
+	struct rp_policy_ref *ref;
+	int r;
+
+	r = load_policy(d->policy_path, &p, d->policy_error, sizeof(d->policy_error));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: reload refused, previous policy stays in force: %s\n", d->policy_error);
+		return r;
+	}
+	r = rp_policy_ref_new(p, ++d->policy_generation, &ref);
+	if (r < 0) {
+		rp_policy_free(p);
+		snprintf(d->policy_error, sizeof(d->policy_error), "cannot allocate scratch: %s", strerror(-r));
+		return r;
+	}
+	if (d->capture)
+		(void)rp_capture_set_budget(d->capture, rp_policy_settings(p)->capture_budget_bytes);
+	rp_policy_ref_put(d->policy);
+	d->policy = ref;
+	d->policy_error[0] = '\0';
+	fprintf(stderr, "rempartd: policy '%s' serial %llu sha256 %s in force\n", rp_policy_name(p),
+		(unsigned long long)rp_policy_serial(p), rp_policy_sha256(p));
+	return 0;
+}
+
+static int epoll_add(int epfd, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int run(struct rp_daemon *d, int sigfd, int timerfd)
+{
+	struct epoll_event evs[32];
+	int capfd = rp_capture_fd(d->capture);
+
+	while (!d->stopping) {
+		int n = epoll_wait(d->epfd, evs, 32, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == capfd) {
+				(void)rp_capture_drain(d->capture);
+			} else if (fd == sigfd) {
+				struct signalfd_siginfo si;
+				if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP)
+					(void)rp_daemon_reload(d);
+				else
+					d->stopping = true;
+			} else if (fd == timerfd) {
+				uint64_t ticks;
+				if (read(timerfd, &ticks, sizeof(ticks)) < 0)
+					continue;
+				rp_flow_table_expire(d->flows, d, now_ns(), FLOW_IDLE_NS);
+			} else if (d->control && rp_control_owns_fd(d->control, fd)) {
+				rp_control_handle(d->control, d, fd, evs[i].events);
+			}
+		}
+	}
+	/* Scan what is still in the ring buffer: an alert already captured is never lost at exit. */
+	(void)rp_capture_drain(d->capture);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"policy", required_argument, NULL, 'p'},
+		{"alerts", required_argument, NULL, 'a'},
+		{"socket", required_argument, NULL, 's'},
+		{"ringbuf-mb", required_argument, NULL, 'R'},
+		{"no-journal", no_argument, NULL, 'J'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	struct rp_daemon d = {
+		.policy_path = RP_DEFAULT_POLICY,
+		.alerts_path = RP_DEFAULT_ALERTS,
+		.socket_path = RP_DEFAULT_SOCKET,
+		.epfd = -1,
+	};
+	struct rp_policy *policy = NULL;
+	unsigned long ringbuf_mb = 32;
+	bool journal = true, quiet = false;
+	int c, r, sigfd = -1, timerfd = -1, ret = 1;
+	char err[1024];
+	sigset_t mask;
+
+	while ((c = getopt_long(argc, argv, "p:a:s:qhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			d.policy_path = optarg;
+			break;
+		case 'a':
+			d.alerts_path = optarg;
+			break;
+		case 's':
+			d.socket_path = optarg;
+			break;
+		case 'R': {
+			char *end;
+			errno = 0;
+			ringbuf_mb = strtoul(optarg, &end, 10);
+			if (errno || *end || ringbuf_mb < 1 || ringbuf_mb > 1024 || (ringbuf_mb & (ringbuf_mb - 1))) {
+				fprintf(stderr, "rempartd: --ringbuf-mb: '%s' is not a power of two between 1 and 1024\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'J':
+			journal = false;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("rempartd %s\n", RP_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "rempartd: see --help for the options\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rempartd: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+
+	/* Policy first: a bad policy is a user error worth a precise message before anything else. */
+	r = load_policy(d.policy_path, &policy, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: %s\n", err);
+		return 1;
+	}
+	r = rp_policy_ref_new(policy, ++d.policy_generation, &d.policy);
+	if (r < 0) {
+		fprintf(stderr, "rempartd: cannot allocate scanning scratch: %s\n", strerror(-r));
+		rp_policy_free(policy);
+		return 1;
+	}
+	if (!privileged()) {
+		fprintf(stderr, "rempartd: must run as root (or with CAP_BPF and CAP_PERFMON) to load BPF programs\n");
+		goto out;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sigfd < 0 || timerfd < 0 || d.epfd < 0) {
+		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
+		goto out;
+	}
+	struct itimerspec its = {.it_interval = {.tv_sec = 5}, .it_value = {.tv_sec = 5}};
+	timerfd_settime(timerfd, 0, &its, NULL);
+
+	r = rp_alert_sink_open(d.alerts_path, !quiet, journal, &d.alerts);
+	if (r < 0) {
+		fprintf(stderr, "rempartd: cannot open alert file %s: %s\n", d.alerts_path, strerror(-r));
+		goto out;
+	}
+	r = rp_flow_table_new(&d.flows, 65536);
+	if (r < 0)
+		goto out;
+
+	r = rp_ensure_mounts(err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: %s\n", err);
+		goto out;
+	}
+	r = rp_capture_open(&d.capture, rp_policy_settings(policy)->capture_budget_bytes,
+			    (size_t)ringbuf_mb << 20, rp_flows_on_record, &d, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: %s\n", err);
+		goto out;
+	}
+	r = rp_capture_attach_all(d.capture, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: %s\n", err);
+		goto out;
+	}
+	r = rp_control_open(d.socket_path, &d.control);
+	if (r < 0) {
+		fprintf(stderr, "rempartd: cannot listen on %s: %s\n", d.socket_path, strerror(-r));
+		goto out;
+	}
+	if (epoll_add(d.epfd, rp_capture_fd(d.capture)) < 0 || epoll_add(d.epfd, sigfd) < 0 ||
+	    epoll_add(d.epfd, timerfd) < 0 || epoll_add(d.epfd, rp_control_fd(d.control)) < 0) {
+		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
+		goto out;
+	}
+
+	struct rp_capture_stats st;
+	rp_capture_stats(d.capture, &st);
+	d.ready = true;
+	fprintf(stderr, "rempartd: ready: policy '%s', %u probes on %u TLS objects, alerts to %s\n",
+		rp_policy_name(policy), st.attached_probes, st.attached_objects, d.alerts_path);
+	(void)sd_notify(0, "READY=1\nSTATUS=watching outbound plaintext");
+
+	r = run(&d, sigfd, timerfd);
+	if (r < 0)
+		fprintf(stderr, "rempartd: event loop failed: %s\n", strerror(-r));
+	else
+		ret = 0;
+	(void)sd_notify(0, "STOPPING=1");
+	fprintf(stderr, "rempartd: stopping\n");
+out:
+	/* Order: stop capture first (links detached), then flush flows so pending findings alert. */
+	rp_control_free(d.control);
+	rp_capture_free(d.capture);
+	d.capture = NULL;
+	rp_flow_table_free(d.flows, &d);
+	rp_alert_sink_free(d.alerts);
+	rp_policy_ref_put(d.policy);
+	if (sigfd >= 0)
+		close(sigfd);
+	if (timerfd >= 0)
+		close(timerfd);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	return ret;
+}

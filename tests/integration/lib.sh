@@ -1,0 +1,114 @@
+# Shared helpers for integration tests: real daemon, real TLS server, real clients, on loopback.
+# Source it; it sets up a temporary directory and a cleanup trap.
+set -euo pipefail
+
+SRC=${REMPART_SOURCE_DIR:?REMPART_SOURCE_DIR must be set (run through ctest)}
+BUILD=${REMPART_BUILD_DIR:?REMPART_BUILD_DIR must be set (run through ctest)}
+BIN=$BUILD/bin
+PY=/usr/bin/python3   # Debian's python links the system libssl.so.3
+T=$(mktemp -d /tmp/rempart-test.XXXXXX)
+PIDS=()
+DAEMON_PID=
+
+log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
+fail() { log "FAIL: $*"; exit 1; }
+
+cleanup() {
+  local rc=$?
+  if [[ -n "$DAEMON_PID" ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+    kill -TERM "$DAEMON_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$DAEMON_PID" 2>/dev/null || true
+  fi
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [[ $rc -ne 0 && -f "$T/daemon.log" ]]; then
+    log "daemon log:"; tail -n 40 "$T/daemon.log" >&2 || true
+  fi
+  rm -rf "$T"
+  exit $rc
+}
+trap cleanup EXIT
+
+# BPF tests run for real as root; they may skip only when not root and REMPART_REQUIRE_BPF unset.
+require_root() {
+  if [[ $(id -u) -ne 0 ]]; then
+    if [[ -n "${REMPART_REQUIRE_BPF:-}" ]]; then fail "needs root (REMPART_REQUIRE_BPF is set)"; fi
+    log "SKIP: needs root for BPF"; exit 77
+  fi
+}
+
+# A throw-away CA and a server certificate for localhost, 127.0.0.1 and ::1.
+make_certs() {
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Rempart Test CA" \
+    -keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$T/server.key" -out "$T/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\n' > "$T/san.ext"
+  openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
+    -days 2 -extfile "$T/san.ext" -out "$T/server.pem" 2>/dev/null
+}
+
+# start_server NAME [--host H] [--plain]: records into $T/NAME/, port in $T/NAME.port
+start_server() {
+  local name=$1; shift
+  mkdir -p "$T/$name"
+  "$PY" "$SRC/tests/integration/tls_server.py" --cert "$T/server.pem" --key "$T/server.key" \
+    --record-dir "$T/$name" --port-file "$T/$name.port" "$@" >"$T/$name.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do [[ -s "$T/$name.port" ]] && break; sleep 0.1; done
+  [[ -s "$T/$name.port" ]] || fail "server $name did not start"
+  cat "$T/$name.port"
+}
+
+# start_daemon POLICY [extra args]: waits (bounded) until `rempart status` says ready.
+start_daemon() {
+  local policy=$1; shift
+  SOCK=$T/control.sock
+  ALERTS=$T/alerts.jsonl
+  "$BIN/rempartd" --policy "$policy" --alerts "$ALERTS" --socket "$SOCK" --no-journal "$@" \
+    >"$T/daemon.log" 2>&1 &
+  DAEMON_PID=$!
+  for _ in $(seq 150); do
+    if "$BIN/rempart" --socket "$SOCK" status >/dev/null 2>&1; then return 0; fi
+    kill -0 "$DAEMON_PID" 2>/dev/null || fail "rempartd exited: $(tail -n 5 "$T/daemon.log")"
+    sleep 0.1
+  done
+  fail "rempartd not ready after 15 s"
+}
+
+stop_daemon() {
+  kill -TERM "$DAEMON_PID"
+  local rc=0
+  wait "$DAEMON_PID" || rc=$?
+  DAEMON_PID=
+  return $rc
+}
+
+alert_count() { [[ -f "$ALERTS" ]] && wc -l < "$ALERTS" || echo 0; }
+
+# wait_alerts N: until the alert file has at least N lines (bounded, 10 s).
+wait_alerts() {
+  for _ in $(seq 100); do
+    [[ $(alert_count) -ge $1 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Query alerts with a Python expression over `alerts` (list of dicts); prints the result.
+alerts_query() {
+  "$PY" - "$ALERTS" "$1" <<'PYEOF'
+import json, sys
+alerts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()] if __import__("os").path.exists(sys.argv[1]) else []
+print(eval(sys.argv[2]))
+PYEOF
+}
+
+# assert_no_leak VALUE...: no full value in the alert file or the daemon's output.
+assert_no_leak() {
+  for v in "$@"; do
+    if grep -qF -- "$v" "$ALERTS" 2>/dev/null; then fail "full value '$v' found in alerts"; fi
+    if grep -qF -- "$v" "$T/daemon.log" 2>/dev/null; then fail "full value '$v' found in daemon output"; fi
+  done
+}

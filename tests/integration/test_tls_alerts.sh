@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Walking skeleton, end to end: real TLS clients write a NIR through OpenSSL to a local HTTPS
+# server; rempartd sees the plaintext at SSL_write and writes one masked alert per flow.
+source "$(dirname "$0")/lib.sh"
+require_root
+make_certs
+PORT=$(start_server srv)
+start_daemon "$SRC/policies/default.json"
+
+NIR_SPACED="2 95 10 99 126 111 93"
+NIR_PLAIN="295109912611193"
+URL="https://127.0.0.1:$PORT/chat"
+
+# 1. curl POST with a NIR -> one alert naming curl.
+curl -sS --cacert "$T/ca.pem" -o /dev/null -d "{\"prompt\": \"Patient NIR $NIR_SPACED, résumé du séjour\"}" "$URL"
+wait_alerts 1 || fail "no alert for curl"
+[[ $(alerts_query "alerts[0]['rempart']['detector']") == fr_nir ]] || fail "detector is not fr_nir"
+[[ $(alerts_query "alerts[0]['actor']['process']['name']") == curl ]] || fail "alert does not name curl"
+[[ $(alerts_query "alerts[0]['actor']['process']['file']['path']") == */curl ]] || fail "alert lacks curl's exe"
+[[ $(alerts_query "alerts[0]['rempart']['masked']") == *"**"* ]] || fail "value not masked"
+[[ $(alerts_query "alerts[0]['actor']['process']['user']['uid']") == 0 ]] || fail "uid missing"
+[[ $(alerts_query "alerts[0]['time'] > 1700000000000") == True ]] || fail "time missing"
+log "curl: alert ok ($(alerts_query "alerts[0]['rempart']['masked']"))"
+
+# 2. python3 (urllib, SSL_write_ex) POST with a NIR -> one alert naming python3 with its pid.
+"$PY" - "$URL" "$T/ca.pem" "$NIR_PLAIN" > "$T/py.pid" <<'PYEOF'
+import os, ssl, sys, urllib.request
+print(os.getpid(), flush=True)
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+req = urllib.request.Request(sys.argv[1], data=("numéro de sécurité sociale " + sys.argv[3]).encode(), method="POST")
+urllib.request.urlopen(req, context=ctx).read()
+PYEOF
+wait_alerts 2 || fail "no alert for python3"
+PYPID=$(cat "$T/py.pid")
+[[ $(alerts_query "alerts[1]['actor']['process']['pid']") == "$PYPID" ]] || fail "python alert has wrong pid"
+[[ $(alerts_query "alerts[1]['actor']['process']['name']") == python3* ]] || fail "python alert has wrong comm"
+log "python3: alert ok"
+
+# 3. Clean text -> no alert.
+curl -sS --cacert "$T/ca.pem" -o /dev/null -d '{"prompt": "Résume ce protocole de soins, commande 4512 3345 9981 2"}' "$URL"
+"$PY" - "$URL" "$T/ca.pem" <<'PYEOF'
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b"bonjour, rien de sensible ici: 0612345678", method="POST"), context=ctx).read()
+PYEOF
+
+# 4. A NIR split across two SSL_write calls -> one alert.
+"$PY" - "$PORT" "$T/ca.pem" <<'PYEOF'
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        body1 = b"NIR du patient: 2 95 10 99 1"
+        body2 = b"26 111 93 fin"
+        head = b"POST /split HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % (len(body1) + len(body2))
+        s.sendall(head + body1)
+        time.sleep(0.2)
+        s.sendall(body2)
+        s.recv(100)
+PYEOF
+wait_alerts 3 || fail "no alert for a NIR split across two writes"
+
+# 5. A 200 KiB write with the NIR at its end -> alert (chunking works).
+"$PY" - "$PORT" "$T/ca.pem" <<'PYEOF'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+filler = (b"Compte rendu de consultation, examen clinique normal. " * 4000)[:200 * 1024]
+body = filler + b" NIR 1 51 02 46102 043 25"
+with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        s.sendall(b"POST /big HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        s.recv(100)
+PYEOF
+wait_alerts 4 || fail "no alert for a NIR at the end of a 200 KiB write"
+sleep 1
+n=$(alert_count)
+[[ $n -eq 4 ]] || fail "expected exactly 4 alerts, got $n: $(cat "$ALERTS")"
+[[ $(alerts_query "sorted(a['rempart']['detector'] for a in alerts)") == "['fr_nir', 'fr_nir', 'fr_nir', 'fr_nir']" ]] \
+  || fail "unexpected detectors"
+
+# The server did receive the data: the agent watches, it does not get in the way in alert mode.
+grep -q "NIR 1 51 02 46102 043 25" "$T"/srv/conn-*.bin || fail "server did not receive the big upload"
+
+# The full values never appear in alerts or the daemon's output.
+assert_no_leak "$NIR_SPACED" "$NIR_PLAIN" "1 51 02 46102 043 25" "151024610204325" "2 95 10 99 126"
+
+# status shows the probes and the counters.
+"$BIN/rempart" --socket "$SOCK" status > "$T/status.txt" || fail "status not ready"
+grep -q "SSL_write" "$T/status.txt" || fail "status does not list SSL_write probes"
+grep -q "bytes_captured" "$T/status.txt" || fail "status lacks counters"
+
+# Clean shutdown: exit 0, socket removed, no uprobe left behind.
+stop_daemon || fail "rempartd did not exit cleanly"
+[[ ! -e "$SOCK" ]] || fail "control socket left behind"
+if bpftool link show 2>/dev/null | grep -q "ssl_write"; then fail "BPF links left after exit"; fi
+log "PASS"

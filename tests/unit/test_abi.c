@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * BPF and userspace must agree on every struct that crosses the ring buffer. Read the layout the
+ * BPF compiler produced from the object's BTF and compare it with this compiler's view.
+ */
+#include <check.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/btf.h>
+
+#include "rempart.h"
+
+#ifndef REMPART_SKEL_DIR
+#error "REMPART_SKEL_DIR must point at the built BPF objects"
+#endif
+
+static struct btf *load_btf(const char *obj)
+{
+	char path[4096];
+	struct btf *btf;
+
+	snprintf(path, sizeof(path), "%s/%s", REMPART_SKEL_DIR, obj);
+	btf = btf__parse_elf(path, NULL);
+	ck_assert_msg(btf != NULL, "cannot read BTF from %s", path);
+	return btf;
+}
+
+static const struct btf_type *find_struct(const struct btf *btf, const char *name)
+{
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
+	ck_assert_msg(id > 0, "struct %s not in BPF object", name);
+	return btf__type_by_id(btf, (__u32)id);
+}
+
+/* Offset in bytes of member `member` of struct `name` as the BPF compiler laid it out. */
+static long bpf_offset(const struct btf *btf, const char *name, const char *member)
+{
+	const struct btf_type *t = find_struct(btf, name);
+	const struct btf_member *m = btf_members(t);
+
+	for (unsigned i = 0; i < btf_vlen(t); i++, m++)
+		if (strcmp(btf__name_by_offset(btf, m->name_off), member) == 0)
+			return (long)(btf_member_bit_offset(t, i) / 8);
+	ck_abort_msg("member %s.%s not in BPF object", name, member);
+	return -1;
+}
+
+static long bpf_size(const struct btf *btf, const char *name)
+{
+	return (long)find_struct(btf, name)->size;
+}
+
+#define CHECK_MEMBER(btf, type, member)                                                           \
+	ck_assert_int_eq(bpf_offset(btf, #type, #member), (long)offsetof(struct type, member))
+#define CHECK_SIZE(btf, type) ck_assert_int_eq(bpf_size(btf, #type), (long)sizeof(struct type))
+
+START_TEST(capture_records_agree)
+{
+	struct btf *btf = load_btf("capture.bpf.o");
+
+	CHECK_SIZE(btf, rp_record_header);
+	CHECK_MEMBER(btf, rp_record_header, type);
+	CHECK_MEMBER(btf, rp_record_header, size);
+	CHECK_MEMBER(btf, rp_record_header, ktime_ns);
+
+	CHECK_SIZE(btf, rp_flow_identity);
+	CHECK_MEMBER(btf, rp_flow_identity, flow_key);
+	CHECK_MEMBER(btf, rp_flow_identity, sock_cookie);
+	CHECK_MEMBER(btf, rp_flow_identity, pid);
+	CHECK_MEMBER(btf, rp_flow_identity, uid);
+	CHECK_MEMBER(btf, rp_flow_identity, source);
+	CHECK_MEMBER(btf, rp_flow_identity, family);
+	CHECK_MEMBER(btf, rp_flow_identity, lport);
+	CHECK_MEMBER(btf, rp_flow_identity, rport);
+	CHECK_MEMBER(btf, rp_flow_identity, laddr);
+	CHECK_MEMBER(btf, rp_flow_identity, raddr);
+	CHECK_MEMBER(btf, rp_flow_identity, comm);
+
+	CHECK_SIZE(btf, rp_data_record);
+	CHECK_MEMBER(btf, rp_data_record, id);
+	CHECK_MEMBER(btf, rp_data_record, flow_offset);
+	CHECK_MEMBER(btf, rp_data_record, write_len);
+	CHECK_MEMBER(btf, rp_data_record, len);
+	CHECK_MEMBER(btf, rp_data_record, data);
+
+	CHECK_SIZE(btf, rp_gap_record);
+	CHECK_MEMBER(btf, rp_gap_record, flow_offset);
+	CHECK_MEMBER(btf, rp_gap_record, len);
+	CHECK_MEMBER(btf, rp_gap_record, reason);
+
+	CHECK_SIZE(btf, rp_flow_end_record);
+	CHECK_SIZE(btf, rp_runtime_config);
+	CHECK_MEMBER(btf, rp_runtime_config, write_budget);
+	CHECK_MEMBER(btf, rp_runtime_config, enabled);
+	btf__free(btf);
+}
+END_TEST
+
+START_TEST(records_are_8_byte_multiples)
+{
+	/* Ring buffer records are 8-byte aligned; a struct that is not a multiple of 8 hides padding. */
+	ck_assert_int_eq(sizeof(struct rp_record_header) % 8, 0);
+	ck_assert_int_eq(sizeof(struct rp_flow_identity) % 8, 0);
+	ck_assert_int_eq(sizeof(struct rp_data_record) % 8, 0);
+	ck_assert_int_eq(sizeof(struct rp_gap_record) % 8, 0);
+	ck_assert_int_eq(sizeof(struct rp_flow_end_record) % 8, 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("abi");
+	TCase *tc = tcase_create("layout");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, capture_records_agree);
+	tcase_add_test(tc, records_are_8_byte_multiples);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
