@@ -53,6 +53,34 @@ err_has "line 1, column 35 (byte 34): invalid UTF-8"
 expect_rc 1 "$R" policy check "$T/does-not-exist.json"
 err_has "cannot read: No such file or directory"
 
+# policies/schema.json (JSON Schema 2020-12) agrees on the shipped policies and refuses most
+# fixtures (the rest need cross-references or compilation, beyond what a schema can say).
+if "$PY" -c 'import jsonschema' 2>/dev/null; then
+  "$PY" - "$SRC" <<'PYEOF' || fail "schema.json disagrees with the loader"
+import glob, json, sys, jsonschema
+src = sys.argv[1]
+schema = json.load(open(src + "/policies/schema.json"))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema)
+for f in [src + "/policies/default.json"] + glob.glob(src + "/policies/examples/*.json"):
+    errs = [e.message for e in v.iter_errors(json.load(open(f)))]
+    if errs:
+        sys.exit(f"{f}: schema refuses a shipped policy: {errs[:3]}")
+refused = 0
+for f in glob.glob(src + "/tests/policies/malformed/*.json"):
+    try:
+        doc = json.load(open(f))
+    except ValueError:
+        continue
+    refused += any(True for _ in v.iter_errors(doc))
+if refused < 40:
+    sys.exit(f"schema refuses only {refused} malformed fixtures")
+PYEOF
+  log "schema.json consistent"
+else
+  log "python3-jsonschema not installed: schema.json consistency not checked"
+fi
+
 # Usage errors
 expect_rc 2 "$R" policy
 expect_rc 2 "$R" policy check
