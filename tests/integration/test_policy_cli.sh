@@ -55,8 +55,12 @@ err_has "cannot read: No such file or directory"
 
 # policies/schema.json (JSON Schema 2020-12) agrees on the shipped policies and refuses most
 # fixtures (the rest need cross-references or compilation, beyond what a schema can say).
-if "$PY" -c 'import jsonschema' 2>/dev/null; then
-  "$PY" - "$SRC" <<'PYEOF' || fail "schema.json disagrees with the loader"
+SCHEMA_PY=
+for py in "$PY" python3; do
+  if command -v "$py" >/dev/null && "$py" -c 'import jsonschema' 2>/dev/null; then SCHEMA_PY=$py; break; fi
+done
+if [[ -n "$SCHEMA_PY" ]]; then
+  "$SCHEMA_PY" - "$SRC" <<'PYEOF' || fail "schema.json disagrees with the loader"
 import glob, json, sys, jsonschema
 src = sys.argv[1]
 schema = json.load(open(src + "/policies/schema.json"))
