@@ -209,27 +209,20 @@ static int parse_enforcement(const struct rp_policy *p, struct json_object *o, s
 	return 0;
 }
 
-int rp_policy_enforcement_parse(const struct rp_policy *p, const char *json, size_t len,
-				struct rp_enforcement_settings **out, struct rp_diag *diag)
+/* Parse o (the "enforcement" object, or NULL for the defaults) into *out. */
+static int enforcement_from_object(const struct rp_policy *p, struct json_object *o,
+				   struct rp_enforcement_settings **out, struct rp_diag *diag)
 {
-	struct rp_enforcement_settings *s = NULL;
-	struct json_object *root = NULL, *o;
+	struct rp_enforcement_settings *s;
 	size_t n_comm = 0;
 	bool ok = true;
 	int r;
 
-	if (!p || !json || !out)
-		return -EINVAL;
-	r = rp_json_parse(json, len, "policy", &root, diag);
-	if (r < 0)
-		return r;
 	s = calloc(1, sizeof(*s));
-	if (!s) {
-		r = -ENOMEM;
-		goto cleanup;
-	}
+	if (!s)
+		return -ENOMEM;
 	s->block_quic = true;
-	if (json_object_object_get_ex(root, "enforcement", &o)) {
+	if (o) {
 		if (!json_object_is_type(o, json_type_object)) {
 			rp_diag_addf(diag, "enforcement: expected an object");
 			r = -EINVAL;
@@ -250,10 +243,35 @@ int rp_policy_enforcement_parse(const struct rp_policy *p, const char *json, siz
 				goto cleanup;
 		}
 	*out = s;
-	s = NULL;
-	r = 0;
+	return 0;
 cleanup:
 	rp_enforcement_settings_free(s);
+	return r;
+}
+
+int rp_enforcement_check(const struct rp_policy *p, struct json_object *o, struct rp_diag *diag)
+{
+	struct rp_enforcement_settings *s = NULL;
+	int r = enforcement_from_object(p, o, &s, diag);
+
+	rp_enforcement_settings_free(s);
+	return r;
+}
+
+int rp_policy_enforcement_parse(const struct rp_policy *p, const char *json, size_t len,
+				struct rp_enforcement_settings **out, struct rp_diag *diag)
+{
+	struct json_object *root = NULL, *o = NULL;
+	int r;
+
+	if (!p || !json || !out)
+		return -EINVAL;
+	r = rp_json_parse(json, len, "policy", &root, diag);
+	if (r < 0)
+		return r;
+	if (!json_object_object_get_ex(root, "enforcement", &o))
+		o = NULL;
+	r = enforcement_from_object(p, o, out, diag);
 	json_object_put(root);
 	return r;
 }
