@@ -231,6 +231,7 @@ static __always_inline void end_flow(void *obj, __u8 source)
 
 	key.obj = (__u64)obj;
 	key.pid = bpf_get_current_pid_tgid() >> 32;
+	rp_enforce_on_free(key.obj, key.pid); /* enforcement (issue 5): the object may be reused */
 	/* Only flows that wrote something were announced to userspace. */
 	if (bpf_map_delete_elem(&tls_flows, &key) < 0)
 		return;

@@ -115,6 +115,16 @@ static __always_inline int rp_enforce_on_write(__u64 flow_key, __u32 tgid, __u32
 	return 0;
 }
 
+/* The TLS object is freed: its address may come back for another flow of the same process. */
+static __always_inline void rp_enforce_on_free(__u64 flow_key, __u32 tgid)
+{
+	struct rp_flow_ref ref = {.flow_key = flow_key, .pid = tgid};
+
+	bpf_map_delete_elem(&rp_blocked_flows, &ref);
+	bpf_map_delete_elem(&rp_flow_fds, &ref);
+	bpf_map_delete_elem(&rp_hold_flows, &ref);
+}
+
 /*
  * After the write's DATA/GAP records were emitted into rb: stop the writer if its flow is held.
  * The HOLD record follows the data in the ring buffer, so the daemon has scanned the write when

@@ -942,3 +942,21 @@ struct json_object *rp_enforce_status_json(const struct rp_enforce *e)
 	json_object_object_add(o, "cgroup_attached", json_object_new_boolean(st.cgroup_attached));
 	return o;
 }
+
+void rp_enforce_on_flow_end(struct rp_daemon *d, const struct rp_flow_identity *id)
+{
+	struct rp_enforce *e = d->enforce;
+	struct hold_flow **pp;
+
+	if (!e || !id)
+		return;
+	for (pp = &e->buckets[flow_bucket(id->flow_key, id->pid)]; *pp; pp = &(*pp)->next) {
+		struct hold_flow *f = *pp;
+		if (f->flow_key == id->flow_key && f->pid == id->pid) {
+			*pp = f->next;
+			hold_flow_free(f);
+			e->n_flows--;
+			return;
+		}
+	}
+}

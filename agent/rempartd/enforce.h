@@ -67,6 +67,8 @@ const char *rp_enforce_verdict(struct rp_daemon *d, const struct rp_flow_identit
 /* Hold-mode hooks called from flows.c for each DATA record and each HOLD record. */
 void rp_enforce_on_data(struct rp_daemon *d, const struct rp_data_record *r);
 int rp_enforce_on_hold_record(struct rp_daemon *d, const void *rec, size_t size);
+/* The flow ended (TLS object freed): forget its hold state. */
+void rp_enforce_on_flow_end(struct rp_daemon *d, const struct rp_flow_identity *id);
 
 struct rp_enforce_stats {
 	uint64_t counters[RP_ECNT__MAX];

@@ -295,6 +295,7 @@ static int on_flow_end(struct rp_daemon *d, const struct rp_flow_end_record *e, 
 	f = flow_find(d->flows, e->id.flow_key, e->id.pid, e->id.source);
 	if (f)
 		flow_destroy(d->flows, d, f);
+	rp_enforce_on_flow_end(d, &e->id); /* enforcement (issue 5) */
 	return 0;
 }
 

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 source "$(dirname "$0")/enforce_lib.sh"
 make_certs
-PORT=$(start_server srv --host 127.0.0.4)
+start_server srv --host 127.0.0.4 >/dev/null; PORT=$(cat "$T/srv.port") # not in $(...): the server pid must reach PIDS
 cp "$TPY" "$T/bin/firefox-esr"
 
 # Only documentation/unused ranges and spare loopback addresses: never anything others use.

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 source "$(dirname "$0")/enforce_lib.sh"
 make_certs
-PORT=$(start_server srv)
+start_server srv >/dev/null; PORT=$(cat "$T/srv.port") # not in $(...): the server pid must reach PIDS
 scoped_policy "$SRC/policies/examples/hold.json" "$T/hold.json"
 start_daemon "$T/hold.json"
 NIR="2 95 10 99 126 111 93"

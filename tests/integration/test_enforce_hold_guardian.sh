@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 source "$(dirname "$0")/enforce_lib.sh"
 make_certs
-PORT=$(start_server srv)
+start_server srv >/dev/null; PORT=$(cat "$T/srv.port") # not in $(...): the server pid must reach PIDS
 scoped_policy "$SRC/policies/examples/hold.json" "$T/hold.json"
 HEARTBEAT_WINDOW_MS=1000
 

@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 source "$(dirname "$0")/enforce_lib.sh"
 make_certs
-PORT=$(start_server srv)
+start_server srv >/dev/null; PORT=$(cat "$T/srv.port") # not in $(...): the server pid must reach PIDS
 scoped_policy "$SRC/policies/examples/kill.json" "$T/kill.json"
 start_daemon "$T/kill.json"
 
