@@ -62,19 +62,23 @@ stats() { grep -E '^[0-9.]+$' "$1" | sort -g | awk '{v[NR]=$1} END {if (!NR) {pr
   i50=int(0.50*NR+0.999); i99=int(0.99*NR+0.999); if (i50<1) i50=1; if (i99<1) i99=1;
   printf "%.3f %.3f %d\n", v[i50], v[i99], NR}'; }
 
+echo "bench_enforce: baseline" >&2
 # 1. Baseline without the agent.
 client write-latency "$N_WRITES" 1024 > "$W/lat.none"
 client upload $((10 << 20)) "$N_UPLOADS" > "$W/up.none"
 
+echo "bench_enforce: block" >&2
 # 2. Block policy: capture + detection, no hold; and the time to kill a flow.
 start_daemon "$W/block.json"
 client write-latency "$N_WRITES" 1024 > "$W/lat.capture"
 client upload $((10 << 20)) "$N_UPLOADS" > "$W/up.capture"
+echo "bench_enforce: kill-time" >&2
 client kill-time "$N_KILL" "dossier patient, NIR 2 95 10 99 126 111 93, fin" > "$W/kill.out"
 not_aborted=$(grep -c -E 'NOT-ABORTED|TIMEOUT' "$W/kill.out" || true)
 how=$("$PY" -c 'import json,sys; a=[json.loads(l) for l in open(sys.argv[1])]; print(len(a), a[-1]["rempart"]["enforcement"] if a else "")' "$W/alerts.jsonl")
 stop_daemon
 
+echo "bench_enforce: hold" >&2
 # 3. Hold policy: every write of the python copy is held until scanned.
 : > "$W/alerts.jsonl"
 start_daemon "$W/hold.json"

@@ -575,10 +575,12 @@ static bool block_flow(struct rp_enforce *e, const struct rp_flow_identity *id, 
 			 prefix, strerror(-r));
 		return false;
 	}
+	/* Mark first: once the socket is destroyed the writer may free its TLS object at once, and
+	 * that free is what clears the mark (the address may be reused by the next flow). */
+	mark_flow(e, id->flow_key, id->pid, RP_BLOCK_SKIP_CAPTURE);
 	r = rp_sockdiag_destroy(&si);
 	/* The cookie goes into the drop map after the destroy, so the RST still reaches the peer. */
 	drop_cookie(e, si.cookie);
-	mark_flow(e, id->flow_key, id->pid, RP_BLOCK_SKIP_CAPTURE);
 	if (r == 0) {
 		e->st.destroy_ok++;
 		snprintf(e->how, sizeof(e->how), "%sblocked: socket destroyed (SOCK_DESTROY, found by %s) + egress drop",

@@ -32,6 +32,7 @@
 #define RP_HOLD_BEAT_MS 100u
 #define RP_HOLD_WINDOW_MS 1000u
 #define RP_HOLD_MAX_ITER 8192u /* bound on map walks (the map holds 4096) */
+#define RP_HOLD_STOP_WAIT_STEPS 2000u /* ~20 us each after the first 50: at most ~50 ms */
 
 struct rp_hold {
 	int held_fd, cfg_fd, flows_fd;
@@ -72,8 +73,8 @@ static unsigned release_all(int held_fd)
 		if (bpf_map_get_next_key(held_fd, first ? NULL : &key, &next) < 0)
 			break;
 		/* Deleting the current key would break the walk: always restart from the start. */
-		(void)kill((pid_t)next, SIGCONT);
 		(void)bpf_map_delete_elem(held_fd, &next);
+		(void)kill((pid_t)next, SIGCONT);
 		n++;
 		first = true;
 	}
@@ -213,6 +214,44 @@ bool rp_hold_fail_closed(const struct rp_hold *h)
 	return h->fail_closed;
 }
 
+/* State letter of a thread ('T' stopped), or 0 when it is gone. */
+static char thread_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* comm may contain anything */
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * The SIGSTOP sent by the TLS hook may reach the writer after rempartd has read the HOLD record
+ * (the kernel can defer a signal sent from BPF). A SIGCONT sent before the stop would be lost and
+ * leave the writer stopped: wait (bounded) until the writer thread is actually stopped.
+ */
+static void wait_stopped(pid_t pid, pid_t tid)
+{
+	for (unsigned i = 0; i < RP_HOLD_STOP_WAIT_STEPS; i++) {
+		char s = thread_state(pid, tid ? tid : pid);
+
+		if (s == 'T' || s == 't' || s == 0 || s == 'Z' || s == 'X') {
+			return;
+		}
+		if (i > 50)
+			usleep(20);
+	}
+}
+
 bool rp_hold_release(struct rp_hold *h, pid_t pid)
 {
 	__u32 key = (__u32)pid;
@@ -220,8 +259,11 @@ bool rp_hold_release(struct rp_hold *h, pid_t pid)
 
 	if (bpf_map_lookup_elem(h->held_fd, &key, &v) < 0)
 		return false;
-	(void)kill(pid, SIGCONT);
+	wait_stopped(pid, (pid_t)v.tid);
+	/* Forget it before resuming it: once resumed, its next held write re-creates the entry, which
+	 * a late delete would destroy, leaving that next stop without anyone to end it. */
 	(void)bpf_map_delete_elem(h->held_fd, &key);
+	(void)kill(pid, SIGCONT);
 	return true;
 }
 
