@@ -14,9 +14,11 @@ PY=/usr/bin/python3
 W=$(mktemp -d /tmp/rempart-bench-enforce.XXXXXX)
 DPID= SPID=
 cleanup() {
-  [[ -n "$DPID" ]] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-  [[ -n "$SPID" ]] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+  local rc=$?
+  if [[ -n "$DPID" ]]; then kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null || true; fi
+  if [[ -n "$SPID" ]]; then kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null || true; fi
   rm -rf "$W"
+  exit $rc
 }
 trap cleanup EXIT
 if [[ $(id -u) -ne 0 ]]; then echo "bench_enforce: needs root (BPF)"; exit 0; fi
@@ -109,3 +111,5 @@ for m in none capture hold; do
   printf '  %-22s p50 %10s   max %10s\n' "$m" "$a" "$b"
 done
 echo "  hold counters (holds, hold_stops, timeouts): $holds"
+others=$(pgrep -x rempartd | wc -l)
+[[ $others -eq 0 ]] || echo "NOTE: $others other rempartd process(es) ran on this machine: their hooks add to these figures"
