@@ -23,6 +23,8 @@
 #include "paths.h"
 
 #define FLOW_IDLE_NS (600ull * 1000000000ull) /* a flow silent this long is closed */
+/* How long an alert may wait for its TLS flow's socket (to name the destination). */
+#define ALERT_LINK_WAIT_NS (200ull * 1000000ull)
 
 static void usage(FILE *f)
 {
@@ -141,6 +143,7 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd)
 			int fd = evs[i].data.fd;
 			if (fd == capfd) {
 				(void)rp_capture_drain(d->capture);
+				rp_flows_flush_alerts(d, now_ns(), ALERT_LINK_WAIT_NS);
 			} else if (fd == sigfd) {
 				struct signalfd_siginfo si;
 				if (read(sigfd, &si, sizeof(si)) != sizeof(si))
@@ -153,7 +156,10 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd)
 				uint64_t ticks;
 				if (read(timerfd, &ticks, sizeof(ticks)) < 0)
 					continue;
-				rp_flow_table_expire(d->flows, d, now_ns(), FLOW_IDLE_NS);
+				uint64_t now = now_ns();
+				rp_flows_flush_alerts(d, now, ALERT_LINK_WAIT_NS);
+				rp_capture_tick(d->capture, now);
+				rp_flow_table_expire(d->flows, d, now, FLOW_IDLE_NS);
 			} else if (d->control && rp_control_owns_fd(d->control, fd)) {
 				rp_control_handle(d->control, d, fd, evs[i].events);
 			}
@@ -263,7 +269,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
-	struct itimerspec its = {.it_interval = {.tv_sec = 5}, .it_value = {.tv_sec = 5}};
+	/* 250 ms: deferred alerts and library scans; cheap when there is nothing to do. */
+	struct itimerspec its = {.it_interval = {.tv_nsec = 250000000}, .it_value = {.tv_nsec = 250000000}};
 	timerfd_settime(timerfd, 0, &its, NULL);
 
 	r = rp_alert_sink_open(d.alerts_path, !quiet, journal, &d.alerts);
