@@ -139,6 +139,16 @@ struct emit_ctx {
 	__u32 reason;       /* gap reason when stopped early */
 };
 
+/* The process's name, not the thread's: Firefox writes from a thread named "Socket Thread". */
+static __always_inline void current_process_comm(char *comm)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	if (!leader || bpf_core_read_str(comm, RP_COMM_LEN, &leader->comm) < 0)
+		bpf_get_current_comm(comm, RP_COMM_LEN);
+}
+
 static __always_inline void fill_identity(struct rp_flow_identity *id, const struct flow_key *key,
 					  const struct sock_info *si)
 {
@@ -150,7 +160,7 @@ static __always_inline void fill_identity(struct rp_flow_identity *id, const str
 	id->tid = (__u32)pid_tgid;
 	id->uid = (__u32)bpf_get_current_uid_gid();
 	id->source = key->source;
-	bpf_get_current_comm(id->comm, sizeof(id->comm));
+	current_process_comm(id->comm);
 	if (si && si->linked) {
 		id->sock_cookie = si->cookie;
 		id->family = si->family;
