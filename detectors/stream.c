@@ -136,3 +136,31 @@ int rp_stream_close(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 	free(st);
 	return c.stop;
 }
+
+int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb, void *userdata)
+{
+	struct rp_scan_ctx c;
+	hs_stream_t *copy = NULL;
+
+	if (!st || !s || s->engine != st->engine)
+		return -EINVAL;
+	if (st->stopped)
+		return 0;
+	/*
+	 * Decide as if the data ended here, on a copy of the Hyperscan stream: its end-of-data
+	 * matches come out, while the stream itself, the tail and the keyword offsets are kept, so
+	 * a value continuing in the next write is still matched whole.
+	 */
+	ctx_init(&c, st, NULL, 0, true, cb, userdata);
+	rp_deferred_run(&c);
+	st->side.run_deferred = false;
+	if (!c.stop) {
+		if (hs_copy_stream(&copy, st->hs) != HS_SUCCESS)
+			return -ENOMEM;
+		(void)hs_close_stream(copy, s->hs, rp_on_match, &c);
+		st->side.run_deferred = false;
+	}
+	if (!c.stop)
+		rp_pending_flush(&c, st->pos, true);
+	return c.stop;
+}

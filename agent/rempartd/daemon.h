@@ -91,6 +91,9 @@ void rp_flow_table_free(struct rp_flow_table *t, struct rp_daemon *d);
 int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size);
 size_t rp_flow_table_count(const struct rp_flow_table *t);
 void rp_flow_table_expire(struct rp_flow_table *t, struct rp_daemon *d, uint64_t now_ns, uint64_t idle_ns);
+/* Decide what flows idle for idle_ns were holding back (a value at the very end of a write).
+ * Returns true while some flows still have undecided bytes. */
+bool rp_flows_flush_idle(struct rp_daemon *d, uint64_t now_ns, uint64_t idle_ns);
 /* Emit alerts that waited at least max_wait_ns for their flow's socket. */
 void rp_flows_flush_alerts(struct rp_daemon *d, uint64_t now_ns, uint64_t max_wait_ns);
 

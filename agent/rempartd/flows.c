@@ -34,6 +34,15 @@ struct rp_flow {
 	struct rp_finding pending_finding;
 	struct rp_verdict pending_verdict;
 	struct rp_flow *pending_next;
+	/* Bytes fed since the stream was last flushed: decided once the writer pauses. */
+	bool dirty;
+	struct rp_flow *dirty_next;
+	/* Recent findings (detector, offset): a flush may report a value again when it continues. */
+	struct {
+		unsigned detector;
+		uint64_t offset;
+	} recent[4];
+	unsigned n_recent;
 	char exe[512];
 	char user[64];
 };
@@ -41,6 +50,7 @@ struct rp_flow {
 struct rp_flow_table {
 	struct rp_flow *buckets[N_BUCKETS];
 	struct rp_flow *pending_alerts;  /* flows with alert_pending */
+	struct rp_flow *dirty;           /* flows with dirty */
 	struct rp_flow *lru_head, *lru_tail;
 	size_t count, max;
 };
@@ -210,11 +220,29 @@ static int on_finding(const struct rp_finding *fi, void *u)
 	struct rp_flow *f = fc->f;
 	const struct rp_engine *e = rp_policy_engine(f->pref->policy);
 
+	for (unsigned i = 0; i < f->n_recent && i < 4; i++)
+		if (f->recent[i].detector == fi->detector && f->recent[i].offset == fi->offset)
+			return 0;
+	f->recent[f->n_recent % 4].detector = fi->detector;
+	f->recent[f->n_recent % 4].offset = fi->offset;
+	f->n_recent++;
 	fc->d->findings++;
 	if (fi->detector < rp_engine_detector_count(e) && f->counts[fi->detector] < UINT32_MAX)
 		f->counts[fi->detector]++;
 	judge(fc->d, f, fi);
 	return 0;
+}
+
+static void dirty_unlink(struct rp_flow_table *t, struct rp_flow *f)
+{
+	for (struct rp_flow **pp = &t->dirty; *pp; pp = &(*pp)->dirty_next) {
+		if (*pp == f) {
+			*pp = f->dirty_next;
+			break;
+		}
+	}
+	f->dirty_next = NULL;
+	f->dirty = false;
 }
 
 static void flow_destroy(struct rp_flow_table *t, struct rp_daemon *d, struct rp_flow *f)
@@ -230,6 +258,8 @@ static void flow_destroy(struct rp_flow_table *t, struct rp_daemon *d, struct rp
 		flush_pending_alert(d, f);
 	else if (f->alert_pending)
 		pending_unlink(t, f);
+	if (f->dirty)
+		dirty_unlink(t, f);
 	while (*pp && *pp != f)
 		pp = &(*pp)->hnext;
 	if (*pp)
@@ -334,7 +364,32 @@ static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t s
 	if (skip >= r->len)
 		return 0;
 	f->next_offset = r->flow_offset + r->len;
+	if (!f->dirty) {
+		f->dirty = true;
+		f->dirty_next = d->flows->dirty;
+		d->flows->dirty = f;
+	}
 	return rp_stream_feed(f->stream, f->pref->scratch, r->data + skip, r->len - skip, on_finding, &fc);
+}
+
+bool rp_flows_flush_idle(struct rp_daemon *d, uint64_t now, uint64_t idle_ns)
+{
+	struct rp_flow_table *t = d->flows;
+	struct rp_flow **pp = &t->dirty;
+
+	while (*pp) {
+		struct rp_flow *f = *pp;
+		if (now - f->last_seen_ns < idle_ns) {
+			pp = &f->dirty_next;
+			continue;
+		}
+		*pp = f->dirty_next;
+		f->dirty_next = NULL;
+		f->dirty = false;
+		struct finding_ctx fc = {.d = d, .f = f};
+		(void)rp_stream_flush(f->stream, f->pref->scratch, on_finding, &fc);
+	}
+	return t->dirty != NULL;
 }
 
 static int on_gap(struct rp_daemon *d, const struct rp_gap_record *g, size_t size)

@@ -25,6 +25,15 @@
 #define FLOW_IDLE_NS (600ull * 1000000000ull) /* a flow silent this long is closed */
 /* How long an alert may wait for its TLS flow's socket (to name the destination). */
 #define ALERT_LINK_WAIT_NS (200ull * 1000000ull)
+/* A flow whose writer paused this long is flushed: a value ending its last write is decided. A
+ * value split across writes closer together than this is still found whole. */
+#define FLOW_PAUSE_NS (20ull * 1000000ull)
+
+static void arm_flush_timer(int fd, bool on)
+{
+	struct itimerspec its = {.it_value = {.tv_nsec = on ? (long)FLOW_PAUSE_NS : 0}};
+	timerfd_settime(fd, 0, &its, NULL);
+}
 
 static void usage(FILE *f)
 {
@@ -127,10 +136,11 @@ static int epoll_add(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-static int run(struct rp_daemon *d, int sigfd, int timerfd)
+static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd)
 {
 	struct epoll_event evs[32];
 	int capfd = rp_capture_fd(d->capture);
+	bool flush_armed = false;
 
 	while (!d->stopping) {
 		int n = epoll_wait(d->epfd, evs, 32, -1);
@@ -144,6 +154,15 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd)
 			if (fd == capfd) {
 				(void)rp_capture_drain(d->capture);
 				rp_flows_flush_alerts(d, now_ns(), ALERT_LINK_WAIT_NS);
+				/* Not re-armed while armed: busy flows must not postpone paused ones. */
+				if (!flush_armed)
+					arm_flush_timer(flushfd, flush_armed = true);
+			} else if (fd == flushfd) {
+				uint64_t ticks;
+				if (read(flushfd, &ticks, sizeof(ticks)) < 0)
+					continue;
+				flush_armed = rp_flows_flush_idle(d, now_ns(), FLOW_PAUSE_NS);
+				arm_flush_timer(flushfd, flush_armed);
 			} else if (fd == sigfd) {
 				struct signalfd_siginfo si;
 				if (read(sigfd, &si, sizeof(si)) != sizeof(si))
@@ -192,7 +211,7 @@ int main(int argc, char **argv)
 	struct rp_policy *policy = NULL;
 	unsigned long ringbuf_mb = 32;
 	bool journal = true, quiet = false;
-	int c, r, sigfd = -1, timerfd = -1, ret = 1;
+	int c, r, sigfd = -1, timerfd = -1, flushfd = -1, ret = 1;
 	char err[1024];
 	sigset_t mask;
 
@@ -264,8 +283,9 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	flushfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sigfd < 0 || timerfd < 0 || d.epfd < 0) {
+	if (sigfd < 0 || timerfd < 0 || flushfd < 0 || d.epfd < 0) {
 		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
@@ -304,7 +324,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (epoll_add(d.epfd, rp_capture_fd(d.capture)) < 0 || epoll_add(d.epfd, sigfd) < 0 ||
-	    epoll_add(d.epfd, timerfd) < 0 || epoll_add(d.epfd, rp_control_fd(d.control)) < 0) {
+	    epoll_add(d.epfd, timerfd) < 0 || epoll_add(d.epfd, flushfd) < 0 ||
+	    epoll_add(d.epfd, rp_control_fd(d.control)) < 0) {
 		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
@@ -316,7 +337,7 @@ int main(int argc, char **argv)
 		rp_policy_name(policy), st.attached_probes, st.attached_objects, d.alerts_path);
 	(void)sd_notify(0, "READY=1\nSTATUS=watching outbound plaintext");
 
-	r = run(&d, sigfd, timerfd);
+	r = run(&d, sigfd, timerfd, flushfd);
 	if (r < 0)
 		fprintf(stderr, "rempartd: event loop failed: %s\n", strerror(-r));
 	else
@@ -335,6 +356,8 @@ out:
 		close(sigfd);
 	if (timerfd >= 0)
 		close(timerfd);
+	if (flushfd >= 0)
+		close(flushfd);
 	if (d.epfd >= 0)
 		close(d.epfd);
 	return ret;

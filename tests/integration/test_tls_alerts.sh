@@ -5,6 +5,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 make_certs
 PORT=$(start_server srv)
+ALERT_PORT=$PORT
 start_daemon "$SRC/policies/default.json"
 
 NIR_SPACED="2 95 10 99 126 111 93"
