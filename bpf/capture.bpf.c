@@ -222,7 +222,8 @@ static long emit_chunk(__u32 i, void *data)
 	cb->rec.hdr.size = sizeof(cb->rec) + n;
 	cb->rec.flow_offset = ctx->base_offset + off;
 	cb->rec.len = n;
-	if (bpf_ringbuf_output(&events, cb, sizeof(cb->rec) + n, 0) < 0) {
+	/* Wake the agent once per write, not per chunk: a wakeup is an interrupt, costly in VMs. */
+	if (bpf_ringbuf_output(&events, cb, sizeof(cb->rec) + n, off + n < ctx->captured ? BPF_RB_NO_WAKEUP : 0) < 0) {
 		count_add(RP_CNT_RINGBUF_FULL, 1);
 		ctx->stopped_at = off;
 		ctx->reason = RP_GAP_RINGBUF;

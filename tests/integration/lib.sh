@@ -49,7 +49,8 @@ make_certs() {
     -days 2 -extfile "$T/san.ext" -out "$T/server.pem" 2>/dev/null
 }
 
-# start_server NAME [--host H] [--plain]: records into $T/NAME/, port in $T/NAME.port
+# start_server NAME [--host H] [--plain] [--page FILE]: records into $T/NAME/; sets SERVER_PORT.
+# Not to be called in $(...): the server's pid must reach the cleanup list of this shell.
 start_server() {
   local name=$1; shift
   mkdir -p "$T/$name"
@@ -58,7 +59,7 @@ start_server() {
   PIDS+=($!)
   for _ in $(seq 100); do [[ -s "$T/$name.port" ]] && break; sleep 0.1; done
   [[ -s "$T/$name.port" ]] || fail "server $name did not start"
-  cat "$T/$name.port"
+  SERVER_PORT=$(cat "$T/$name.port")
 }
 
 # start_daemon POLICY [extra args]: waits (bounded) until `rempart status` says ready.

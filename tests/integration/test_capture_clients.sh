@@ -4,9 +4,9 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 make_certs
-PORT=$(start_server srv)
-PORT6=$(start_server srv6 --host ::1)
-PLAIN=$(start_server plain --plain)
+start_server srv; PORT=$SERVER_PORT
+start_server srv6 --host ::1; PORT6=$SERVER_PORT
+start_server plain --plain; PLAIN=$SERVER_PORT
 start_daemon "$SRC/policies/default.json"
 
 NIR="2 95 10 99 126 111 93"
@@ -61,7 +61,7 @@ if command -v firefox-esr >/dev/null; then
   cat > "$T/page.html" <<HTML
 <html><body>test<script>fetch("/submit", {method: "POST", body: "NIR: $NIR"});</script></body></html>
 HTML
-  FFPORT=$(start_server ff --page "$T/page.html")
+  start_server ff --page "$T/page.html"; FFPORT=$SERVER_PORT
   mkdir -p "$T/ffprofile" "$T/ffhome"
   certutil -N -d "sql:$T/ffprofile" --empty-password
   certutil -A -n rempart-test-ca -t C,, -i "$T/ca.pem" -d "sql:$T/ffprofile"

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 make_certs
-PORT=$(start_server srv)
+start_server srv; PORT=$SERVER_PORT
 ALERT_PORT=$PORT
 start_daemon "$SRC/policies/default.json"
 
