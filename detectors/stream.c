@@ -110,6 +110,7 @@ int rp_stream_skip(struct rp_stream *st, struct rp_scratch *s, uint64_t len, rp_
 	else if (hr != HS_SUCCESS)
 		return -EIO;
 	st->side.run_deferred = false;
+	st->side.code_deferred = false;
 	st->pos += len;
 	st->hs_base = st->pos;
 	st->tail_len = 0;
