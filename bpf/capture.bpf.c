@@ -222,8 +222,13 @@ static long emit_chunk(__u32 i, void *data)
 	cb->rec.hdr.size = sizeof(cb->rec) + n;
 	cb->rec.flow_offset = ctx->base_offset + off;
 	cb->rec.len = n;
-	/* Wake the agent once per write, not per chunk: a wakeup is an interrupt, costly in VMs. */
-	if (bpf_ringbuf_output(&events, cb, sizeof(cb->rec) + n, off + n < ctx->captured ? BPF_RB_NO_WAKEUP : 0) < 0) {
+	/*
+	 * Wake the agent once per write, not per chunk: a wakeup is an interrupt, costly in VMs.
+	 * A single chunk uses the ring's own rule (wake only an idle consumer); the last of several
+	 * must force it, since the consumer is not positioned at that record.
+	 */
+	__u64 wake = off + n < ctx->captured ? BPF_RB_NO_WAKEUP : (off ? BPF_RB_FORCE_WAKEUP : 0);
+	if (bpf_ringbuf_output(&events, cb, sizeof(cb->rec) + n, wake) < 0) {
 		count_add(RP_CNT_RINGBUF_FULL, 1);
 		ctx->stopped_at = off;
 		ctx->reason = RP_GAP_RINGBUF;
