@@ -161,6 +161,8 @@ static struct json_object *status_reply(struct rp_daemon *d)
 		json_object_object_add(pol, "generation", json_object_new_int64((int64_t)d->policy->generation));
 	}
 	json_object_object_add(pol, "path", json_object_new_string(d->policy_path ? d->policy_path : ""));
+	json_object_object_add(pol, "origin", json_object_new_string(d->policy_origin));
+	json_object_object_add(pol, "central", json_object_new_boolean(d->source != NULL));
 	json_object_object_add(pol, "last_error", json_object_new_string(d->policy_error));
 	json_object_object_add(o, "policy", pol);
 

@@ -20,6 +20,7 @@
 #include "rempart.h"
 
 struct rp_daemon;
+struct rp_policy_source;
 
 /* ---- policy_state.c: the active policy, reference-counted so flows keep theirs across reloads */
 struct rp_policy_ref {
@@ -143,7 +144,9 @@ struct rp_daemon {
 	uint64_t started_ns;
 	struct rp_policy_ref *policy;     /* active */
 	uint64_t policy_generation;
-	char policy_error[512];           /* last reload error, empty when none */
+	char policy_error[1536];          /* last reload error, empty when none */
+	char policy_origin[256];          /* where the active policy came from */
+	struct rp_policy_source *source;  /* central policy (spool, URL), or NULL */
 	struct rp_capture *capture;
 	struct rp_flow_table *flows;
 	struct rp_alert_sink *alerts;
