@@ -76,6 +76,9 @@ struct rp_flow_context {
 	const uint8_t *raddr;       /* 4 or 16 bytes per family */
 	uint16_t rport;
 	const char *host;           /* HTTP Host / :authority / SNI when known */
+	/* Added: organisation tenant seen in the flow (e.g. a Microsoft 365 tenant) when the
+	 * decoders know it; destinations with "approved_tenants" are approved only for these. */
+	const char *tenant;
 };
 
 struct rp_verdict {
@@ -95,6 +98,47 @@ void rp_policy_evaluate(const struct rp_policy *p, const struct rp_flow_context 
 
 /* Strictest action any rule could take on this flow before content is seen (hold scoping). */
 enum rp_action rp_policy_prejudge(const struct rp_policy *p, const struct rp_flow_context *ctx);
+
+/* ---- Additions to the original API ---- */
+
+/* Policies (and files read by the loader) larger than this are refused before parsing. */
+#define RP_POLICY_MAX_BYTES (16u * 1024u * 1024u)
+
+/* Flags for the _ex loaders. */
+#define RP_POLICY_NO_COMPILE 0x1u /* validate only: no Hyperscan, rp_policy_engine() is NULL */
+
+int rp_policy_load_file_ex(const char *path, unsigned flags, struct rp_policy **out,
+			   struct rp_diag *diag);
+int rp_policy_load_buffer_ex(const char *json, size_t len, const char *origin, unsigned flags,
+			     struct rp_policy **out, struct rp_diag *diag);
+
+/* Action by name ("block"), or -ENOENT. */
+int rp_action_from_name(const char *name);
+
+/* Read a whole file but never more than max bytes (-EFBIG past it). *out is NUL-terminated
+ * (the NUL is not counted in *out_len) and must be freed. */
+int rp_read_file_bounded(const char *path, size_t max, char **out, size_t *out_len);
+
+/* Inspection (`rempart policy show`, `rempart status`). Strings are owned by the policy. */
+struct rp_rule_info {
+	const char *id;
+	enum rp_action action;
+	uint32_t min_count;
+	const char *message;              /* may be NULL */
+	const char *const *detectors;     /* NULL-terminated detector ids */
+};
+size_t rp_policy_rule_count(const struct rp_policy *p);
+int rp_policy_rule_info(const struct rp_policy *p, size_t i, struct rp_rule_info *info);
+
+struct rp_destination_info {
+	const char *name;
+	const char *category;
+	bool approved;
+	const char *const *hosts;         /* NULL-terminated */
+};
+size_t rp_policy_destination_count(const struct rp_policy *p);
+int rp_policy_destination_info(const struct rp_policy *p, size_t i, struct rp_destination_info *info);
+size_t rp_policy_exception_count(const struct rp_policy *p);
 
 #ifdef __cplusplus
 }
