@@ -140,6 +140,8 @@ static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_findin
 		.enforcement = "none",
 	};
 	(void)rp_alert_emit(d->alerts, &a);
+	if (v.action >= RP_ACTION_ALERT) /* audit is log only */
+		(void)rp_notify_publish(d->notify, &a, rp_policy_settings(p)->notify_rate_per_minute);
 }
 
 static int on_finding(const struct rp_finding *fi, void *u)
