@@ -127,7 +127,9 @@ int rp_stream_skip(struct rp_stream *st, struct rp_scratch *s, uint64_t len, rp_
 int rp_stream_close(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb, void *userdata);
 
 /* Memory figures for benchmarks and `rempart status`. */
-size_t rp_engine_stream_state_size(const struct rp_engine *e);
+size_t rp_engine_stream_state_size(const struct rp_engine *e); /* Hyperscan stream state per flow */
+/* Added: the library's own per-flow state beside Hyperscan's (tail, pending findings, keywords). */
+size_t rp_engine_stream_side_size(const struct rp_engine *e);
 size_t rp_scratch_size(const struct rp_scratch *s);
 
 #ifdef __cplusplus

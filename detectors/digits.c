@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Digit runs: one Hyperscan pattern reports where a run of 9+ digits (single separators allowed)
+ * ends; here we find where it starts, split it into groups and dispatch by digit count to the
+ * validators. A French phone number, a SIRET or an order number has its own length, grouping or
+ * failing checksum, which is how look-alikes are told apart.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+struct run {
+	char d[RP_SIG_MAX + 1];       /* digits, forward */
+	size_t n;
+	unsigned glen[RP_SIG_MAX];    /* digits per group */
+	uint64_t gstart[RP_SIG_MAX], gend[RP_SIG_MAX];
+	size_t gfirst[RP_SIG_MAX];    /* index in d of each group's first digit */
+	size_t ng;
+	uint64_t start, end;
+	uint8_t raw[RP_RAW_MAX];
+};
+
+static bool is_digit(int b)
+{
+	return b >= '0' && b <= '9';
+}
+
+static void keep_range(bool *keep, size_t n, size_t from, size_t to)
+{
+	for (size_t i = from; i < to && i < n; i++)
+		keep[i] = true;
+}
+
+static void nir_mask(const uint8_t *raw, size_t raw_len, size_t nsig, bool with_key, char *out)
+{
+	bool keep[RP_SIG_MAX] = {0};
+	/* sex, year and month stay (the same for thousands of people); place and order go */
+	keep_range(keep, RP_SIG_MAX, 0, 5);
+	if (with_key)
+		keep_range(keep, RP_SIG_MAX, 13, 15);
+	rp_mask(raw, raw_len, keep, nsig < RP_SIG_MAX ? nsig : RP_SIG_MAX, out, RP_MASKED_MAX);
+}
+
+static void add(struct rp_scan_ctx *c, unsigned det, uint64_t off, const uint8_t *raw, size_t raw_len,
+		size_t head, size_t tail)
+{
+	char masked[RP_MASKED_MAX];
+	rp_mask_keep_ends(raw, raw_len, head, tail, masked, sizeof(masked));
+	rp_candidate(c, det, off, raw_len, 0, masked);
+}
+
+static bool is_phone_fr(const char *d, size_t n, int before)
+{
+	if (n == 10)
+		return d[0] == '0' && d[1] >= '1' && d[1] <= '9';
+	if (n == 11) /* +33 6 12 34 56 78, or 336... pasted without the plus */
+		return d[0] == '3' && d[1] == '3' && d[2] >= '1' && d[2] <= '9' && before != '0';
+	if (n == 13)
+		return memcmp(d, "0033", 4) == 0 && d[4] >= '1' && d[4] <= '9';
+	return false;
+}
+
+/* Try every detector of this digit count on groups gi..gj. Returns true when one fired. */
+static bool try_span(struct rp_scan_ctx *c, struct run *r, size_t gi, size_t gj)
+{
+	const char *d = r->d + r->gfirst[gi];
+	size_t n = 0, ng = gj - gi + 1;
+	uint64_t off = r->gstart[gi];
+	const uint8_t *raw = r->raw + (off - r->start);
+	size_t raw_len = (size_t)(r->gend[gj] - off);
+	bool neg = rp_negative_near(c, off), found = false;
+	int before = off > 0 ? view_byte(&c->v, off - 1) : -1;
+	char masked[RP_MASKED_MAX];
+
+	for (size_t g = gi; g <= gj; g++)
+		n += r->glen[g];
+
+	if (n == 15 && rp_nir_valid(d, 15)) {
+		nir_mask(raw, raw_len, 15, true, masked);
+		rp_candidate(c, RP_DET_FR_NIR, off, raw_len, 0, masked);
+		return true;
+	}
+	if (n == 13 && rp_nir_shape(d, 13)) {
+		nir_mask(raw, raw_len, 13, false, masked);
+		rp_candidate(c, RP_DET_FR_NIR_NOKEY, off, raw_len, 0, masked);
+		found = true;
+	}
+	if (is_phone_fr(d, n, before)) {
+		add(c, RP_DET_PHONE_FR, off, raw, raw_len, n == 10 ? 2 : 3, 2);
+		return true;
+	}
+	if (n >= 13 && n <= 19 && !neg && rp_card_valid(d, n) && rp_card_grouping_ok(r->glen + gi, ng, n)) {
+		add(c, RP_DET_CREDIT_CARD, off, raw, raw_len, 4, 4);
+		return true;
+	}
+	if (found)
+		return true;
+	switch (n) {
+	case 9:
+		/* US SSN: 3-2-4 with the same delimiter both times */
+		if (ng == 3 && r->glen[gi] == 3 && r->glen[gi + 1] == 2 && r->glen[gi + 2] == 4 &&
+		    raw_len == 11 && raw[3] == raw[6] && (raw[3] == '-' || raw[3] == ' ')) {
+			if (rp_ssn_valid(d, 9)) {
+				add(c, RP_DET_US_SSN, off, raw, raw_len, 0, 4);
+				return true;
+			}
+			return false;
+		}
+		if (!neg && rp_luhn(d, 9)) {
+			/* FINESS and ADELI share the shape; the keyword nearby decides which counts */
+			add(c, RP_DET_FR_FINESS, off, raw, raw_len, 2, 2);
+			add(c, RP_DET_FR_ADELI, off, raw, raw_len, 2, 2);
+			return true;
+		}
+		break;
+	case 10:
+		if (!neg && rp_npi_valid(d, 10)) {
+			add(c, RP_DET_US_NPI, off, raw, raw_len, 2, 2);
+			return true;
+		}
+		break;
+	case 11:
+		if (!neg && rp_luhn(d, 11)) {
+			add(c, RP_DET_FR_RPPS, off, raw, raw_len, 2, 2);
+			return true;
+		}
+		break;
+	case 12:
+		/* IdNat_PS: "8" + RPPS */
+		if (!neg && d[0] == '8' && rp_luhn(d + 1, 11)) {
+			add(c, RP_DET_FR_RPPS, off, raw, raw_len, 2, 2);
+			return true;
+		}
+		break;
+	case 21:
+		add(c, RP_DET_FR_VITALE, off, raw, raw_len, 2, 2);
+		return true;
+	default:
+		break;
+	}
+	return false;
+}
+
+/* A long run may hold a NIR or a phone number followed by another number ("... 93 12 ans"):
+ * look at spans aligned on its groups. */
+static void try_subspans(struct rp_scan_ctx *c, struct run *r)
+{
+	for (size_t gi = 0; gi < r->ng; gi++) {
+		size_t sum = 0;
+		for (size_t gj = gi; gj < r->ng; gj++) {
+			sum += r->glen[gj];
+			if (sum > 15)
+				break;
+			if (sum == 15 && rp_nir_valid(r->d + r->gfirst[gi], 15)) {
+				char masked[RP_MASKED_MAX];
+				uint64_t off = r->gstart[gi];
+				size_t raw_len = (size_t)(r->gend[gj] - off);
+				nir_mask(r->raw + (off - r->start), raw_len, 15, true, masked);
+				rp_candidate(c, RP_DET_FR_NIR, off, raw_len, 0, masked);
+				gi = gj;
+				break;
+			}
+			if (sum == 10 && gj > gi && is_phone_fr(r->d + r->gfirst[gi], 10, -1)) {
+				bool pairs = true;
+				for (size_t g = gi; g <= gj; g++)
+					pairs = pairs && r->glen[g] == 2;
+				if (pairs) {
+					uint64_t off = r->gstart[gi];
+					add(c, RP_DET_PHONE_FR, off, r->raw + (off - r->start), (size_t)(r->gend[gj] - off), 2, 2);
+					gi = gj;
+					break;
+				}
+			}
+		}
+	}
+}
+
+int rp_digit_run(struct rp_scan_ctx *c, uint64_t end)
+{
+	const struct rp_view *v = &c->v;
+	struct run r;
+	char rd[RP_SIG_MAX];
+	unsigned rglen[RP_SIG_MAX];
+	uint64_t rgs[RP_SIG_MAX], rge[RP_SIG_MAX], pos = end;
+	size_t n = 0, ng = 0;
+	int s, b;
+
+	/* Does the run go on after a separator? Then a later match reports the longer run. */
+	s = rp_view_sep_fwd(v, end);
+	if (s == VB_FUTURE)
+		return -1;
+	if (s > 0) {
+		b = view_byte(v, end + (uint64_t)s);
+		if (b == VB_FUTURE)
+			return -1;
+		if (is_digit(b))
+			return 0;
+	}
+	/* "123 456 789,50": an amount, not an identifier */
+	if (view_byte(v, end) == ',' && is_digit(view_byte(v, end + 1)))
+		return 1;
+
+	for (;;) {
+		uint64_t gend = pos;
+		unsigned gl = 0;
+		while (pos > 0 && !rp_view_escape_back(v, pos)) {
+			b = view_byte(v, pos - 1);
+			if (b == VB_GONE)
+				return 1; /* longer than the history: no identifier is that long */
+			if (!is_digit(b))
+				break;
+			if (n == RP_SIG_MAX)
+				return 1;
+			rd[n++] = (char)b;
+			pos--;
+			gl++;
+		}
+		if (gl == 0 || ng == RP_SIG_MAX)
+			return 1;
+		rglen[ng] = gl;
+		rgs[ng] = pos;
+		rge[ng] = gend;
+		ng++;
+		s = rp_view_sep_back(v, pos);
+		if (s <= 0 || pos <= (uint64_t)s)
+			break;
+		b = view_byte(v, pos - (uint64_t)s - 1);
+		if (!is_digit(b) || rp_view_escape_back(v, pos - (uint64_t)s))
+			break;
+		pos -= (uint64_t)s;
+	}
+	if (!rp_view_boundary_before(v, pos))
+		return 1;
+	if (end - pos > RP_RAW_MAX || !rp_view_gather(v, pos, end, r.raw))
+		return 1;
+
+	r.n = n;
+	r.ng = ng;
+	r.start = pos;
+	r.end = end;
+	for (size_t i = 0; i < n; i++)
+		r.d[i] = rd[n - 1 - i];
+	r.d[n] = '\0';
+	for (size_t i = 0, first = 0; i < ng; i++) {
+		r.glen[i] = rglen[ng - 1 - i];
+		r.gstart[i] = rgs[ng - 1 - i];
+		r.gend[i] = rge[ng - 1 - i];
+		r.gfirst[i] = first;
+		first += r.glen[i];
+	}
+	if (!try_span(c, &r, 0, ng - 1) && ng > 1 && n > 10)
+		try_subspans(c, &r);
+	return 1;
+}
+
+void rp_deferred_run(struct rp_scan_ctx *c)
+{
+	if (!c->side->run_deferred)
+		return;
+	if (rp_digit_run(c, c->side->run_end) != -1)
+		c->side->run_deferred = false;
+}
+
+static bool nir_char(int b)
+{
+	return is_digit(b) || b == 'A' || b == 'B' || b == 'a' || b == 'b';
+}
+
+void rp_nir_corsica(struct rp_scan_ctx *c, uint64_t end)
+{
+	char sig[RP_SIG_MAX + 1];
+	uint64_t offs[RP_SIG_MAX + 1];
+	uint8_t raw[RP_RAW_MAX];
+	char masked[RP_MASKED_MAX];
+	int n = rp_collect_back(&c->v, end, 15, nir_char, sig, offs);
+	size_t i0;
+	uint64_t off;
+
+	if (n < 15)
+		return;
+	i0 = (size_t)n - 15;
+	off = offs[i0];
+	if (i0 > 0 && offs[i0 - 1] + 1 == off)
+		return; /* glued to more characters */
+	if (i0 == 0 && !rp_view_boundary_before(&c->v, off))
+		return;
+	if (!rp_nir_valid(sig + i0, 15) || end - off > RP_RAW_MAX || !rp_view_gather(&c->v, off, end, raw))
+		return;
+	nir_mask(raw, (size_t)(end - off), 15, true, masked);
+	rp_candidate(c, RP_DET_FR_NIR, off, end - off, 0, masked);
+}

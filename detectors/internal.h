@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internal structures of the detection library. Nothing here is part of the public API.
+ *
+ * Data path: one Hyperscan database holds a few generic patterns (digit runs with separators, an
+ * IBAN-shaped run, structure markers) plus every context keyword as a literal-ish pattern.
+ * Patterns report only end offsets (no start-of-match tracking: it would grow the stream state);
+ * the C side walks back from the end over a "view" (the current chunk plus a small tail of earlier
+ * bytes) to extract the candidate, then validates it, scores it against recent keyword hits, and
+ * either emits it or parks it in a small pending list until the stream has passed the context
+ * window after it.
+ */
+#ifndef REMPART_DETECTORS_INTERNAL_H
+#define REMPART_DETECTORS_INTERNAL_H
+
+#include <hs/hs.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detectors.h"
+
+/* Bytes of history a stream keeps for candidates split across feeds. Long enough for an IBAN with
+ * JSON-escaped separators (34 chars + 8 * 6 bytes) and the look-behind at its start. */
+#define RP_TAIL 160
+/* Findings waiting for context after them, per stream (bounded: overflow flushes the oldest). */
+#define RP_PENDING_MAX 16
+/* Longest separator: the JSON escape "\u00a0". */
+#define RP_SEP_MAXLEN 6
+/* Longest candidate we extract, significant characters (digits/letters). */
+#define RP_SIG_MAX 40
+/* Raw bytes of one candidate (significant chars + separators). */
+#define RP_RAW_MAX 256
+#define RP_DEFAULT_WINDOW 300
+
+#define RP_NEVER UINT64_MAX
+
+/* Context keyword classes of the built-ins; custom detectors get one class each after these. */
+enum rp_kw_class {
+	KW_NIR = 0,
+	KW_RPPS,
+	KW_FINESS,
+	KW_ADELI,
+	KW_VITALE,
+	KW_IBAN,
+	KW_CARD,
+	KW_NPI,
+	KW_SSN,
+	KW_DEA,
+	KW_PHONE,
+	KW_EMAIL,
+	KW_DOB,
+	KW_ICD,
+	KW_ATC,
+	KW_BUSINESS,    /* SIREN/SIRET/TVA: negative context for business identifiers */
+	KW_ORDER,       /* order/tracking/invoice numbers: negative context */
+	KW_FHIR_FR,     /* FR Core INS OIDs: raises fhir/hl7v2 */
+	KW_CDA_ROOT,    /* "<ClinicalDocument" */
+	KW_CDA_NS,      /* "urn:hl7-org:v3" */
+	KW_CDA_FR,      /* CI-SIS templateId */
+	KW__BUILTIN,
+};
+#define KW_NONE UINT32_MAX
+
+/* Hyperscan pattern ids. */
+enum rp_pattern_id {
+	PAT_DIGITRUN = 1,
+	PAT_NIR_CORSICA,
+	PAT_IBAN,
+	PAT_DEA,
+	PAT_EMAIL,
+	PAT_DATE_NUM,
+	PAT_DATE_ISO,
+	PAT_DATE_TXT,
+	PAT_ICD10,
+	PAT_ATC,
+	PAT_HL7,
+	PAT_FHIR_JSON,
+	PAT_FHIR_XML,
+	PAT_DICOM_ANY,
+	PAT_DICOM_128,
+	PAT_KW_BASE = 1000,      /* + index in engine->kw */
+	PAT_CUSTOM_BASE = 100000 /* + custom index */
+};
+
+enum rp_validator {
+	VAL_NONE = 0,
+	VAL_LUHN,
+	VAL_NIR,
+	VAL_IBAN,
+	VAL_CREDIT_CARD,
+	VAL_US_NPI,
+	VAL_US_SSN,
+	VAL_US_DEA,
+	VAL_FR_NIF,
+	VAL__COUNT,
+};
+
+struct rp_det_info {
+	char id[RP_ID_MAX];
+	double base;           /* confidence after a pattern hit (and a valid checksum, if any) */
+	double ctx_bonus;      /* added when a context keyword is in the window */
+	bool needs_context;
+	bool enabled;
+	double min_confidence;
+	uint32_t kw_class;     /* KW_* or custom class, KW_NONE when no keyword helps */
+	enum rp_validator validator; /* custom detectors */
+};
+
+struct rp_kw_entry {
+	uint64_t classes;      /* bit i: built-in class i */
+	uint32_t custom_class; /* KW_NONE or a class >= KW__BUILTIN */
+};
+
+struct rp_engine {
+	hs_database_t *db_block;
+	hs_database_t *db_stream;
+	unsigned n_det;        /* built-ins + customs */
+	unsigned n_classes;    /* keyword classes */
+	unsigned window;
+	int now_year;          /* for date-of-birth plausibility, fixed at compile time */
+	bool has_som;          /* custom patterns need start of match */
+	struct rp_det_info det[RP_DET_MAX];
+	struct rp_kw_entry *kw;
+	size_t n_kw;
+};
+
+struct rp_pending {
+	uint64_t offset, length;
+	double confidence;     /* without context */
+	unsigned detector;
+	char masked[RP_MASKED_MAX];
+};
+
+/* Per-stream (or per-block-scan) state beside Hyperscan's. */
+struct rp_side {
+	uint64_t *last_kw;     /* n_classes entries: end offset of the latest hit, RP_NEVER */
+	struct rp_pending pending[RP_PENDING_MAX];
+	unsigned n_pending;
+	bool run_deferred;     /* a digit run ended at a feed boundary, decision needs more bytes */
+	uint64_t run_end;
+	uint64_t cda_root;     /* offset of the latest "<ClinicalDocument", RP_NEVER */
+	bool cda_done, fhir_done, hl7_done, dicom_done;
+};
+
+struct rp_scratch {
+	hs_scratch_t *hs;
+	const struct rp_engine *engine;
+	struct rp_side block_side; /* reused by rp_scan_block */
+	uint64_t *block_kw;
+};
+
+struct rp_stream {
+	const struct rp_engine *engine;
+	hs_stream_t *hs;
+	uint64_t hs_base;      /* stream offset where the Hyperscan stream (re)started */
+	uint64_t pos;          /* bytes fed (and skipped) so far */
+	uint8_t tail[RP_TAIL]; /* the last bytes before pos, contiguous (cleared by a skip) */
+	unsigned tail_len;
+	bool stopped;          /* a callback asked to stop: Hyperscan refuses further scans */
+	struct rp_side side;
+};
+
+/* Value of a byte in a view, or one of these. */
+#define VB_FUTURE (-1) /* not arrived yet (streaming) */
+#define VB_GONE (-2)   /* older than the kept history */
+#define VB_EOD (-3)    /* past the end of the data (block mode, close, gap) */
+
+/* What the C side can see around a match: kept history + current chunk. */
+struct rp_view {
+	const uint8_t *hist;
+	uint64_t hist_base;
+	size_t hist_len;
+	const uint8_t *cur;
+	uint64_t cur_base;
+	size_t cur_len;
+	bool eod;
+};
+
+struct rp_scan_ctx {
+	const struct rp_engine *e;
+	struct rp_side *side;
+	struct rp_view v;
+	uint64_t hs_base;
+	rp_finding_cb cb;
+	void *userdata;
+	int stop;              /* non-zero value returned by cb */
+};
+
+static inline int view_byte(const struct rp_view *v, uint64_t off)
+{
+	if (off >= v->cur_base) {
+		uint64_t i = off - v->cur_base;
+		if (i < v->cur_len)
+			return v->cur[i];
+		return v->eod ? VB_EOD : VB_FUTURE;
+	}
+	if (off >= v->hist_base && off - v->hist_base < v->hist_len)
+		return v->hist[off - v->hist_base];
+	return VB_GONE;
+}
+
+/* validators.c */
+bool rp_luhn(const char *digits, size_t n);
+bool rp_nir_valid(const char *sig, size_t n);     /* 15 chars, 2A/2B allowed */
+bool rp_nir_shape(const char *sig, size_t n);     /* first 13 chars: sex, month, dept */
+bool rp_iban_valid(const char *sig, size_t n);
+int rp_iban_country_length(const char *cc);       /* 0 when unknown */
+bool rp_card_valid(const char *digits, size_t n);
+bool rp_card_grouping_ok(const unsigned *groups, size_t n_groups, size_t n_digits);
+bool rp_npi_valid(const char *digits, size_t n);
+bool rp_ssn_valid(const char *digits, size_t n);
+bool rp_dea_valid(const char *sig, size_t n);
+bool rp_nif_valid(const char *digits, size_t n);
+bool rp_date_valid(int day, int month, int year, int now_year);
+int rp_validator_lookup(const char *name);        /* enum rp_validator or -ENOENT */
+bool rp_validator_run(enum rp_validator v, const char *sig, size_t n);
+
+/* mask.c */
+/* Copy raw bytes to out, significant chars masked unless keep(i); separators kept (multi-byte
+ * ones become a space). */
+void rp_mask(const uint8_t *raw, size_t raw_len, const bool *keep, size_t n_keep, char *out, size_t outlen);
+void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t tail, char *out, size_t outlen);
+size_t rp_sep_len_fwd(const uint8_t *p, size_t avail);
+size_t rp_mask_count_sig(const uint8_t *raw, size_t raw_len);
+
+/* sep.c */
+int rp_view_sep_fwd(const struct rp_view *v, uint64_t off); /* length, 0, or VB_FUTURE */
+int rp_view_sep_back(const struct rp_view *v, uint64_t end); /* length of a separator ending at end, or 0 */
+bool rp_view_escape_back(const struct rp_view *v, uint64_t end); /* "\uXXXX" ends at end */
+/* Collect up to max+1 significant chars ending at end (single separators allowed between them),
+ * in forward order with their offsets. Returns how many. */
+int rp_collect_back(const struct rp_view *v, uint64_t end, size_t max, bool (*acc)(int), char *sig, uint64_t *offs);
+/* The byte before start does not glue a value to a word. */
+bool rp_view_boundary_before(const struct rp_view *v, uint64_t start);
+bool rp_view_gather(const struct rp_view *v, uint64_t from, uint64_t to, uint8_t *out);
+
+/* keywords.c */
+int rp_keywords_build(struct rp_engine *e, const struct rp_engine_config *cfg, char ***exprs,
+		      unsigned **flags, unsigned **ids, size_t *n, char *err, size_t errlen);
+/* patterns.c */
+size_t rp_builtin_patterns(const char *const **exprs, const unsigned **flags, const unsigned **ids);
+void rp_builtin_info(struct rp_det_info det[RP_DET__BUILTIN]);
+
+/* scoring.c */
+void rp_side_reset(struct rp_side *sd, unsigned n_classes);
+void rp_keyword_hit(struct rp_scan_ctx *c, unsigned kw_index, uint64_t end);
+/* A validated candidate: emit now (context known), park it, or drop it. */
+void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length, double conf_adj,
+		  const char *masked);
+/* Emit or drop pending findings whose window ended before pos (all of them with force). */
+void rp_pending_flush(struct rp_scan_ctx *c, uint64_t pos, bool force);
+/* SIREN/SIRET/order keyword just before start: a Luhn-only number there is not health data. */
+bool rp_negative_near(const struct rp_scan_ctx *c, uint64_t start);
+bool rp_context_near(const struct rp_scan_ctx *c, uint32_t cls, uint64_t start, uint64_t end, unsigned window);
+
+/* match.c */
+int rp_on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx);
+/* A digit run whose end could not be decided at the previous feed boundary. */
+void rp_deferred_run(struct rp_scan_ctx *c);
+/* digits.c */
+/* 1: handled (or rejected), 0: run continues, -1: undecidable yet (streaming) */
+int rp_digit_run(struct rp_scan_ctx *c, uint64_t end);
+void rp_nir_corsica(struct rp_scan_ctx *c, uint64_t end);
+/* text.c */
+void rp_iban(struct rp_scan_ctx *c, uint64_t end);
+void rp_dea(struct rp_scan_ctx *c, uint64_t end);
+void rp_email(struct rp_scan_ctx *c, uint64_t end);
+void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
+void rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
+void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
+void rp_custom(struct rp_scan_ctx *c, unsigned idx, uint64_t from, uint64_t end);
+
+#endif

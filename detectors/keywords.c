@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Context keywords, FR and EN. Each keyword becomes one Hyperscan pattern that matches it
+ * case-insensitively, with or without accents, in UTF-8 or as a JSON escape (s\u00e9curit\u00e9),
+ * with any run of blanks (NBSP included) between words. Acronyms ("NIR", "DP") are matched as
+ * whole words in upper case only: lower-case "das" or "ins" is ordinary prose.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define C(x) (UINT64_C(1) << (x))
+
+struct kw_def {
+	const char *text;
+	uint64_t classes;
+	int mode; /* SUBSTR: anywhere, any case; WORD: whole word, any case; ACRO: whole word, as written */
+};
+#define SUBSTR 0
+#define WORD 1
+#define ACRO 2
+
+static const struct kw_def builtin_kw[] = {
+	{"NIR", C(KW_NIR), ACRO},
+	{"NSS", C(KW_NIR), ACRO},
+	{"INS", C(KW_NIR), ACRO},
+	{"INSEE", C(KW_NIR), ACRO},
+	{"n° sécu", C(KW_NIR), SUBSTR},
+	{"sécurité sociale", C(KW_NIR), SUBSTR},
+	{"numéro de sécu", C(KW_NIR), SUBSTR},
+	{"matricule", C(KW_NIR), SUBSTR},
+	{"immatriculation", C(KW_NIR), SUBSTR},
+	{"assuré", C(KW_NIR) | C(KW_VITALE), SUBSTR},
+	{"carte vitale", C(KW_NIR) | C(KW_VITALE), SUBSTR},
+	{"social security", C(KW_NIR) | C(KW_SSN), SUBSTR},
+	{"1.2.250.1.213.1.4.8", C(KW_NIR) | C(KW_FHIR_FR), SUBSTR},
+	{"1.2.250.1.213.1.4.9", C(KW_FHIR_FR), SUBSTR},
+	{"1.2.250.1.213.1.4.13", C(KW_NIR) | C(KW_FHIR_FR), SUBSTR},
+	{"RPPS", C(KW_RPPS), ACRO},
+	{"IdNat_PS", C(KW_RPPS), SUBSTR},
+	{"prescripteur", C(KW_RPPS), SUBSTR},
+	{"médecin traitant", C(KW_RPPS), SUBSTR},
+	{"praticien", C(KW_RPPS), SUBSTR},
+	{"FINESS", C(KW_FINESS), SUBSTR},
+	{"établissement", C(KW_FINESS), SUBSTR},
+	{"ADELI", C(KW_ADELI), SUBSTR},
+	{"infirmier", C(KW_ADELI), SUBSTR},
+	{"infirmière", C(KW_ADELI), SUBSTR},
+	{"kinésithérapeute", C(KW_ADELI), SUBSTR},
+	{"orthophoniste", C(KW_ADELI), SUBSTR},
+	{"vitale", C(KW_VITALE), SUBSTR},
+	{"IBAN", C(KW_IBAN), SUBSTR},
+	{"RIB", C(KW_IBAN), ACRO},
+	{"BIC", C(KW_IBAN), ACRO},
+	{"virement", C(KW_IBAN), SUBSTR},
+	{"coordonnées bancaires", C(KW_IBAN), SUBSTR},
+	{"compte bancaire", C(KW_IBAN), SUBSTR},
+	{"bank account", C(KW_IBAN), SUBSTR},
+	{"carte bancaire", C(KW_CARD), SUBSTR},
+	{"carte de crédit", C(KW_CARD), SUBSTR},
+	{"credit card", C(KW_CARD), SUBSTR},
+	{"card number", C(KW_CARD), SUBSTR},
+	{"numéro de carte", C(KW_CARD), SUBSTR},
+	{"CB", C(KW_CARD), ACRO},
+	{"Visa", C(KW_CARD), WORD},
+	{"Mastercard", C(KW_CARD), SUBSTR},
+	{"American Express", C(KW_CARD), SUBSTR},
+	{"CVV", C(KW_CARD), ACRO},
+	{"cryptogramme", C(KW_CARD), SUBSTR},
+	{"NPI", C(KW_NPI), ACRO},
+	{"national provider", C(KW_NPI), SUBSTR},
+	{"provider identifier", C(KW_NPI), SUBSTR},
+	{"SSN", C(KW_SSN), ACRO},
+	{"DEA", C(KW_DEA), ACRO},
+	{"tél", C(KW_PHONE), WORD},
+	{"tel", C(KW_PHONE), WORD},
+	{"téléphone", C(KW_PHONE), SUBSTR},
+	{"portable", C(KW_PHONE), SUBSTR},
+	{"phone", C(KW_PHONE), SUBSTR},
+	{"joignable", C(KW_PHONE), SUBSTR},
+	{"email", C(KW_EMAIL), SUBSTR},
+	{"e-mail", C(KW_EMAIL), SUBSTR},
+	{"courriel", C(KW_EMAIL), SUBSTR},
+	{"mail", C(KW_EMAIL), WORD},
+	{"né le", C(KW_DOB), SUBSTR},
+	{"née le", C(KW_DOB), SUBSTR},
+	{"né(e) le", C(KW_DOB), SUBSTR},
+	{"date de naissance", C(KW_DOB), SUBSTR},
+	{"naissance", C(KW_DOB), SUBSTR},
+	{"DDN", C(KW_DOB), ACRO},
+	{"DOB", C(KW_DOB), ACRO},
+	{"date of birth", C(KW_DOB), SUBSTR},
+	{"birth date", C(KW_DOB), SUBSTR},
+	{"birthdate", C(KW_DOB), SUBSTR},
+	{"born", C(KW_DOB), WORD},
+	{"CIM-10", C(KW_ICD), SUBSTR},
+	{"ICD-10", C(KW_ICD), SUBSTR},
+	{"diagnostic", C(KW_ICD), SUBSTR},
+	{"diagnosis", C(KW_ICD), SUBSTR},
+	{"DP", C(KW_ICD), ACRO},
+	{"DAS", C(KW_ICD), ACRO},
+	{"PMSI", C(KW_ICD), ACRO},
+	{"ATC", C(KW_ATC), ACRO},
+	{"médicament", C(KW_ATC), SUBSTR},
+	{"traitement", C(KW_ATC), SUBSTR},
+	{"medication", C(KW_ATC), SUBSTR},
+	{"ordonnance", C(KW_ATC), SUBSTR},
+	{"SIREN", C(KW_BUSINESS), SUBSTR},
+	{"SIRET", C(KW_BUSINESS), SUBSTR},
+	{"TVA", C(KW_BUSINESS), ACRO},
+	{"RCS", C(KW_BUSINESS), ACRO},
+	{"commande", C(KW_ORDER), SUBSTR},
+	{"order", C(KW_ORDER), WORD},
+	{"suivi", C(KW_ORDER), SUBSTR},
+	{"tracking", C(KW_ORDER), SUBSTR},
+	{"colis", C(KW_ORDER), SUBSTR},
+	{"facture", C(KW_ORDER), SUBSTR},
+	{"invoice", C(KW_ORDER), SUBSTR},
+	{"<ClinicalDocument", C(KW_CDA_ROOT), SUBSTR},
+	{"urn:hl7-org:v3", C(KW_CDA_NS), SUBSTR},
+	{"1.2.250.1.213.1.1.1.1", C(KW_CDA_FR), SUBSTR},
+};
+
+/* Latin-1 letters that French uses, as the second byte of their UTF-8 form (first is 0xC3). */
+static const struct {
+	unsigned char lo, up;
+	char base;
+} accents[] = {
+	{0xa9, 0x89, 'e'}, {0xa8, 0x88, 'e'}, {0xaa, 0x8a, 'e'}, {0xab, 0x8b, 'e'}, {0xa0, 0x80, 'a'},
+	{0xa2, 0x82, 'a'}, {0xae, 0x8e, 'i'}, {0xaf, 0x8f, 'i'}, {0xb4, 0x94, 'o'}, {0xbb, 0x9b, 'u'},
+	{0xb9, 0x99, 'u'}, {0xa7, 0x87, 'c'},
+};
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_add(struct sbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->cap + n + 1) * 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n + 1);
+	b->len += n;
+}
+
+/* Regex for one keyword (UTF-8 text); NULL on OOM. */
+static char *keyword_regex(const char *text, bool word)
+{
+	struct sbuf b = {0};
+	const unsigned char *s = (const unsigned char *)text;
+	char tmp[128];
+
+	/* Whole word; inside JSON a word may follow an escape such as \n. */
+	if (word)
+		sb_add(&b, "(?:\\b|\\\\[nrt])");
+	for (size_t i = 0; s[i]; i++) {
+		unsigned char ch = s[i];
+		if (ch == 0xc3 && s[i + 1]) {
+			unsigned char c2 = s[i + 1];
+			bool done = false;
+			for (size_t k = 0; k < sizeof(accents) / sizeof(accents[0]); k++) {
+				if (accents[k].lo != c2 && accents[k].up != c2)
+					continue;
+				snprintf(tmp, sizeof(tmp), "(?:%c|\\xc3\\x%02x|\\xc3\\x%02x|\\\\u00%02x|\\\\u00%02x)",
+					 accents[k].base, accents[k].lo, accents[k].up, accents[k].lo + 0x40,
+					 accents[k].up + 0x40);
+				sb_add(&b, tmp);
+				done = true;
+				break;
+			}
+			if (!done) {
+				snprintf(tmp, sizeof(tmp), "\\xc3\\x%02x", c2);
+				sb_add(&b, tmp);
+			}
+			i++;
+		} else if (ch == 0xc2 && s[i + 1] == 0xb0) {
+			/* n° : degree sign, masculine ordinal, a plain o, or nothing but a dot */
+			sb_add(&b, "(?:\\xc2[\\xb0\\xba]|\\\\u00[bB][0aA]|o\\.?|\\.)?");
+			i++;
+		} else if (ch == ' ') {
+			sb_add(&b, "(?:[\\s_]|\\xc2\\xa0|\\\\u00[aA]0|\\\\n){1,3}");
+		} else if (ch == '-' || ch == '_') {
+			sb_add(&b, "(?:[\\s_\\-]|\\xc2\\xa0|\\\\u00[aA]0)?");
+		} else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) {
+			tmp[0] = (char)ch;
+			tmp[1] = '\0';
+			sb_add(&b, tmp);
+		} else if (ch < 0x80) {
+			snprintf(tmp, sizeof(tmp), "\\x%02x", ch);
+			sb_add(&b, tmp);
+		} else {
+			snprintf(tmp, sizeof(tmp), "\\x%02x", ch);
+			sb_add(&b, tmp);
+		}
+	}
+	if (word)
+		sb_add(&b, "\\b");
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+int rp_keywords_build(struct rp_engine *e, const struct rp_engine_config *cfg, char ***exprs_out,
+		      unsigned **flags_out, unsigned **ids_out, size_t *n_out, char *err, size_t errlen)
+{
+	size_t n_builtin = sizeof(builtin_kw) / sizeof(builtin_kw[0]), n = n_builtin, k = 0;
+	char **exprs = NULL;
+	unsigned *flags = NULL, *ids = NULL;
+	int r = -ENOMEM;
+
+	for (size_t i = 0; i < cfg->n_custom; i++)
+		for (const char *const *kw = cfg->custom[i].keywords; kw && *kw; kw++)
+			n++;
+	exprs = calloc(n, sizeof(*exprs));
+	flags = calloc(n, sizeof(*flags));
+	ids = calloc(n, sizeof(*ids));
+	e->kw = calloc(n, sizeof(*e->kw));
+	if (!exprs || !flags || !ids || !e->kw)
+		goto fail;
+
+	for (size_t i = 0; i < n_builtin; i++, k++) {
+		exprs[k] = keyword_regex(builtin_kw[i].text, builtin_kw[i].mode != SUBSTR);
+		if (!exprs[k])
+			goto fail;
+		flags[k] = builtin_kw[i].mode == ACRO ? 0 : HS_FLAG_CASELESS;
+		ids[k] = PAT_KW_BASE + (unsigned)k;
+		e->kw[k].classes = builtin_kw[i].classes;
+		e->kw[k].custom_class = KW_NONE;
+	}
+	for (size_t i = 0; i < cfg->n_custom; i++) {
+		size_t j = 0;
+		for (const char *const *kw = cfg->custom[i].keywords; kw && *kw; kw++, j++, k++) {
+			if (!**kw || strlen(*kw) > 200) {
+				if (err)
+					snprintf(err, errlen, "detectors.custom[%zu] (%s): keywords[%zu]: empty or longer than 200 bytes",
+						 i, cfg->custom[i].id, j);
+				r = -EINVAL;
+				goto fail;
+			}
+			/* Short custom keywords match as whole words only, else "ID" is everywhere. */
+			exprs[k] = keyword_regex(*kw, strlen(*kw) <= 4);
+			if (!exprs[k])
+				goto fail;
+			flags[k] = HS_FLAG_CASELESS;
+			ids[k] = PAT_KW_BASE + (unsigned)k;
+			e->kw[k].classes = 0;
+			e->kw[k].custom_class = KW__BUILTIN + (uint32_t)i;
+		}
+	}
+	e->n_kw = n;
+	*exprs_out = exprs;
+	*flags_out = flags;
+	*ids_out = ids;
+	*n_out = n;
+	return 0;
+
+fail:
+	for (size_t i = 0; exprs && i < n; i++)
+		free(exprs[i]);
+	free(exprs);
+	free(flags);
+	free(ids);
+	free(e->kw);
+	e->kw = NULL;
+	return r;
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Structured health records (HL7 v2, FHIR, DICOM; CDA is decided from two keywords in scoring.c)
+ * and custom detectors from the policy. A record marker is reported once per stream or block:
+ * one FHIR Bundle is one finding, not one per resource.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define LOOKBACK 96
+
+/* Position of the last occurrence of lit in the bytes before end (within LOOKBACK), or -1. */
+static int64_t find_back(const struct rp_view *v, uint64_t end, const char *lit, uint8_t *buf, uint64_t *base)
+{
+	size_t ll = strlen(lit);
+	uint64_t from = end > LOOKBACK ? end - LOOKBACK : 0;
+	/* the view may not reach that far back */
+	while (from < end && view_byte(v, from) < 0)
+		from++;
+	if (!rp_view_gather(v, from, end, buf))
+		return -1;
+	*base = from;
+	for (size_t i = (size_t)(end - from); i >= ll; i--)
+		if (memcmp(buf + i - ll, lit, ll) == 0)
+			return (int64_t)(from + i - ll);
+	return -1;
+}
+
+void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
+{
+	struct rp_side *sd = c->side;
+	uint8_t buf[LOOKBACK];
+	uint64_t base = 0;
+	char masked[RP_MASKED_MAX];
+	int64_t at;
+
+	switch (pat) {
+	case PAT_HL7:
+		if (sd->hl7_done)
+			return;
+		at = find_back(&c->v, end, "MSH", buf, &base);
+		if (at < 0)
+			return;
+		sd->hl7_done = true;
+		snprintf(masked, sizeof(masked), "MSH%c^~\\&", buf[at - (int64_t)base + 3]);
+		rp_candidate(c, RP_DET_HL7V2, (uint64_t)at, end - (uint64_t)at, 0, masked);
+		return;
+	case PAT_FHIR_JSON:
+	case PAT_FHIR_XML: {
+		size_t i, j, k = 0;
+		char name[24];
+		if (sd->fhir_done)
+			return;
+		at = find_back(&c->v, end, pat == PAT_FHIR_JSON ? "resourceType" : "<", buf, &base);
+		if (at < 0)
+			return;
+		/* the resource name is the last word of the match */
+		i = (size_t)(end - base);
+		while (i > 0 && !isalpha(buf[i - 1]))
+			i--;
+		if (pat == PAT_FHIR_XML) {
+			i = (size_t)(at - (int64_t)base) + 1;
+			j = i;
+			while (j < (size_t)(end - base) && isalpha(buf[j]))
+				j++;
+		} else {
+			j = i;
+			while (i > 0 && isalpha(buf[i - 1]))
+				i--;
+		}
+		while (i < j && k + 1 < sizeof(name))
+			name[k++] = (char)buf[i++];
+		name[k] = '\0';
+		sd->fhir_done = true;
+		/* include the opening quote of "resourceType" */
+		if (pat == PAT_FHIR_JSON && at > (int64_t)base && buf[at - (int64_t)base - 1] == '"')
+			at--;
+		snprintf(masked, sizeof(masked), "FHIR %s", name);
+		rp_candidate(c, RP_DET_FHIR, (uint64_t)at, end - (uint64_t)at, 0, masked);
+		return;
+	}
+	case PAT_DICOM_ANY:
+	case PAT_DICOM_128:
+		if (sd->dicom_done)
+			return;
+		sd->dicom_done = true;
+		if (pat == PAT_DICOM_ANY)
+			rp_candidate(c, RP_DET_DICOM, end - 10, 10, 0, "DICM");
+		else
+			rp_candidate(c, RP_DET_DICOM, end - 4, 4, 0, "DICM");
+		return;
+	default:
+		return;
+	}
+}
+
+void rp_custom(struct rp_scan_ctx *c, unsigned idx, uint64_t from, uint64_t end)
+{
+	unsigned det = RP_DET__BUILTIN + idx;
+	const struct rp_det_info *d;
+	uint8_t raw[RP_RAW_MAX];
+	char sig[RP_RAW_MAX];
+	char masked[RP_MASKED_MAX];
+	size_t n = 0, len;
+
+	if (det >= c->e->n_det || end < from)
+		return;
+	d = &c->e->det[det];
+	len = (size_t)(end - from);
+	if (len == 0)
+		return;
+	if (len > RP_RAW_MAX || !rp_view_gather(&c->v, from, end, raw)) {
+		/* the value is no longer in view: it can be reported, not validated */
+		if (d->validator != VAL_NONE)
+			return;
+		rp_candidate(c, det, from, len, 0, "***");
+		return;
+	}
+	for (size_t i = 0; i < len;) {
+		size_t sl = rp_sep_len_fwd(raw + i, len - i);
+		if (sl) {
+			i += sl;
+			continue;
+		}
+		if (isalnum(raw[i]))
+			sig[n++] = (char)toupper(raw[i]);
+		i++;
+	}
+	if (!rp_validator_run(d->validator, sig, n))
+		return;
+	if (n >= 8)
+		rp_mask_keep_ends(raw, len, 2, 2, masked, sizeof(masked));
+	else
+		rp_mask_keep_ends(raw, len, 0, 0, masked, sizeof(masked));
+	rp_candidate(c, det, from, len, 0, masked);
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Masked evidence: the only form of a matched value that leaves the library. Separators stay
+ * where they were (multi-byte ones as a plain space) so an analyst recognises the layout.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Significant characters as rp_mask() counts them (escaped separators are not). */
+size_t rp_mask_count_sig(const uint8_t *raw, size_t raw_len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < raw_len;) {
+		size_t sl = rp_sep_len_fwd(raw + i, raw_len - i);
+		if (sl > 0) {
+			i += sl;
+			continue;
+		}
+		if (isalnum(raw[i]))
+			n++;
+		i++;
+	}
+	return n;
+}
+
+void rp_mask(const uint8_t *raw, size_t raw_len, const bool *keep, size_t n_keep, char *out, size_t outlen)
+{
+	size_t o = 0, k = 0, i = 0;
+	if (outlen == 0)
+		return;
+	while (i < raw_len && o + 1 < outlen) {
+		size_t sl = rp_sep_len_fwd(raw + i, raw_len - i);
+		if (sl > 0) {
+			out[o++] = sl == 1 ? (char)raw[i] : ' ';
+			i += sl;
+			continue;
+		}
+		if (isalnum(raw[i])) {
+			out[o++] = (k < n_keep && keep[k]) ? (char)raw[i] : '*';
+			k++;
+		} else if (raw[i] >= 0x20 && raw[i] < 0x7f && raw[i] != '"' && raw[i] != '\\') {
+			out[o++] = (char)raw[i];
+		} else {
+			out[o++] = '?';
+		}
+		i++;
+	}
+	out[o] = '\0';
+}
+
+void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t tail, char *out, size_t outlen)
+{
+	bool keep[RP_RAW_MAX];
+	size_t n = rp_mask_count_sig(raw, raw_len);
+	if (n > RP_RAW_MAX)
+		n = RP_RAW_MAX;
+	for (size_t i = 0; i < n; i++)
+		keep[i] = i < head || i + tail >= n;
+	rp_mask(raw, raw_len, keep, n, out, outlen);
+}

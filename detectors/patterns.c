@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The built-in Hyperscan patterns and the scoring table of the built-in detectors.
+ *
+ * Few, generic patterns: one digit run (any identifier made of digits and separators, dispatched
+ * in C by length and checksum), one IBAN-shaped run, a handful of short shapes and structure
+ * markers. Every pattern ends with \b (or a fixed literal) so it reports where the value ends;
+ * the C side walks back to its start. No start-of-match tracking: it would grow stream state.
+ */
+#include "internal.h"
+
+/* Separator: space, dot, dash, NBSP, narrow NBSP, and their JSON escapes. */
+#define SEP "(?:[ .\\-]|\\xc2\\xa0|\\xe2\\x80\\xaf|\\\\u00[aA]0|\\\\u202[fF])"
+#define SP "(?:\\s|\\xc2\\xa0|\\\\u00[aA]0)+"
+#define E_ACC "(?:e|\\xc3[\\xa9\\x89\\xa8\\x88]|\\\\u00[eEcC][98])"
+#define FHIR_TYPES                                                                                 \
+	"(?:Patient|Observation|Condition|Encounter|Bundle|MedicationRequest|MedicationStatement|"   \
+	"DiagnosticReport|Procedure|AllergyIntolerance|Immunization|DocumentReference|Composition|"  \
+	"CarePlan|Practitioner|PractitionerRole|ServiceRequest|Specimen|ImagingStudy|Consent)"
+
+static const char *const exprs[] = {
+	/* 9+ digits with optional single separators; C dispatches by length and checksum. */
+	"[0-9](?:" SEP "?[0-9]){8,}\\b",
+	/* NIR of someone born in Corsica since 1976: department 2A/2B breaks the digit run. */
+	"[1-478]" SEP "?[0-9]{2}" SEP "?[0-9]{2}" SEP "?2[ABab]" SEP "?[0-9]{3}" SEP "?[0-9]{3}" SEP
+	"?[0-9]{2}\\b",
+	"[A-Z]{2}[0-9]{2}(?:" SEP "?[0-9A-Z]){11,}\\b",
+	"[ABCDEFGHJKLMPRSTUX][A-Z9][0-9]{7}\\b",
+	"[A-Za-z0-9._%+\\-]@[A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.[A-Za-z]{2,24}\\b",
+	"[0-9]{1,2}[/.\\-][0-9]{1,2}[/.\\-](?:19|20)[0-9]{2}\\b",
+	"(?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}\\b",
+	"[0-9]{1,2}(?:er)?" SP "(?:janvier|f" E_ACC "vrier|mars|avril|mai|juin|juillet|ao(?:u|\\xc3\\xbb|"
+	"\\\\u00fb)t|septembre|octobre|novembre|d" E_ACC "cembre)" SP "(?:19|20)[0-9]{2}\\b",
+	"[A-Z][0-9]{2}(?:\\.?[0-9A-Z]{1,4})?\\b",
+	"[ABCDGHJLMNPRSV][0-9]{2}[A-Z]{2}[0-9]{2}\\b",
+	/* HL7 v2 message header at a line start, after MLLP's 0x0B, or starting a JSON string;
+	 * inside JSON the escape character arrives doubled. */
+	"(?:^|[\\x0b\"]|\\\\[rn])MSH[|!#$%*+,/:;=?@]\\^~\\\\{1,2}&",
+	"\\\\?\"resourceType\\\\?\"\\s*:\\s*\\\\?\"" FHIR_TYPES "\\\\?\"",
+	"<" FHIR_TYPES "\\s+xmlns=\\\\?\"http://hl7\\.org/fhir",
+	"DICM\\x02\\x00\\x00\\x00UL",
+	"\\A.{128}DICM",
+};
+
+static const unsigned flags[] = {
+	0, 0, 0, 0, 0, 0, 0, HS_FLAG_CASELESS, 0, 0, HS_FLAG_MULTILINE, 0, 0, 0, HS_FLAG_DOTALL,
+};
+
+static const unsigned ids[] = {
+	PAT_DIGITRUN, PAT_NIR_CORSICA, PAT_IBAN, PAT_DEA, PAT_EMAIL, PAT_DATE_NUM, PAT_DATE_ISO,
+	PAT_DATE_TXT, PAT_ICD10, PAT_ATC, PAT_HL7, PAT_FHIR_JSON, PAT_FHIR_XML, PAT_DICOM_ANY,
+	PAT_DICOM_128,
+};
+
+_Static_assert(sizeof(exprs) / sizeof(exprs[0]) == sizeof(flags) / sizeof(flags[0]), "flags");
+_Static_assert(sizeof(exprs) / sizeof(exprs[0]) == sizeof(ids) / sizeof(ids[0]), "ids");
+
+size_t rp_builtin_patterns(const char *const **e, const unsigned **f, const unsigned **i)
+{
+	*e = exprs;
+	*f = flags;
+	*i = ids;
+	return sizeof(exprs) / sizeof(exprs[0]);
+}
+
+/*
+ * Base confidence (pattern, plus a valid checksum where there is one) and the context bonus.
+ * Modelled on Purview's French SSN (checksum alone 0.75, with a keyword 0.85+) and Presidio
+ * (context adds ~0.35). Detectors whose shape is common (9-11 digit Luhn numbers, dates, short
+ * codes) need a keyword: without one they never count.
+ */
+static const struct {
+	double base, bonus;
+	bool needs_context;
+	uint32_t kw;
+} table[RP_DET__BUILTIN] = {
+	[RP_DET_FR_NIR] = {0.75, 0.20, false, KW_NIR},
+	[RP_DET_FR_NIR_NOKEY] = {0.35, 0.40, true, KW_NIR},
+	[RP_DET_FR_RPPS] = {0.40, 0.45, true, KW_RPPS},
+	[RP_DET_FR_FINESS] = {0.40, 0.45, true, KW_FINESS},
+	[RP_DET_FR_ADELI] = {0.35, 0.45, true, KW_ADELI},
+	[RP_DET_FR_VITALE] = {0.40, 0.45, true, KW_VITALE},
+	[RP_DET_IBAN] = {0.80, 0.15, false, KW_IBAN},
+	[RP_DET_CREDIT_CARD] = {0.75, 0.20, false, KW_CARD},
+	[RP_DET_US_NPI] = {0.40, 0.45, true, KW_NPI},
+	[RP_DET_US_SSN] = {0.55, 0.35, false, KW_SSN},
+	[RP_DET_US_DEA] = {0.60, 0.30, false, KW_DEA},
+	[RP_DET_PHONE_FR] = {0.50, 0.20, false, KW_PHONE},
+	[RP_DET_EMAIL] = {0.60, 0.20, false, KW_EMAIL},
+	[RP_DET_DATE_OF_BIRTH] = {0.40, 0.45, true, KW_DOB},
+	[RP_DET_ICD10] = {0.30, 0.50, true, KW_ICD},
+	[RP_DET_ATC] = {0.55, 0.30, false, KW_ATC},
+	[RP_DET_HL7V2] = {0.90, 0.05, false, KW_FHIR_FR},
+	[RP_DET_FHIR] = {0.85, 0.10, false, KW_FHIR_FR},
+	[RP_DET_CDA] = {0.90, 0.05, false, KW_CDA_FR},
+	[RP_DET_DICOM] = {0.90, 0.00, false, KW_NONE},
+};
+
+void rp_builtin_info(struct rp_det_info det[RP_DET__BUILTIN])
+{
+	for (unsigned i = 0; i < RP_DET__BUILTIN; i++) {
+		det[i].base = table[i].base;
+		det[i].ctx_bonus = table[i].bonus;
+		det[i].needs_context = table[i].needs_context;
+		det[i].kw_class = table[i].kw;
+		det[i].validator = VAL_NONE;
+	}
+}

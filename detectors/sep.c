@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Separators inside identifiers, seen through a view (history + current chunk). Clinicians type
+ * NIRs with spaces, dots or dashes; word processors insert NBSP or narrow NBSP; JSON bodies carry
+ * those as "\u00a0" / "\u202f".
+ */
+#include "internal.h"
+
+static bool is_hex(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool escape_is_sep(const int b[6])
+{
+	/* \u00a0 or \u202f, hex digits in either case */
+	if (b[2] == '0' && b[3] == '0' && (b[4] == 'a' || b[4] == 'A') && b[5] == '0')
+		return true;
+	if (b[2] == '2' && b[3] == '0' && b[4] == '2' && (b[5] == 'f' || b[5] == 'F'))
+		return true;
+	return false;
+}
+
+size_t rp_sep_len_fwd(const uint8_t *p, size_t avail)
+{
+	if (avail == 0)
+		return 0;
+	if (p[0] == ' ' || p[0] == '.' || p[0] == '-')
+		return 1;
+	if (p[0] == 0xc2 && avail >= 2 && p[1] == 0xa0)
+		return 2;
+	if (p[0] == 0xe2 && avail >= 3 && p[1] == 0x80 && p[2] == 0xaf)
+		return 3;
+	if (p[0] == '\\' && avail >= 6 && p[1] == 'u') {
+		int b[6];
+		for (int i = 0; i < 6; i++)
+			b[i] = p[i];
+		if (escape_is_sep(b))
+			return 6;
+	}
+	return 0;
+}
+
+int rp_view_sep_fwd(const struct rp_view *v, uint64_t off)
+{
+	int b[6];
+	b[0] = view_byte(v, off);
+	if (b[0] == VB_FUTURE)
+		return VB_FUTURE;
+	if (b[0] == ' ' || b[0] == '.' || b[0] == '-')
+		return 1;
+	if (b[0] != 0xc2 && b[0] != 0xe2 && b[0] != '\\')
+		return 0;
+	/* Multi-byte forms: every byte that decides must be present. */
+	int need = b[0] == 0xc2 ? 2 : b[0] == 0xe2 ? 3 : 6;
+	for (int i = 1; i < need; i++) {
+		b[i] = view_byte(v, off + (uint64_t)i);
+		if (b[i] == VB_FUTURE)
+			return VB_FUTURE;
+		if (b[i] < 0)
+			return 0;
+	}
+	if (b[0] == 0xc2)
+		return b[1] == 0xa0 ? 2 : 0;
+	if (b[0] == 0xe2)
+		return b[1] == 0x80 && b[2] == 0xaf ? 3 : 0;
+	return b[1] == 'u' && escape_is_sep(b) ? 6 : 0;
+}
+
+bool rp_view_escape_back(const struct rp_view *v, uint64_t end)
+{
+	int b[6];
+	if (end < 6)
+		return false;
+	for (int i = 0; i < 6; i++) {
+		b[i] = view_byte(v, end - 6 + (uint64_t)i);
+		if (b[i] < 0)
+			return false;
+	}
+	return b[0] == '\\' && b[1] == 'u' && is_hex(b[2]) && is_hex(b[3]) && is_hex(b[4]) && is_hex(b[5]);
+}
+
+int rp_view_sep_back(const struct rp_view *v, uint64_t end)
+{
+	int c;
+	if (end < 1)
+		return 0;
+	if (rp_view_escape_back(v, end)) {
+		int b[6];
+		for (int i = 0; i < 6; i++)
+			b[i] = view_byte(v, end - 6 + (uint64_t)i);
+		return escape_is_sep(b) ? 6 : 0;
+	}
+	c = view_byte(v, end - 1);
+	if (c == ' ' || c == '.' || c == '-')
+		return 1;
+	if (c == 0xa0 && end >= 2 && view_byte(v, end - 2) == 0xc2)
+		return 2;
+	if (c == 0xaf && end >= 3 && view_byte(v, end - 2) == 0x80 && view_byte(v, end - 3) == 0xe2)
+		return 3;
+	return 0;
+}
+
+bool rp_view_gather(const struct rp_view *v, uint64_t from, uint64_t to, uint8_t *out)
+{
+	for (uint64_t o = from; o < to; o++) {
+		int c = view_byte(v, o);
+		if (c < 0)
+			return false;
+		out[o - from] = (uint8_t)c;
+	}
+	return true;
+}
+
+int rp_collect_back(const struct rp_view *v, uint64_t end, size_t max, bool (*acc)(int), char *sig, uint64_t *offs)
+{
+	char rsig[RP_SIG_MAX + 1];
+	uint64_t roffs[RP_SIG_MAX + 1], pos = end;
+	size_t n = 0;
+
+	if (max > RP_SIG_MAX)
+		max = RP_SIG_MAX;
+	while (pos > 0 && n <= max) {
+		int b;
+		if (rp_view_escape_back(v, pos))
+			break;
+		b = view_byte(v, pos - 1);
+		if (b < 0 || !acc(b)) {
+			/* one separator between two significant chars */
+			int s = rp_view_sep_back(v, pos);
+			if (n == 0 || s <= 0 || pos <= (uint64_t)s)
+				break;
+			b = view_byte(v, pos - (uint64_t)s - 1);
+			if (b < 0 || !acc(b) || rp_view_escape_back(v, pos - (uint64_t)s))
+				break;
+			pos -= (uint64_t)s;
+			continue;
+		}
+		rsig[n] = (char)b;
+		roffs[n] = pos - 1;
+		n++;
+		pos--;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sig[i] = rsig[n - 1 - i];
+		offs[i] = roffs[n - 1 - i];
+	}
+	return (int)n;
+}
+
+bool rp_view_boundary_before(const struct rp_view *v, uint64_t start)
+{
+	int b;
+	if (start == 0)
+		return true;
+	if (rp_view_escape_back(v, start))
+		return true;
+	b = view_byte(v, start - 1);
+	if (b == VB_GONE)
+		return false;
+	if (b < 0)
+		return true;
+	if ((b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || b == '_') {
+		/* a JSON escape such as \n right before the value is a boundary */
+		return (b >= 'a' && b <= 'z') && start >= 2 && view_byte(v, start - 2) == '\\';
+	}
+	return true;
+}

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Candidates that are not plain digit runs: IBAN, DEA, e-mail, dates, ICD-10 and ATC codes.
+ * Each handler gets the end of a pattern match, walks back over the view to the value's start,
+ * checks the boundary before it and validates it.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "internal.h"
+
+static bool is_digit(int b)
+{
+	return b >= '0' && b <= '9';
+}
+
+static bool is_upper(int b)
+{
+	return b >= 'A' && b <= 'Z';
+}
+
+static bool is_alnum(int b)
+{
+	return is_digit(b) || is_upper(b) || (b >= 'a' && b <= 'z');
+}
+
+static bool iban_char(int b)
+{
+	return is_digit(b) || is_upper(b);
+}
+
+void rp_iban(struct rp_scan_ctx *c, uint64_t end)
+{
+	char sig[RP_SIG_MAX + 1];
+	uint64_t offs[RP_SIG_MAX + 1];
+	uint8_t raw[RP_RAW_MAX];
+	char masked[RP_MASKED_MAX];
+	int n = rp_collect_back(&c->v, end, 34, iban_char, sig, offs);
+
+	/* The country code fixes the length: the IBAN must end exactly here. */
+	for (int i = 0; i + 15 <= n; i++) {
+		int len;
+		if (!is_upper(sig[i]) || !is_upper(sig[i + 1]) || !is_digit(sig[i + 2]) || !is_digit(sig[i + 3]))
+			continue;
+		len = rp_iban_country_length(sig + i);
+		if (len == 0 || len != n - i)
+			continue;
+		if (i > 0 ? offs[i - 1] + 1 == offs[i] : !rp_view_boundary_before(&c->v, offs[i]))
+			continue;
+		if (!rp_iban_valid(sig + i, (size_t)len))
+			continue;
+		if (end - offs[i] > RP_RAW_MAX || !rp_view_gather(&c->v, offs[i], end, raw))
+			return;
+		rp_mask_keep_ends(raw, (size_t)(end - offs[i]), 4, 4, masked, sizeof(masked));
+		rp_candidate(c, RP_DET_IBAN, offs[i], end - offs[i], 0, masked);
+		return;
+	}
+}
+
+void rp_dea(struct rp_scan_ctx *c, uint64_t end)
+{
+	uint8_t raw[9];
+	char masked[RP_MASKED_MAX];
+	if (end < 9 || !rp_view_gather(&c->v, end - 9, end, raw))
+		return;
+	if (!rp_view_boundary_before(&c->v, end - 9) || !rp_dea_valid((const char *)raw, 9))
+		return;
+	rp_mask_keep_ends(raw, 9, 2, 1, masked, sizeof(masked));
+	rp_candidate(c, RP_DET_US_DEA, end - 9, 9, 0, masked);
+}
+
+void rp_email(struct rp_scan_ctx *c, uint64_t end)
+{
+	const struct rp_view *v = &c->v;
+	uint64_t pos = end, at, lp;
+	uint8_t raw[RP_RAW_MAX];
+	bool keep[RP_RAW_MAX];
+	char masked[RP_MASKED_MAX];
+	size_t nl = 0, ns;
+	int b;
+
+	/* "x@chu.example" then ".fr": the longer match comes next */
+	if (view_byte(v, end) == '.' && is_alnum(view_byte(v, end + 1)))
+		return;
+	while (pos > 0 && end - pos < 200) {
+		b = view_byte(v, pos - 1);
+		if (b == '@')
+			break;
+		if (!is_alnum(b) && b != '.' && b != '-')
+			return;
+		pos--;
+	}
+	if (pos == 0 || view_byte(v, pos - 1) != '@')
+		return;
+	at = pos - 1;
+	lp = at;
+	while (lp > 0 && at - lp < 64) {
+		b = view_byte(v, lp - 1);
+		if (!is_alnum(b) && !strchr("._%+-", b))
+			break;
+		lp--;
+	}
+	/* "\njean@..." inside JSON: the n belongs to the escape */
+	if (lp > 0 && lp < at && view_byte(v, lp - 1) == '\\')
+		lp++;
+	if (lp == at || end - lp > RP_RAW_MAX || !rp_view_gather(v, lp, end, raw))
+		return;
+	for (uint64_t i = lp; i < at; i++)
+		if (is_alnum(raw[i - lp]))
+			nl++;
+	ns = rp_mask_count_sig(raw, (size_t)(end - lp));
+	if (ns > RP_RAW_MAX)
+		ns = RP_RAW_MAX;
+	for (size_t i = 0; i < ns; i++)
+		keep[i] = i == 0 || i >= nl;
+	rp_mask(raw, (size_t)(end - lp), keep, ns, masked, sizeof(masked));
+	rp_candidate(c, RP_DET_EMAIL, lp, end - lp, 0, masked);
+}
+
+/* Up to max digits ending at pos; returns how many (0 when none), value in *val. */
+static int digits_back(const struct rp_view *v, uint64_t pos, int max, int *val)
+{
+	int n = 0, mul = 1;
+	*val = 0;
+	while (n < max && pos > (uint64_t)n) {
+		int b = view_byte(v, pos - 1 - (uint64_t)n);
+		if (!is_digit(b))
+			break;
+		*val += (b - '0') * mul;
+		mul *= 10;
+		n++;
+	}
+	return n;
+}
+
+static const char *const months[12] = {
+	"janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre",
+	"novembre", "decembre",
+};
+
+/* Blanks between the words of a written date, backwards; returns bytes skipped. */
+static uint64_t blanks_back(const struct rp_view *v, uint64_t pos)
+{
+	uint64_t p = pos;
+	while (p > 0 && pos - p < 32) {
+		int b = view_byte(v, p - 1);
+		if (b == ' ' || b == '\t' || b == '\n' || b == '\r') {
+			p--;
+		} else if (b == 0xa0 && p >= 2 && view_byte(v, p - 2) == 0xc2) {
+			p -= 2;
+		} else if (rp_view_escape_back(v, p) && rp_view_sep_back(v, p) == 6) {
+			p -= 6;
+		} else {
+			break;
+		}
+	}
+	return pos - p;
+}
+
+static void date_emit(struct rp_scan_ctx *c, uint64_t start, uint64_t end, size_t mask_sig)
+{
+	uint8_t raw[RP_RAW_MAX];
+	bool keep[RP_RAW_MAX];
+	char masked[RP_MASKED_MAX];
+	size_t ns;
+	if (end - start > RP_RAW_MAX || !rp_view_gather(&c->v, start, end, raw))
+		return;
+	ns = rp_mask_count_sig(raw, (size_t)(end - start));
+	if (ns > RP_RAW_MAX)
+		ns = RP_RAW_MAX;
+	/* the year stays, day (and numeric month) go */
+	for (size_t i = 0; i < ns; i++)
+		keep[i] = i >= mask_sig;
+	rp_mask(raw, (size_t)(end - start), keep, ns, masked, sizeof(masked));
+	rp_candidate(c, RP_DET_DATE_OF_BIRTH, start, end - start, 0, masked);
+}
+
+void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
+{
+	const struct rp_view *v = &c->v;
+	int year, a, b, na, nb, now = c->e->now_year;
+	uint64_t p;
+
+	if (end < 8 || digits_back(v, end, 4, &year) != 4)
+		return;
+	p = end - 4;
+	if (pat == PAT_DATE_ISO) {
+		/* YYYY-MM-DD: the year is first */
+		if (end < 10 || digits_back(v, end, 2, &b) != 2 || digits_back(v, end - 3, 2, &a) != 2 ||
+		    digits_back(v, end - 6, 4, &year) != 4)
+			return;
+		if (!rp_view_boundary_before(v, end - 10) || !rp_date_valid(b, a, year, now))
+			return;
+		{
+			uint8_t raw[10];
+			char masked[RP_MASKED_MAX];
+			bool keep[8] = {true, true, true, true, false, false, false, false};
+			if (!rp_view_gather(v, end - 10, end, raw))
+				return;
+			rp_mask(raw, 10, keep, 8, masked, sizeof(masked));
+			rp_candidate(c, RP_DET_DATE_OF_BIRTH, end - 10, 10, 0, masked);
+		}
+		return;
+	}
+	if (pat == PAT_DATE_NUM) {
+		int sep = view_byte(v, p - 1);
+		if (sep != '/' && sep != '.' && sep != '-')
+			return;
+		nb = digits_back(v, p - 1, 2, &b);
+		if (nb == 0 || p - 1 < (uint64_t)nb + 2)
+			return;
+		p = p - 1 - (uint64_t)nb;
+		if (view_byte(v, p - 1) != sep)
+			return;
+		na = digits_back(v, p - 1, 2, &a);
+		if (na == 0 || p - 1 < (uint64_t)na)
+			return;
+		p = p - 1 - (uint64_t)na;
+		if (!rp_view_boundary_before(v, p))
+			return;
+		/* French order first, then US month/day */
+		if (!rp_date_valid(a, b, year, now) && !rp_date_valid(b, a, year, now))
+			return;
+		date_emit(c, p, end, (size_t)(na + nb));
+		return;
+	}
+	/* "12 mars 1985", "1er août 1950" */
+	{
+		char word[16];
+		size_t wl = 0;
+		int month = 0;
+		uint64_t q;
+		p -= blanks_back(v, p);
+		q = p;
+		while (q > 0 && p - q < 40 && wl < sizeof(word)) {
+			int ch;
+			if (rp_view_escape_back(v, q)) {
+				int h = view_byte(v, q - 2), l = view_byte(v, q - 1);
+				/* \u00e9 \u00c9 (é É) \u00fb (û) */
+				ch = (h == 'e' || h == 'E' || h == 'c' || h == 'C') && l == '9' ? 'e' :
+				     (h == 'f' || h == 'F') && (l == 'b' || l == 'B') ? 'u' : 0;
+				q -= 6;
+			} else {
+				int x = view_byte(v, q - 1);
+				if (x >= 0x80 && q >= 2 && view_byte(v, q - 2) == 0xc3) {
+					ch = (x == 0xa9 || x == 0x89) ? 'e' : (x == 0xbb || x == 0x9b) ? 'u' : 0;
+					q -= 2;
+				} else if (isalpha(x)) {
+					ch = tolower(x);
+					q--;
+				} else {
+					break;
+				}
+			}
+			if (!ch)
+				return;
+			word[wl++] = (char)ch;
+		}
+		for (size_t i = 0; i < wl / 2; i++) {
+			char t = word[i];
+			word[i] = word[wl - 1 - i];
+			word[wl - 1 - i] = t;
+		}
+		for (int m = 0; m < 12; m++)
+			if (wl == strlen(months[m]) && memcmp(word, months[m], wl) == 0)
+				month = m + 1;
+		if (!month)
+			return;
+		q -= blanks_back(v, q);
+		if (q >= 2 && tolower(view_byte(v, q - 1)) == 'r' && tolower(view_byte(v, q - 2)) == 'e')
+			q -= 2;
+		na = digits_back(v, q, 2, &a);
+		if (na == 0)
+			return;
+		q -= (uint64_t)na;
+		if (!rp_view_boundary_before(v, q) || !rp_date_valid(a, month, year, now))
+			return;
+		date_emit(c, q, end, (size_t)na);
+	}
+}
+
+void rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
+{
+	const struct rp_view *v = &c->v;
+	uint8_t raw[8];
+	char masked[RP_MASKED_MAX];
+
+	if (pat == PAT_ATC) {
+		if (end < 7 || !rp_view_gather(v, end - 7, end, raw) || !rp_view_boundary_before(v, end - 7))
+			return;
+		rp_mask_keep_ends(raw, 7, 3, 0, masked, sizeof(masked));
+		rp_candidate(c, RP_DET_ATC, end - 7, 7, 0, masked);
+		return;
+	}
+	/* ICD-10: letter, 2 digits, then optionally [.]1-4 alnum; "F32" is also reported before
+	 * "F32.1", keep only the longest. */
+	if (view_byte(v, end) == '.' && iban_char(view_byte(v, end + 1)))
+		return;
+	for (unsigned len = 7; len >= 3; len--) {
+		size_t i = 3;
+		if (end < len || !rp_view_gather(v, end - len, end, raw))
+			continue;
+		if (!is_upper(raw[0]) || !is_digit(raw[1]) || !is_digit(raw[2]))
+			continue;
+		if (i < len && raw[i] == '.')
+			i++;
+		if (len > 3 && i == len)
+			continue; /* ends with the dot */
+		while (i < len && iban_char(raw[i]))
+			i++;
+		if (i != len || len - (raw[3] == '.' ? 4 : 3) > 4)
+			continue;
+		if (!rp_view_boundary_before(v, end - len))
+			return;
+		/* the ATC shape (4th char a letter, 7 chars) is never an ICD-10 code */
+		if (len == 7 && is_upper(raw[3]) && is_upper(raw[4]) && is_digit(raw[5]) && is_digit(raw[6]))
+			return;
+		rp_mask_keep_ends(raw, len, 1, 0, masked, sizeof(masked));
+		rp_candidate(c, RP_DET_ICD10, end - len, len, 0, masked);
+		return;
+	}
+}
