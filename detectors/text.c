@@ -181,9 +181,6 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 	int year, a, b, na, nb, now = c->e->now_year;
 	uint64_t p;
 
-	if (end < 8 || digits_back(v, end, 4, &year) != 4)
-		return;
-	p = end - 4;
 	if (pat == PAT_DATE_ISO) {
 		/* YYYY-MM-DD: the year is first */
 		if (end < 10 || digits_back(v, end, 2, &b) != 2 || digits_back(v, end - 3, 2, &a) != 2 ||
@@ -202,6 +199,9 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		}
 		return;
 	}
+	if (end < 8 || digits_back(v, end, 4, &year) != 4)
+		return;
+	p = end - 4;
 	if (pat == PAT_DATE_NUM) {
 		int sep = view_byte(v, p - 1);
 		if (sep != '/' && sep != '.' && sep != '-')

@@ -43,8 +43,17 @@ static void blame_custom(const struct rp_policy *p, const char *whole_err, struc
 		cfg.n_custom = 1;
 		cfg.context_window = p->context_window;
 		if (rp_engine_new(&cfg, &e, err, sizeof(err)) < 0) {
+			const char *msg = err;
+
+			/* Compiled alone it was the engine's custom[0]: drop that, our path is exact. */
+			if (strncmp(msg, "detectors.custom[", 17) == 0) {
+				msg += 17 + strspn(msg + 17, "0123456789");
+				if (*msg == ']')
+					msg++;
+				msg += strspn(msg, " ");
+			}
 			rp_diag_addf(diag, "detectors.custom[%zu].regex: %s", i,
-				     err[0] ? err : "does not compile");
+				     *msg ? msg : "does not compile");
 			blamed = true;
 		}
 		rp_engine_free(e);

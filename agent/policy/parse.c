@@ -129,14 +129,24 @@ int rp_json_parse(const char *buf, size_t len, const char *origin, struct json_o
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	root = json_tokener_parse_ex(tok, buf, (int)len);
 	end = json_tokener_get_parse_end(tok);
-	/* Within what json-c read, a non-standard extension is the better explanation. */
-	bad = lexically_invalid_at(buf, end < len ? end + 1 : len);
-	if (bad <= end && bad < len) {
+	/*
+	 * Within what json-c read (and the character it stopped at, when it failed), a
+	 * non-standard extension is the better explanation.
+	 */
+	bad = lexically_invalid_at(buf, root ? end : (end < len ? end + 1 : len));
+	if (bad < len && (root ? bad < end : bad <= end)) {
+		unsigned char ch = (unsigned char)buf[bad];
+
 		offset_to_line_col(buf, bad, &line, &col);
-		rp_diag_addf(diag, "%s: line %zu, column %zu: JSON syntax error: unexpected character '%c'%s",
-			     origin, line, col, buf[bad],
-			     buf[bad] == '\'' ? " (strings take double quotes)"
-			     : buf[bad] == '/' ? " (JSON has no comments)" : "");
+		if (ch >= 0x21 && ch < 0x7f)
+			rp_diag_addf(diag, "%s: line %zu, column %zu: JSON syntax error: unexpected "
+					   "character '%c'%s",
+				     origin, line, col, ch,
+				     ch == '\'' ? " (strings take double quotes)"
+				     : ch == '/' ? " (JSON has no comments)" : "");
+		else
+			rp_diag_addf(diag, "%s: line %zu, column %zu: JSON syntax error: unexpected byte 0x%02x",
+				     origin, line, col, ch);
 		r = -EINVAL;
 		goto cleanup;
 	}
