@@ -140,16 +140,43 @@ grep -qF "$MASKED" "$T/nobody.out" || fail "nobody's notification lacks the mask
 grep -q "Programme / program: curl (pid $NOBODY_CURL)" "$T/nobody.out" || fail "stdout notification lacks the program"
 log "per-user delivery ok"
 
-# --- 3. The daemon restarts: the notifier reconnects by itself and keeps working.
+# --- 3. The daemon restarts, with a policy that blocks and allows 2 notifications a minute: the
+# notifier reconnects by itself; block is critical; the rate limit holds the rest back.
+"$PY" - "$SRC/policies/default.json" "$T/block.json" <<'PYEOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["settings"]["notify_rate_per_minute"] = 2
+for r in p["rules"]:
+    if r["id"] == "patient-id-elsewhere":
+        r["action"] = "block"
+json.dump(p, open(sys.argv[2], "w"))
+PYEOF
 stop_daemon || fail "rempartd did not exit cleanly"
 [[ ! -e "$NOTIFY_SOCK" ]] || fail "notification socket left behind"
-start_daemon "$SRC/policies/default.json"
+start_daemon "$T/block.json"
 wait_for 20 has_at_least "$T/nobody.err" "subscribed" 2 || fail "nobody's notifier did not reconnect: $(cat "$T/nobody.err")"
-NOBODY_CURL2=$(run_curl nobody -d "NIR $NIR_SPACED")
-wait_for 10 has_alert_for "$NOBODY_CURL2" || fail "no alert after the restart"
-wait_for 10 has_at_least "$T/nobody.out" "(pid $NOBODY_CURL2)" 1 || fail "no notification after reconnecting"
+wait_for 20 has_at_least "$T/all.err" "subscribed" 2 || fail "root's --all notifier did not reconnect"
+wait_for 20 has_at_least "$T/root.err" "subscribed" 2 || fail "root's notifier did not reconnect"
+CURLS=()
+for i in 1 2 3 4; do
+  CURLS+=("$(run_curl nobody -d "NIR $NIR_SPACED, envoi $i")")
+  wait_for 10 has_alert_for "${CURLS[-1]}" || fail "no alert for nobody's curl $i after the restart"
+done
+wait_for 10 has_at_least "$T/nobody.out" "(pid ${CURLS[1]})" 1 || fail "no notification after reconnecting"
+sleep 0.5
+for i in 0 1; do
+  grep -qF "(pid ${CURLS[$i]})" "$T/nobody.out" || fail "notification $((i + 1)) after the restart is missing"
+done
+for i in 2 3; do
+  if grep -qF "(pid ${CURLS[$i]})" "$T/nobody.out"; then fail "rate limit of 2 per minute let notification $((i + 1)) through"; fi
+done
+grep -qF "[critical] Rempart : envoi bloqué, données de santé / upload blocked, health data" "$T/nobody.out" \
+  || fail "a block is not shown as critical: $(cat "$T/nobody.out")"
+"$BIN/rempart" --socket "$SOCK" status --json >"$T/status.json" || fail "status failed"
+[[ $("$PY" -c 'import json,sys; n=json.load(open(sys.argv[1]))["notify"]; print(n["subscribers"], n["dropped_rate"] >= 2)' "$T/status.json") == "3 True" ]] \
+  || fail "status does not show 3 subscribers and the rate-limited notifications: $(cat "$T/status.json")"
 kill -0 "$NOBODY" || fail "nobody's notifier died"
-log "reconnect after restart ok"
+log "reconnect after restart, critical block, rate limit ok"
 
 # The full values never appear anywhere: alerts, daemon output, bus traffic, notifier output.
 assert_no_leak "$NIR_SPACED" "$NIR_PLAIN"
