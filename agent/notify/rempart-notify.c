@@ -278,7 +278,7 @@ int main(int argc, char **argv)
 		if (fd >= 0) {
 			r = session(fd, &o, desk, &subscribed);
 			close(fd);
-			if (r == 1)
+			if (r == 1 || stopping)
 				break;
 			if (r == -EACCES) {
 				ret = 1;

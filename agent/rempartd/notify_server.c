@@ -373,12 +373,9 @@ static void read_client(struct rp_notify_server *s, int i)
 	struct nclient *c = s->clients[i];
 	char *nl;
 
-	for (;;) {
-		char sink[256];
-		/* Once subscribed, whatever the client says is read and ignored. */
-		char *dst = c->subscribed ? sink : c->inbuf + c->inlen;
-		size_t room = c->subscribed ? sizeof(sink) : sizeof(c->inbuf) - 1 - c->inlen;
-		ssize_t n = recv(c->fd, dst, room, MSG_DONTWAIT);
+	/* Bounded by the request buffer: a client cannot keep the daemon reading. */
+	while (!c->subscribed) {
+		ssize_t n = recv(c->fd, c->inbuf + c->inlen, sizeof(c->inbuf) - 1 - c->inlen, MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -388,22 +385,21 @@ static void read_client(struct rp_notify_server *s, int i)
 			drop_client(s, i);
 			return;
 		}
-		if (c->subscribed)
-			continue;
 		c->inlen += (size_t)n;
 		c->inbuf[c->inlen] = '\0';
 		nl = strchr(c->inbuf, '\n');
 		if (nl) {
 			*nl = '\0';
 			subscribe(s, i, c->inbuf);
-			c->inlen = 0;
-			if (!s->clients[i])
-				return;
-		} else if (c->inlen == sizeof(c->inbuf) - 1) {
+			return;
+		}
+		if (c->inlen == sizeof(c->inbuf) - 1) {
 			refuse(s, i, "request too long");
 			return;
 		}
 	}
+	/* Once subscribed a client has nothing more to say: data or end of stream, it goes. */
+	drop_client(s, i);
 }
 
 void rp_notify_server_handle(struct rp_notify_server *s, int fd, uint32_t events)

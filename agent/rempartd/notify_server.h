@@ -5,7 +5,7 @@
  * ask for everyone's. Queues are bounded per client and sends never block: a client that does not
  * read loses its oldest messages (counted). Notifications are rate-limited per recipient user.
  *
- * Protocol (one JSON object per line):
+ * Protocol (one JSON object per line; after subscribing, a client that sends anything is dropped):
  *   client -> daemon  {"cmd":"subscribe"}  or  {"cmd":"subscribe","all":true}  (root only)
  *   daemon -> client  {"ok":true,"uid":1000,"all":false,"queue":32}  or  {"ok":false,"error":"..."}
  *   daemon -> client  {"action":"block","detector":"fr_nir","masked":"2 95 10 ** *** *** 93",

@@ -349,6 +349,17 @@ START_TEST(bad_requests_refused)
 	json_object_put(reply);
 	ck_assert_int_eq(recv(fd, &c, 1, 0), 0); /* then closed */
 	close(fd);
+
+	/* Talking after the subscription: dropped, and the slot is free again. */
+	struct rp_notify_stats st;
+	fd = subscriber(false);
+	rp_notify_server_stats(srv, &st);
+	ck_assert_uint_eq(st.subscribers, 1);
+	ck_assert_int_eq(send(fd, "more\n", 5, 0), 5);
+	pump(30);
+	rp_notify_server_stats(srv, &st);
+	ck_assert_uint_eq(st.clients, 0);
+	close(fd);
 }
 END_TEST
 
