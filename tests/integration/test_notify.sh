@@ -86,9 +86,11 @@ start_daemon "$SRC/policies/default.json"
 ROOT_DESKTOP=$!
 PIDS+=($ROOT_DESKTOP)
 "$BIN/rempart-notify" --socket "$NOTIFY_SOCK" --stdout >"$T/root.out" 2>"$T/root.err" &
-PIDS+=($!)
+ROOT=$!
+PIDS+=($ROOT)
 "$BIN/rempart-notify" --socket "$NOTIFY_SOCK" --stdout --all >"$T/all.out" 2>"$T/all.err" &
-PIDS+=($!)
+ALL=$!
+PIDS+=($ALL)
 setpriv --reuid=nobody --regid=nogroup --clear-groups \
   "$BIN/rempart-notify" --socket "$NOTIFY_SOCK" --stdout >"$T/nobody.out" 2>"$T/nobody.err" &
 NOBODY=$!
@@ -186,4 +188,15 @@ for f in monitor.log root-desktop.out root.out all.out nobody.out root.err nobod
   done
 done
 stop_daemon || fail "rempartd did not exit cleanly"
+# SIGTERM ends a notifier cleanly (exit 0), even while it waits to reconnect.
+for pid in $ROOT $ALL $NOBODY; do
+  kill -TERM "$pid"
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && fail "notifier $pid ignored SIGTERM"
+  wait "$pid" || fail "notifier $pid exited with $? on SIGTERM"
+done
+# With a sanitizer build (make sanitize), any report fails the test.
+if grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T"/*.err "$T/daemon.log" 2>/dev/null; then
+  fail "sanitizer report in the output above"
+fi
 log "PASS"
