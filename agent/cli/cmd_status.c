@@ -76,6 +76,8 @@ static int run_status(const struct rp_cli_global *g, int argc, char **argv)
 		print_counters("kernel counters", v);
 		json_object_object_get_ex(reply, "agent_counters", &v);
 		print_counters("agent counters", v);
+		json_object_object_get_ex(reply, "notify", &v);
+		print_counters("notifications", v);
 	}
 	ret = json_object_object_get_ex(reply, "ready", &v) && json_object_get_boolean(v) ? 0 : 1;
 	json_object_put(reply);

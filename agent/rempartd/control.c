@@ -186,6 +186,7 @@ static struct json_object *status_reply(struct rp_daemon *d)
 	json_object_object_add(agent, "alert_errors", json_object_new_uint64(rp_alert_sink_errors(d->alerts)));
 	json_object_object_add(agent, "flows", json_object_new_uint64(rp_flow_table_count(d->flows)));
 	json_object_object_add(o, "agent_counters", agent);
+	json_object_object_add(o, "notify", rp_notify_server_status(d->notify));
 	return o;
 }
 

@@ -133,6 +133,9 @@ int rp_control_fd(const struct rp_control *c);
 void rp_control_handle(struct rp_control *c, struct rp_daemon *d, int fd, uint32_t events);
 bool rp_control_owns_fd(const struct rp_control *c, int fd);
 
+/* ---- notify_server.c: per-user desktop notifications (declarations in notify_server.h) */
+#include "notify_server.h"
+
 /* ---- main.c: the daemon itself */
 struct rp_daemon {
 	const char *policy_path;
@@ -151,6 +154,8 @@ struct rp_daemon {
 	struct rp_flow_table *flows;
 	struct rp_alert_sink *alerts;
 	struct rp_control *control;
+	struct rp_notify_server *notify;  /* NULL when its socket could not be opened */
+	const char *notify_socket_path;
 	uint64_t records_seen;
 	uint64_t records_malformed;
 	uint64_t findings;

@@ -142,6 +142,8 @@ static void emit_alert(struct rp_daemon *d, struct rp_flow *f, const struct rp_f
 		.enforcement = "none",
 	};
 	(void)rp_alert_emit(d->alerts, &a);
+	if (v->action >= RP_ACTION_ALERT) /* audit is log only */
+		(void)rp_notify_publish(d->notify, &a, rp_policy_settings(p)->notify_rate_per_minute);
 }
 
 static void pending_unlink(struct rp_flow_table *t, struct rp_flow *f)

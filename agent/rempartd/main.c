@@ -50,6 +50,7 @@ static void usage(FILE *f)
 		"  -p, --policy FILE      policy to enforce (default %s)\n"
 		"  -a, --alerts FILE      append alerts as JSON lines to FILE (default %s)\n"
 		"  -s, --socket PATH      control socket for the rempart CLI (default %s)\n"
+		"      --notify-socket PATH  socket rempart-notify clients subscribe to (default %s)\n"
 		"      --ringbuf-mb N     size of the kernel-to-agent ring buffer in MiB, power of two (default 32)\n"
 		"Central policy (signed bundles; either source turns it on):\n"
 		"      --spool DIR        watch DIR for signed policy bundles from configuration management\n"
@@ -66,7 +67,8 @@ static void usage(FILE *f)
 		"At start the last-known-good central policy is used when there is one, else --policy.\n"
 		"Signals: SIGHUP reloads the policy (central mode: looks for a newer bundle);\n"
 		"SIGINT/SIGTERM detach everything and exit.\n",
-		RP_DEFAULT_POLICY, RP_DEFAULT_ALERTS, RP_DEFAULT_SOCKET, RP_DEFAULT_KEYS_DIR, RP_DEFAULT_STATE_DIR);
+		RP_DEFAULT_POLICY, RP_DEFAULT_ALERTS, RP_DEFAULT_SOCKET, RP_DEFAULT_NOTIFY_SOCKET, RP_DEFAULT_KEYS_DIR,
+		RP_DEFAULT_STATE_DIR);
 }
 
 static uint64_t now_ns(void)
@@ -236,6 +238,8 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd)
 				on_policy_source(d, fd);
 			} else if (d->control && rp_control_owns_fd(d->control, fd)) {
 				rp_control_handle(d->control, d, fd, evs[i].events);
+			} else if (rp_notify_server_owns_fd(d->notify, fd)) {
+				rp_notify_server_handle(d->notify, fd, evs[i].events);
 			}
 		}
 	}
@@ -250,6 +254,7 @@ int main(int argc, char **argv)
 		{"policy", required_argument, NULL, 'p'},
 		{"alerts", required_argument, NULL, 'a'},
 		{"socket", required_argument, NULL, 's'},
+		{"notify-socket", required_argument, NULL, 'N'},
 		{"ringbuf-mb", required_argument, NULL, 'R'},
 		{"no-journal", no_argument, NULL, 'J'},
 		{"spool", required_argument, NULL, 'S'},
@@ -268,6 +273,7 @@ int main(int argc, char **argv)
 		.policy_path = RP_DEFAULT_POLICY,
 		.alerts_path = RP_DEFAULT_ALERTS,
 		.socket_path = RP_DEFAULT_SOCKET,
+		.notify_socket_path = RP_DEFAULT_NOTIFY_SOCKET,
 		.epfd = -1,
 	};
 	struct rp_policy *policy = NULL;
@@ -292,6 +298,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			d.socket_path = optarg;
+			break;
+		case 'N':
+			d.notify_socket_path = optarg;
 			break;
 		case 'R': {
 			char *end;
@@ -455,6 +464,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
+	/* Notifications are a courtesy to the user: without them, protection goes on. */
+	r = rp_notify_server_open(d.notify_socket_path, d.epfd, &d.notify);
+	if (r < 0 || epoll_add(d.epfd, rp_notify_server_fd(d.notify)) < 0) {
+		fprintf(stderr, "rempartd: no desktop notifications: cannot listen on %s: %s\n", d.notify_socket_path,
+			strerror(r < 0 ? -r : errno));
+		rp_notify_server_free(d.notify);
+		d.notify = NULL;
+	}
 
 	struct rp_capture_stats st;
 	rp_capture_stats(d.capture, &st);
@@ -478,6 +495,7 @@ out:
 	rp_capture_free(d.capture);
 	d.capture = NULL;
 	rp_flow_table_free(d.flows, &d);
+	rp_notify_server_free(d.notify); /* after the flows: their last alerts are offered to it */
 	rp_alert_sink_free(d.alerts);
 	rp_policy_ref_put(d.policy);
 	if (sigfd >= 0)

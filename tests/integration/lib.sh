@@ -67,7 +67,9 @@ start_daemon() {
   local policy=$1; shift
   SOCK=$T/control.sock
   ALERTS=$T/alerts.jsonl
-  "$BIN/rempartd" --policy "$policy" --alerts "$ALERTS" --socket "$SOCK" --no-journal "$@" \
+  NOTIFY_SOCK=$T/notify.sock
+  "$BIN/rempartd" --policy "$policy" --alerts "$ALERTS" --socket "$SOCK" --notify-socket "$NOTIFY_SOCK" \
+    --no-journal "$@" \
     >"$T/daemon.log" 2>&1 &
   DAEMON_PID=$!
   for _ in $(seq 150); do
