@@ -96,7 +96,7 @@ static int compile(struct rp_engine *e, const struct rp_engine_config *cfg, char
 	r = rp_keywords_build(e, cfg, &kexprs, &kflags, &kids, &nk, err, errlen);
 	if (r < 0)
 		return r;
-	n = nb + nk + cfg->n_custom;
+	n = nb + cfg->n_custom;
 	r = -ENOMEM;
 	exprs = calloc(n, sizeof(*exprs));
 	flags = calloc(n, sizeof(*flags));
@@ -108,18 +108,24 @@ static int compile(struct rp_engine *e, const struct rp_engine_config *cfg, char
 		flags[i] = bflags[i];
 		ids[i] = bids[i];
 	}
-	for (size_t i = 0; i < nk; i++) {
-		exprs[nb + i] = kexprs[i];
-		flags[nb + i] = kflags[i];
-		ids[nb + i] = kids[i];
-	}
 	for (size_t i = 0; i < cfg->n_custom; i++) {
-		exprs[nb + nk + i] = cfg->custom[i].regex;
-		flags[nb + nk + i] = HS_FLAG_SOM_LEFTMOST;
-		ids[nb + nk + i] = PAT_CUSTOM_BASE + (unsigned)i;
+		exprs[nb + i] = cfg->custom[i].regex;
+		flags[nb + i] = HS_FLAG_SOM_LEFTMOST;
+		ids[nb + i] = PAT_CUSTOM_BASE + (unsigned)i;
 	}
 
 	r = -EINVAL;
+	if (hs_compile_multi((const char *const *)kexprs, kflags, kids, (unsigned)nk, HS_MODE_BLOCK, NULL, &e->db_kw,
+			     &ce) != HS_SUCCESS) {
+		if (ce && ce->expression >= 0 && (size_t)ce->expression >= nk - e->n_custom_kw) {
+			set_err(err, errlen, "detectors.custom: invalid keyword: %s", ce->message);
+		} else {
+			set_err(err, errlen, "detectors: cannot compile the keyword database: %s",
+				ce && ce->message ? ce->message : "unknown error");
+		}
+		hs_free_compile_error(ce);
+		goto cleanup;
+	}
 	if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &e->db_block, &ce) != HS_SUCCESS)
 		goto compile_error;
 	if (hs_compile_multi(exprs, flags, ids, (unsigned)n,
@@ -130,11 +136,9 @@ static int compile(struct rp_engine *e, const struct rp_engine_config *cfg, char
 	goto cleanup;
 
 compile_error:
-	if (ce && ce->expression >= 0 && (size_t)ce->expression >= nb + nk) {
-		size_t i = (size_t)ce->expression - nb - nk;
+	if (ce && ce->expression >= 0 && (size_t)ce->expression >= nb) {
+		size_t i = (size_t)ce->expression - nb;
 		set_err(err, errlen, "detectors.custom[%zu] (%s): invalid regex: %s", i, cfg->custom[i].id, ce->message);
-	} else if (ce && ce->expression >= 0 && (size_t)ce->expression >= nb) {
-		set_err(err, errlen, "detectors: keyword pattern %d: %s", ce->expression - (int)nb, ce->message);
 	} else {
 		set_err(err, errlen, "detectors: cannot compile the pattern database: %s",
 			ce && ce->message ? ce->message : "unknown error");
@@ -167,6 +171,10 @@ int rp_engine_new(const struct rp_engine_config *cfg, struct rp_engine **out, ch
 	}
 	if (cfg->n_custom && !cfg->custom)
 		return -EINVAL;
+	if (cfg->context_window > RP_MAX_WINDOW) {
+		set_err(err, errlen, "detectors: context window must be at most %d bytes", RP_MAX_WINDOW);
+		return -EINVAL;
+	}
 	for (unsigned i = 0; i < RP_DET__BUILTIN; i++) {
 		double m = cfg->builtin[i].min_confidence;
 		if (!(m >= 0.0 && m <= 1.0)) {
@@ -184,6 +192,9 @@ int rp_engine_new(const struct rp_engine_config *cfg, struct rp_engine **out, ch
 	if (!e)
 		return -ENOMEM;
 	e->window = cfg->context_window ? cfg->context_window : RP_DEFAULT_WINDOW;
+	for (size_t i = 0; i < cfg->n_custom; i++)
+		for (const char *const *kw = cfg->custom[i].keywords; kw && *kw; kw++)
+			e->n_custom_kw++;
 	e->now_year = gmtime_r(&now, &tm) ? tm.tm_year + 1900 : 2025;
 	e->n_det = RP_DET__BUILTIN + (unsigned)cfg->n_custom;
 	e->n_classes = KW__BUILTIN + (unsigned)cfg->n_custom;
@@ -222,6 +233,7 @@ void rp_engine_free(struct rp_engine *e)
 		return;
 	hs_free_database(e->db_block);
 	hs_free_database(e->db_stream);
+	hs_free_database(e->db_kw);
 	free(e->kw);
 	free(e);
 }
@@ -258,7 +270,7 @@ size_t rp_engine_stream_side_size(const struct rp_engine *e)
 {
 	if (!e)
 		return 0;
-	return sizeof(struct rp_stream) + e->n_classes * sizeof(uint64_t);
+	return sizeof(struct rp_stream) + e->window + RP_TAIL;
 }
 
 int rp_scratch_new(const struct rp_engine *e, struct rp_scratch **out)
@@ -270,13 +282,14 @@ int rp_scratch_new(const struct rp_engine *e, struct rp_scratch **out)
 	if (!s)
 		return -ENOMEM;
 	s->engine = e;
-	s->block_kw = calloc(e->n_classes, sizeof(uint64_t));
-	if (!s->block_kw || hs_alloc_scratch(e->db_block, &s->hs) != HS_SUCCESS ||
-	    hs_alloc_scratch(e->db_stream, &s->hs) != HS_SUCCESS) {
+	/* the value, the window on each side, and keywords straddling the window's edges */
+	s->kwbuf_len = 2 * (size_t)e->window + RP_RAW_MAX + 2 * RP_KW_OVERLAP;
+	s->kwbuf = malloc(s->kwbuf_len);
+	if (!s->kwbuf || hs_alloc_scratch(e->db_block, &s->hs) != HS_SUCCESS ||
+	    hs_alloc_scratch(e->db_stream, &s->hs) != HS_SUCCESS || hs_alloc_scratch(e->db_kw, &s->hs_kw) != HS_SUCCESS) {
 		rp_scratch_free(s);
 		return -ENOMEM;
 	}
-	s->block_side.last_kw = s->block_kw;
 	*out = s;
 	return 0;
 }
@@ -286,16 +299,17 @@ void rp_scratch_free(struct rp_scratch *s)
 	if (!s)
 		return;
 	hs_free_scratch(s->hs);
-	free(s->block_kw);
+	hs_free_scratch(s->hs_kw);
+	free(s->kwbuf);
 	free(s);
 }
 
 size_t rp_scratch_size(const struct rp_scratch *s)
 {
-	size_t sz = 0;
-	if (!s || hs_scratch_size(s->hs, &sz) != HS_SUCCESS)
+	size_t sz = 0, kw = 0;
+	if (!s || hs_scratch_size(s->hs, &sz) != HS_SUCCESS || hs_scratch_size(s->hs_kw, &kw) != HS_SUCCESS)
 		return 0;
-	return sz + sizeof(*s) + s->engine->n_classes * sizeof(uint64_t);
+	return sz + kw + sizeof(*s) + s->kwbuf_len;
 }
 
 int rp_scan_block(const struct rp_engine *e, struct rp_scratch *s, const void *buf, size_t len,
@@ -311,8 +325,9 @@ int rp_scan_block(const struct rp_engine *e, struct rp_scratch *s, const void *b
 		return -E2BIG;
 	memset(&c, 0, sizeof(c));
 	c.e = e;
+	c.s = s;
 	c.side = &s->block_side;
-	rp_side_reset(c.side, e->n_classes);
+	rp_side_reset(c.side);
 	c.v.cur = buf;
 	c.v.cur_len = len;
 	c.v.eod = true;
@@ -321,6 +336,8 @@ int rp_scan_block(const struct rp_engine *e, struct rp_scratch *s, const void *b
 	hr = hs_scan(e->db_block, buf ? buf : "", (unsigned)len, 0, s->hs, rp_on_match, &c);
 	if (hr != HS_SUCCESS && hr != HS_SCAN_TERMINATED)
 		return hr == HS_NOMEM ? -ENOMEM : -EIO;
-	rp_pending_flush(&c, len, true);
+	rp_dscan(&c, buf, len, 0);
+	rp_dscan_eod(&c, len);
+	rp_pending_update(&c, true);
 	return c.stop;
 }

@@ -120,8 +120,6 @@ static const struct kw_def builtin_kw[] = {
 	{"colis", C(KW_ORDER), SUBSTR},
 	{"facture", C(KW_ORDER), SUBSTR},
 	{"invoice", C(KW_ORDER), SUBSTR},
-	{"<ClinicalDocument", C(KW_CDA_ROOT), SUBSTR},
-	{"urn:hl7-org:v3", C(KW_CDA_NS), SUBSTR},
 	{"1.2.250.1.213.1.1.1.1", C(KW_CDA_FR), SUBSTR},
 };
 
