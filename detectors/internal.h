@@ -147,6 +147,7 @@ struct rp_dscan {
 	uint32_t glen;         /* length of the current digit group */
 	uint8_t gap;           /* separator-ish bytes since the last digit or letter */
 	bool in_digit;
+	bool in_upper;
 	bool saw_ab;           /* an A or B: Corsican NIR candidate */
 };
 

@@ -85,6 +85,16 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		rp_date(c, PAT_DATE_ISO, end);
 }
 
+/* A run of capitals ended at end: IBANs may end with letters (IT, for one). */
+static void upper_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t end)
+{
+	int after = view_byte(&c->v, end);
+	if (after >= 0 && is_word(after))
+		return;
+	if (ds->digits >= 2 && ds->upper >= 2 && ds->digits + ds->upper >= 14)
+		rp_iban(c, end);
+}
+
 static inline void reset_region(struct rp_dscan *ds)
 {
 	ds->digits = 0;
@@ -102,7 +112,7 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 	while (i < n && !c->stop) {
 #if defined(__SSE2__)
 		/* Outside any region, skip blocks with no digit and no capital. */
-		if (!ds->in_digit && ds->digits == 0 && ds->upper == 0) {
+		if (!ds->in_digit && !ds->in_upper && ds->digits == 0 && ds->upper == 0) {
 			const __m128i c0 = _mm_set1_epi8('0'), cA = _mm_set1_epi8('A');
 			const __m128i d9 = _mm_set1_epi8(9), u25 = _mm_set1_epi8(25), z = _mm_setzero_si128();
 			while (i + 16 <= n) {
@@ -123,6 +133,7 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 		uint8_t b = p[i];
 		switch (cls[b]) {
 		case C_DIGIT:
+			ds->in_upper = false;
 			if (!ds->in_digit) {
 				ds->in_digit = true;
 				ds->glen = 0;
@@ -137,6 +148,7 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 				group_end(c, ds, base + i);
 			}
 			ds->upper++;
+			ds->in_upper = true;
 			ds->gap = 0;
 			if (b == 'A' || b == 'B')
 				ds->saw_ab = true;
@@ -146,6 +158,10 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 				ds->in_digit = false;
 				group_end(c, ds, base + i);
 			}
+			if (ds->in_upper) {
+				ds->in_upper = false;
+				upper_end(c, ds, base + i);
+			}
 			if (++ds->gap > RP_SEP_MAXLEN)
 				reset_region(ds);
 			break;
@@ -153,6 +169,10 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 			if (ds->in_digit) {
 				ds->in_digit = false;
 				group_end(c, ds, base + i);
+			}
+			if (ds->in_upper) {
+				ds->in_upper = false;
+				upper_end(c, ds, base + i);
 			}
 			reset_region(ds);
 			break;
@@ -167,6 +187,10 @@ void rp_dscan_eod(struct rp_scan_ctx *c, uint64_t end)
 	if (ds->in_digit && !c->stop) {
 		ds->in_digit = false;
 		group_end(c, ds, end);
+	}
+	if (ds->in_upper && !c->stop) {
+		ds->in_upper = false;
+		upper_end(c, ds, end);
 	}
 	reset_region(ds);
 }
