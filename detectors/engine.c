@@ -282,6 +282,7 @@ int rp_scratch_new(const struct rp_engine *e, struct rp_scratch **out)
 	if (!s)
 		return -ENOMEM;
 	s->engine = e;
+	s->kwc.owner = RP_NEVER;
 	/* the value, the window on each side, and keywords straddling the window's edges */
 	s->kwbuf_len = 2 * (size_t)e->window + RP_RAW_MAX + 2 * RP_KW_OVERLAP;
 	s->kwbuf = malloc(s->kwbuf_len);
@@ -328,6 +329,8 @@ int rp_scan_block(const struct rp_engine *e, struct rp_scratch *s, const void *b
 	c.s = s;
 	c.side = &s->block_side;
 	rp_side_reset(c.side);
+	c.side->id = 0;
+	s->kwc.owner = RP_NEVER; /* another buffer: cached keyword hits are stale */
 	c.v.cur = buf;
 	c.v.cur_len = len;
 	c.v.eod = true;

@@ -153,6 +153,7 @@ struct rp_dscan {
 
 /* Per-stream (or per-block-scan) state beside Hyperscan's. */
 struct rp_side {
+	uint64_t id;           /* unique per stream (0 for block scans): owner of the keyword cache */
 	struct rp_dscan ds;
 	struct rp_pending pending[RP_PENDING_MAX];
 	unsigned n_pending;
@@ -165,7 +166,22 @@ struct rp_side {
 	bool cda_done, fhir_done, hl7_done, dicom_done;
 };
 
+/* Keyword hits already found in [lo, hi) of one stream: candidates close to each other share
+ * their context windows, which are then searched once. */
+#define RP_KW_CACHE 128
+struct rp_kw_cache {
+	uint64_t owner;        /* rp_side.id, or RP_NEVER when empty */
+	uint64_t lo, hi;
+	unsigned n;
+	struct {
+		uint64_t end;
+		uint64_t classes;
+		uint32_t custom_class;
+	} hit[RP_KW_CACHE];
+};
+
 struct rp_scratch {
+	struct rp_kw_cache kwc;
 	hs_scratch_t *hs;
 	hs_scratch_t *hs_kw;   /* keyword searches run inside the main scan's callback */
 	const struct rp_engine *engine;

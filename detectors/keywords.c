@@ -158,12 +158,49 @@ static void sb_add(struct sbuf *b, const char *s)
 	b->len += n;
 }
 
+/*
+ * Longest run of ASCII letters/digits in a keyword with accents or several words, when it is
+ * long enough to stand for the keyword ("sécurité sociale" -> "sociale"): a pure literal keeps
+ * the keyword database fast, where accent, escape and blank alternations would not.
+ */
+static bool fragment(const char *text, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t best = 0, best_at = 0, run = 0;
+	bool plain = true;
+	for (size_t i = 0;; i++) {
+		bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9');
+		if (s[i] && !alnum)
+			plain = false;
+		if (alnum) {
+			run++;
+			continue;
+		}
+		if (run > best) {
+			best = run;
+			best_at = i - run;
+		}
+		run = 0;
+		if (!s[i])
+			break;
+	}
+	if (plain || best < 5 || best + 1 > outlen)
+		return false;
+	memcpy(out, text + best_at, best);
+	out[best] = '\0';
+	return true;
+}
+
 /* Regex for one keyword (UTF-8 text); NULL on OOM. */
 static char *keyword_regex(const char *text, bool word)
 {
 	struct sbuf b = {0};
-	const unsigned char *s = (const unsigned char *)text;
-	char tmp[128];
+	const unsigned char *s;
+	char tmp[128], frag[RP_ID_MAX];
+
+	if (fragment(text, frag, sizeof(frag)))
+		text = frag;
+	s = (const unsigned char *)text;
 
 	/* Whole word; inside JSON a word may follow an escape such as \n. */
 	if (word)

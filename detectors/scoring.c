@@ -31,32 +31,50 @@ void rp_side_reset(struct rp_side *sd)
 	sd->cda_done = sd->fhir_done = sd->hl7_done = sd->dicom_done = false;
 }
 
-struct kw_query {
+struct kw_collect {
+	struct rp_kw_cache *kc;
 	const struct rp_engine *e;
 	uint64_t base;         /* stream offset of the searched buffer */
-	uint64_t lo, hi;       /* accepted keyword end offsets */
-	uint64_t want;         /* built-in classes */
-	uint32_t want_custom;  /* or a custom class */
-	bool found;
+	uint64_t after;        /* only hits ending after this are new */
 };
 
 static int kw_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx)
 {
-	struct kw_query *q = ctx;
+	struct kw_collect *q = ctx;
+	struct rp_kw_cache *kc = q->kc;
 	uint64_t end = q->base + to;
 	unsigned i = id - PAT_KW_BASE;
-	const struct rp_kw_entry *k;
 
 	(void)from;
 	(void)flags;
-	if (id < PAT_KW_BASE || i >= q->e->n_kw || end < q->lo || end > q->hi)
+	if (id < PAT_KW_BASE || i >= q->e->n_kw || end <= q->after)
 		return 0;
-	k = &q->e->kw[i];
-	if ((k->classes & q->want) || (q->want_custom != KW_NONE && k->custom_class == q->want_custom)) {
-		q->found = true;
-		return 1; /* one is enough */
+	if (kc->n == RP_KW_CACHE) {
+		/* full: forget the older half (the range now starts after them) */
+		unsigned drop = RP_KW_CACHE / 2;
+		kc->lo = kc->hit[drop - 1].end;
+		memmove(&kc->hit[0], &kc->hit[drop], (RP_KW_CACHE - drop) * sizeof(kc->hit[0]));
+		kc->n -= drop;
 	}
+	kc->hit[kc->n].end = end;
+	kc->hit[kc->n].classes = q->e->kw[i].classes;
+	kc->hit[kc->n].custom_class = q->e->kw[i].custom_class;
+	kc->n++;
 	return 0;
+}
+
+/* Search view bytes [from, to) into the cache. */
+static void kw_fill(struct rp_scan_ctx *c, uint64_t from, uint64_t to, uint64_t after)
+{
+	struct kw_collect q = {&c->s->kwc, c->e, from, after};
+	if (from >= to)
+		return;
+	if (to - from > c->s->kwbuf_len)
+		from = to - c->s->kwbuf_len;
+	if (!rp_view_gather(&c->v, from, to, c->s->kwbuf))
+		return;
+	q.base = from;
+	hs_scan(c->e->db_kw, (const char *)c->s->kwbuf, (unsigned)(to - from), 0, c->s->hs_kw, kw_cb, &q);
 }
 
 /* A keyword of the wanted classes ending within [lo, hi], in the view bytes [from, to)? */
@@ -65,25 +83,35 @@ static bool kw_search(struct rp_scan_ctx *c, uint64_t from, uint64_t to, uint64_
 {
 	const struct rp_view *v = &c->v;
 	uint64_t avail_lo = v->hist_len ? v->hist_base : v->cur_base, avail_hi = v->cur_base + v->cur_len;
-	struct kw_query q = {c->e, 0, lo, hi, want, want_custom, false};
-	size_t len;
+	struct rp_kw_cache *kc;
 
 	if (!c->s || !c->e->db_kw)
 		return false;
+	kc = &c->s->kwc;
 	if (from < avail_lo)
 		from = avail_lo;
 	if (to > avail_hi)
 		to = avail_hi;
 	if (from >= to)
 		return false;
-	if (to - from > c->s->kwbuf_len)
-		from = to - c->s->kwbuf_len;
-	len = (size_t)(to - from);
-	if (!rp_view_gather(v, from, to, c->s->kwbuf))
-		return false;
-	q.base = from;
-	hs_scan(c->e->db_kw, (const char *)c->s->kwbuf, (unsigned)len, 0, c->s->hs_kw, kw_cb, &q);
-	return q.found;
+	if (kc->owner != c->side->id || from < kc->lo || from > kc->hi) {
+		kc->owner = c->side->id;
+		kc->lo = kc->hi = from;
+		kc->n = 0;
+	}
+	if (to > kc->hi) {
+		uint64_t start = kc->hi > kc->lo + RP_KW_OVERLAP ? kc->hi - RP_KW_OVERLAP : kc->lo;
+		kw_fill(c, start, to, kc->n ? kc->hi : 0);
+		kc->hi = to;
+	}
+	for (unsigned i = 0; i < kc->n; i++) {
+		uint64_t end = kc->hit[i].end;
+		if (end < lo || end > hi)
+			continue;
+		if ((kc->hit[i].classes & want) || (want_custom != KW_NONE && kc->hit[i].custom_class == want_custom))
+			return true;
+	}
+	return false;
 }
 
 static void class_want(uint32_t cls, uint64_t *want, uint32_t *want_custom)
