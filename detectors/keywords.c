@@ -22,15 +22,20 @@ struct kw_def {
 #define SUBSTR 0
 #define WORD 1
 #define ACRO 2
+#define LIT 3 /* exactly these bytes, any ASCII case: for the few keywords too short for a fragment */
 
 static const struct kw_def builtin_kw[] = {
 	{"NIR", C(KW_NIR), ACRO},
 	{"NSS", C(KW_NIR), ACRO},
 	{"INS", C(KW_NIR), ACRO},
 	{"INSEE", C(KW_NIR), ACRO},
-	{"n° sécu", C(KW_NIR), SUBSTR},
+	{"n° sécu", C(KW_NIR), LIT},
+	{"n\\u00b0 s\\u00e9cu", C(KW_NIR), LIT},
+	{"no secu", C(KW_NIR), LIT},
 	{"sécurité sociale", C(KW_NIR), SUBSTR},
-	{"numéro de sécu", C(KW_NIR), SUBSTR},
+	{"numéro de sécu", C(KW_NIR), LIT},
+	{"num\\u00e9ro de s\\u00e9cu", C(KW_NIR), LIT},
+	{"numero de secu", C(KW_NIR), LIT},
 	{"matricule", C(KW_NIR), SUBSTR},
 	{"immatriculation", C(KW_NIR), SUBSTR},
 	{"assuré", C(KW_NIR) | C(KW_VITALE), SUBSTR},
@@ -82,12 +87,14 @@ static const struct kw_def builtin_kw[] = {
 	{"phone", C(KW_PHONE), SUBSTR},
 	{"joignable", C(KW_PHONE), SUBSTR},
 	{"email", C(KW_EMAIL), SUBSTR},
-	{"e-mail", C(KW_EMAIL), SUBSTR},
 	{"courriel", C(KW_EMAIL), SUBSTR},
 	{"mail", C(KW_EMAIL), WORD},
-	{"né le", C(KW_DOB), SUBSTR},
-	{"née le", C(KW_DOB), SUBSTR},
-	{"né(e) le", C(KW_DOB), SUBSTR},
+	{"né le", C(KW_DOB), LIT},
+	{"née le", C(KW_DOB), LIT},
+	{"né(e) le", C(KW_DOB), LIT},
+	{"n\\u00e9 le", C(KW_DOB), LIT},
+	{"n\\u00e9e le", C(KW_DOB), LIT},
+	{"n\\u00e9(e) le", C(KW_DOB), LIT},
 	{"date de naissance", C(KW_DOB), SUBSTR},
 	{"naissance", C(KW_DOB), SUBSTR},
 	{"DDN", C(KW_DOB), ACRO},
@@ -96,8 +103,11 @@ static const struct kw_def builtin_kw[] = {
 	{"birth date", C(KW_DOB), SUBSTR},
 	{"birthdate", C(KW_DOB), SUBSTR},
 	{"born", C(KW_DOB), WORD},
-	{"CIM-10", C(KW_ICD), SUBSTR},
-	{"ICD-10", C(KW_ICD), SUBSTR},
+	{"CIM-10", C(KW_ICD), LIT},
+	{"CIM10", C(KW_ICD), LIT},
+	{"CIM 10", C(KW_ICD), LIT},
+	{"ICD-10", C(KW_ICD), LIT},
+	{"ICD10", C(KW_ICD), LIT},
 	{"diagnostic", C(KW_ICD), SUBSTR},
 	{"diagnosis", C(KW_ICD), SUBSTR},
 	{"DP", C(KW_ICD), ACRO},
@@ -191,6 +201,25 @@ static bool fragment(const char *text, char *out, size_t outlen)
 	return true;
 }
 
+/* A literal, every byte but letters and digits escaped. */
+static char *literal_regex(const char *text)
+{
+	struct sbuf b = {0};
+	char tmp[8];
+	for (const unsigned char *s = (const unsigned char *)text; *s; s++) {
+		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9'))
+			snprintf(tmp, sizeof(tmp), "%c", *s);
+		else
+			snprintf(tmp, sizeof(tmp), "\\x%02x", *s);
+		sb_add(&b, tmp);
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
 /* Regex for one keyword (UTF-8 text); NULL on OOM. */
 static char *keyword_regex(const char *text, bool word)
 {
@@ -273,7 +302,8 @@ int rp_keywords_build(struct rp_engine *e, const struct rp_engine_config *cfg, c
 		goto fail;
 
 	for (size_t i = 0; i < n_builtin; i++, k++) {
-		exprs[k] = keyword_regex(builtin_kw[i].text, builtin_kw[i].mode != SUBSTR);
+		exprs[k] = builtin_kw[i].mode == LIT ? literal_regex(builtin_kw[i].text)
+						     : keyword_regex(builtin_kw[i].text, builtin_kw[i].mode != SUBSTR);
 		if (!exprs[k])
 			goto fail;
 		flags[k] = builtin_kw[i].mode == ACRO ? 0 : HS_FLAG_CASELESS;
