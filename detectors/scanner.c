@@ -128,6 +128,11 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 			}
 			if (i >= n)
 				break;
+			/* JSON bodies escape every accent ("\u00e9"): its hex digits are not a value */
+			if (i >= 2 && p[i - 1] == 'u' && p[i - 2] == '\\' && i + 4 <= n && !rp_sep_len_fwd(p + i - 2, 6)) {
+				i += 4;
+				continue;
+			}
 		}
 #endif
 		uint8_t b = p[i];
