@@ -69,20 +69,30 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		rp_nir_corsica(c, end);
 	if (ds->upper >= 2 && ds->digits + ds->upper >= 14)
 		rp_iban(c, end);
-	if ((g == 7 || g == 8) && ds->upper >= 1)
-		rp_dea(c, end);
-	if (ds->upper >= 1 && g <= 6) {
-		if (rp_code(c, PAT_ICD10, end) == -1) {
-			c->side->code_deferred = true;
-			c->side->code_end = end;
+	if (ds->upper >= 1 && end > g + 1) {
+		/* cheap shape checks before the handlers: the byte(s) just before the group */
+		uint64_t gs = end - g;
+		int b1 = view_byte(&c->v, gs - 1), b2 = gs >= 2 ? view_byte(&c->v, gs - 2) : -1;
+		if ((g == 7 && is_upper(b1) && (is_upper(b2))) || (g == 8 && is_upper(b1)))
+			rp_dea(c, end);
+		/* ICD-10 "F32", "E1165", or the part after the dot of "F32.1" */
+		if ((g >= 2 && g <= 6 && is_upper(b1)) ||
+		    (g <= 4 && b1 == '.' && gs >= 4 && is_upper(view_byte(&c->v, gs - 4)))) {
+			if (rp_code(c, PAT_ICD10, end) == -1) {
+				c->side->code_deferred = true;
+				c->side->code_end = end;
+			}
 		}
-		if (g == 2 && ds->upper >= 3)
+		if (g == 2 && is_upper(b1) && is_upper(b2) && ds->upper >= 3)
 			rp_code(c, PAT_ATC, end);
 	}
-	if (g == 4)
-		rp_date(c, PAT_DATE_NUM, end);
-	else if (g == 2 && view_byte(&c->v, end - 3) == '-')
+	if (g == 4 && end >= 5) {
+		int sep = view_byte(&c->v, end - 5);
+		if (sep == '/' || sep == '.' || sep == '-')
+			rp_date(c, PAT_DATE_NUM, end);
+	} else if (g == 2 && end >= 10 && view_byte(&c->v, end - 3) == '-' && view_byte(&c->v, end - 6) == '-') {
 		rp_date(c, PAT_DATE_ISO, end);
+	}
 }
 
 /* A run of capitals ended at end: IBANs may end with letters (IT, for one). */
@@ -115,11 +125,17 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 		if (!ds->in_digit && !ds->in_upper && ds->digits == 0 && ds->upper == 0) {
 			const __m128i c0 = _mm_set1_epi8('0'), cA = _mm_set1_epi8('A');
 			const __m128i d9 = _mm_set1_epi8(9), u25 = _mm_set1_epi8(25), z = _mm_setzero_si128();
-			while (i + 16 <= n) {
+			while (i + 17 <= n) {
+				/* a digit, or a capital followed by a capital or a digit ("F32", "FR76",
+				 * "AB1234563"): a capital starting a word ("Patient") is no value */
 				__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+				__m128i w = _mm_loadu_si128((const __m128i *)(p + i + 1));
 				__m128i isd = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(v, c0), d9), z);
 				__m128i isu = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(v, cA), u25), z);
-				unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(isd, isu));
+				__m128i nxd = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(w, c0), d9), z);
+				__m128i nxu = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(w, cA), u25), z);
+				__m128i trig = _mm_or_si128(isd, _mm_and_si128(isu, _mm_or_si128(nxd, nxu)));
+				unsigned m = (unsigned)_mm_movemask_epi8(trig);
 				if (m) {
 					i += (size_t)__builtin_ctz(m);
 					break;
