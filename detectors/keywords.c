@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -168,39 +169,6 @@ static void sb_add(struct sbuf *b, const char *s)
 	b->len += n;
 }
 
-/*
- * Longest run of ASCII letters/digits in a keyword with accents or several words, when it is
- * long enough to stand for the keyword ("sécurité sociale" -> "sociale"): a pure literal keeps
- * the keyword database fast, where accent, escape and blank alternations would not.
- */
-static bool fragment(const char *text, char *out, size_t outlen)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t best = 0, best_at = 0, run = 0;
-	bool plain = true;
-	for (size_t i = 0;; i++) {
-		bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9');
-		if (s[i] && !alnum)
-			plain = false;
-		if (alnum) {
-			run++;
-			continue;
-		}
-		if (run > best) {
-			best = run;
-			best_at = i - run;
-		}
-		run = 0;
-		if (!s[i])
-			break;
-	}
-	if (plain || best < 5 || best + 1 > outlen)
-		return false;
-	memcpy(out, text + best_at, best);
-	out[best] = '\0';
-	return true;
-}
-
 /* A literal, every byte but letters and digits escaped. */
 static char *literal_regex(const char *text)
 {
@@ -224,12 +192,8 @@ static char *literal_regex(const char *text)
 static char *keyword_regex(const char *text, bool word)
 {
 	struct sbuf b = {0};
-	const unsigned char *s;
-	char tmp[128], frag[RP_ID_MAX];
-
-	if (fragment(text, frag, sizeof(frag)))
-		text = frag;
-	s = (const unsigned char *)text;
+	const unsigned char *s = (const unsigned char *)text;
+	char tmp[128];
 
 	/* Whole word; inside JSON a word may follow an escape such as \n. */
 	if (word)
@@ -283,54 +247,135 @@ static char *keyword_regex(const char *text, bool word)
 	return b.p;
 }
 
+#define MAX_VARIANTS 5
+#define VARIANT_LEN 512
+
+/*
+ * The forms a keyword takes in traffic, each searched as a plain literal (any ASCII case): as
+ * written, without accents, JSON-escaped (s\u00e9curit\u00e9), and with a capital accented first
+ * letter ("Établissement") in UTF-8 and escaped. Literals keep the keyword database fast, where
+ * one pattern with accent and escape alternations would not be.
+ */
+static size_t variants(const char *text, char out[MAX_VARIANTS][VARIANT_LEN])
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t len[MAX_VARIANTS] = {0}, n = 0;
+	bool first_accent = s[0] == 0xc3;
+
+	for (size_t i = 0; s[i]; i++) {
+		char buf[MAX_VARIANTS][8];
+		unsigned char c2 = s[i + 1];
+		int k = -1;
+		if (s[i] == 0xc3 && c2)
+			for (size_t a = 0; a < sizeof(accents) / sizeof(accents[0]); a++)
+				if (accents[a].lo == c2 || accents[a].up == c2)
+					k = (int)a;
+		if (k >= 0) {
+			unsigned lo = accents[k].lo, up = accents[k].up;
+			snprintf(buf[0], 8, "%c%c", 0xc3, c2);
+			snprintf(buf[1], 8, "%c", accents[k].base);
+			snprintf(buf[2], 8, "\\u00%02x", c2 + 0x40);
+			snprintf(buf[3], 8, "%c%c", 0xc3, i == 0 ? up : c2);
+			snprintf(buf[4], 8, "\\u00%02x", (i == 0 ? up : c2) + 0x40);
+			(void)lo;
+			i++;
+		} else if (s[i] == 0xc2 && c2 == 0xb0) {
+			snprintf(buf[0], 8, "%c%c", 0xc2, 0xb0);
+			snprintf(buf[1], 8, "o");
+			snprintf(buf[2], 8, "\\u00b0");
+			snprintf(buf[3], 8, "%c%c", 0xc2, 0xb0);
+			snprintf(buf[4], 8, "\\u00b0");
+			i++;
+		} else {
+			for (int v = 0; v < MAX_VARIANTS; v++)
+				snprintf(buf[v], 8, "%c", s[i]);
+		}
+		for (int v = 0; v < MAX_VARIANTS; v++) {
+			size_t bl = strlen(buf[v]);
+			if (len[v] + bl + 1 > VARIANT_LEN)
+				return 0;
+			memcpy(out[v] + len[v], buf[v], bl + 1);
+			len[v] += bl;
+		}
+	}
+	n = first_accent ? 5 : 3;
+	/* drop duplicates (a keyword without accents has one form) */
+	for (size_t v = 1; v < n;) {
+		bool dup = false;
+		for (size_t w = 0; w < v; w++)
+			dup = dup || strcasecmp(out[v], out[w]) == 0;
+		if (dup) {
+			memmove(out[v], out[v + 1 < n ? v + 1 : v], (n - v - 1) * VARIANT_LEN);
+			n--;
+		} else {
+			v++;
+		}
+	}
+	return n;
+}
+
 int rp_keywords_build(struct rp_engine *e, const struct rp_engine_config *cfg, char ***exprs_out,
 		      unsigned **flags_out, unsigned **ids_out, size_t *n_out, char *err, size_t errlen)
 {
-	size_t n_builtin = sizeof(builtin_kw) / sizeof(builtin_kw[0]), n = n_builtin, k = 0;
+	size_t n_builtin = sizeof(builtin_kw) / sizeof(builtin_kw[0]), n = n_builtin * MAX_VARIANTS, k = 0;
 	char **exprs = NULL;
 	unsigned *flags = NULL, *ids = NULL;
+	char (*var)[VARIANT_LEN] = NULL;
 	int r = -ENOMEM;
 
 	for (size_t i = 0; i < cfg->n_custom; i++)
 		for (const char *const *kw = cfg->custom[i].keywords; kw && *kw; kw++)
-			n++;
+			n += MAX_VARIANTS;
 	exprs = calloc(n, sizeof(*exprs));
 	flags = calloc(n, sizeof(*flags));
 	ids = calloc(n, sizeof(*ids));
 	e->kw = calloc(n, sizeof(*e->kw));
-	if (!exprs || !flags || !ids || !e->kw)
+	var = calloc(MAX_VARIANTS, VARIANT_LEN);
+	if (!exprs || !flags || !ids || !e->kw || !var)
 		goto fail;
 
-	for (size_t i = 0; i < n_builtin; i++, k++) {
-		exprs[k] = builtin_kw[i].mode == LIT ? literal_regex(builtin_kw[i].text)
-						     : keyword_regex(builtin_kw[i].text, builtin_kw[i].mode != SUBSTR);
-		if (!exprs[k])
-			goto fail;
-		flags[k] = builtin_kw[i].mode == ACRO ? 0 : HS_FLAG_CASELESS;
-		ids[k] = PAT_KW_BASE + (unsigned)k;
-		e->kw[k].classes = builtin_kw[i].classes;
-		e->kw[k].custom_class = KW_NONE;
+	for (size_t i = 0; i < n_builtin; i++) {
+		size_t nv = 1;
+		if (builtin_kw[i].mode == SUBSTR || builtin_kw[i].mode == LIT)
+			nv = variants(builtin_kw[i].text, var);
+		for (size_t v = 0; v < nv; v++, k++) {
+			exprs[k] = builtin_kw[i].mode == SUBSTR || builtin_kw[i].mode == LIT
+					   ? literal_regex(var[v])
+					   : keyword_regex(builtin_kw[i].text, true);
+			if (!exprs[k])
+				goto fail;
+			flags[k] = builtin_kw[i].mode == ACRO ? 0 : HS_FLAG_CASELESS;
+			ids[k] = PAT_KW_BASE + (unsigned)k;
+			e->kw[k].classes = builtin_kw[i].classes;
+			e->kw[k].custom_class = KW_NONE;
+		}
 	}
 	for (size_t i = 0; i < cfg->n_custom; i++) {
 		size_t j = 0;
-		for (const char *const *kw = cfg->custom[i].keywords; kw && *kw; kw++, j++, k++) {
-			if (!**kw || strlen(*kw) > 200) {
+		for (const char *const *kw = cfg->custom[i].keywords; kw && *kw; kw++, j++) {
+			/* Short custom keywords match as whole words only, else "ID" is everywhere. */
+			bool word = strlen(*kw) <= 4;
+			size_t nv = word ? 1 : variants(*kw, var);
+			if (!**kw || strlen(*kw) > 200 || nv == 0) {
 				if (err)
 					snprintf(err, errlen, "detectors.custom[%zu] (%s): keywords[%zu]: empty or longer than 200 bytes",
 						 i, cfg->custom[i].id, j);
 				r = -EINVAL;
 				goto fail;
 			}
-			/* Short custom keywords match as whole words only, else "ID" is everywhere. */
-			exprs[k] = keyword_regex(*kw, strlen(*kw) <= 4);
-			if (!exprs[k])
-				goto fail;
-			flags[k] = HS_FLAG_CASELESS;
-			ids[k] = PAT_KW_BASE + (unsigned)k;
-			e->kw[k].classes = 0;
-			e->kw[k].custom_class = KW__BUILTIN + (uint32_t)i;
+			for (size_t v = 0; v < nv; v++, k++) {
+				exprs[k] = word ? keyword_regex(*kw, true) : literal_regex(var[v]);
+				if (!exprs[k])
+					goto fail;
+				flags[k] = HS_FLAG_CASELESS;
+				ids[k] = PAT_KW_BASE + (unsigned)k;
+				e->kw[k].classes = 0;
+				e->kw[k].custom_class = KW__BUILTIN + (uint32_t)i;
+			}
 		}
 	}
+	n = k;
+	free(var);
 	e->n_kw = n;
 	*exprs_out = exprs;
 	*flags_out = flags;
@@ -339,6 +384,7 @@ int rp_keywords_build(struct rp_engine *e, const struct rp_engine_config *cfg, c
 	return 0;
 
 fail:
+	free(var);
 	for (size_t i = 0; exprs && i < n; i++)
 		free(exprs[i]);
 	free(exprs);
