@@ -82,6 +82,55 @@ static int check_custom(const struct rp_custom_detector *cd, size_t i, const str
 	return 0;
 }
 
+/*
+ * One small keyword database per context class: a candidate's window is searched only for the
+ * keywords of its own detector, a handful of literals, which Hyperscan does at memory speed.
+ */
+static int compile_keywords(struct rp_engine *e, const char *const *kexprs, const unsigned *kflags,
+			    const unsigned *kids, size_t nk, const struct rp_engine_config *cfg, char *err,
+			    size_t errlen)
+{
+	const char **ex = calloc(nk ? nk : 1, sizeof(*ex));
+	unsigned *fl = calloc(nk ? nk : 1, sizeof(*fl)), *id = calloc(nk ? nk : 1, sizeof(*id));
+	hs_compile_error_t *ce = NULL;
+	int r = -ENOMEM;
+
+	e->db_kwc = calloc(e->n_classes, sizeof(*e->db_kwc));
+	if (!ex || !fl || !id || !e->db_kwc)
+		goto cleanup;
+	for (uint32_t cls = 0; cls < e->n_classes; cls++) {
+		unsigned m = 0;
+		for (size_t k = 0; k < nk; k++) {
+			bool in = cls < KW__BUILTIN ? (e->kw[k].classes >> cls) & 1 : e->kw[k].custom_class == cls;
+			if (!in)
+				continue;
+			ex[m] = kexprs[k];
+			fl[m] = kflags[k];
+			id[m] = kids[k];
+			m++;
+		}
+		if (m == 0)
+			continue;
+		if (hs_compile_multi(ex, fl, id, m, HS_MODE_BLOCK, NULL, &e->db_kwc[cls], &ce) != HS_SUCCESS) {
+			if (cls >= KW__BUILTIN)
+				set_err(err, errlen, "detectors.custom[%u] (%s): invalid keyword: %s", cls - KW__BUILTIN,
+					cfg->custom[cls - KW__BUILTIN].id, ce && ce->message ? ce->message : "?");
+			else
+				set_err(err, errlen, "detectors: cannot compile keyword class %u: %s", cls,
+					ce && ce->message ? ce->message : "unknown error");
+			hs_free_compile_error(ce);
+			r = -EINVAL;
+			goto cleanup;
+		}
+	}
+	r = 0;
+cleanup:
+	free(ex);
+	free(fl);
+	free(id);
+	return r;
+}
+
 static int compile(struct rp_engine *e, const struct rp_engine_config *cfg, char *err, size_t errlen)
 {
 	const char *const *bexprs;
@@ -115,17 +164,10 @@ static int compile(struct rp_engine *e, const struct rp_engine_config *cfg, char
 	}
 
 	r = -EINVAL;
-	if (hs_compile_multi((const char *const *)kexprs, kflags, kids, (unsigned)nk, HS_MODE_BLOCK, NULL, &e->db_kw,
-			     &ce) != HS_SUCCESS) {
-		if (ce && ce->expression >= 0 && (size_t)ce->expression >= nk - e->n_custom_kw) {
-			set_err(err, errlen, "detectors.custom: invalid keyword: %s", ce->message);
-		} else {
-			set_err(err, errlen, "detectors: cannot compile the keyword database: %s",
-				ce && ce->message ? ce->message : "unknown error");
-		}
-		hs_free_compile_error(ce);
+	r = compile_keywords(e, (const char *const *)kexprs, kflags, kids, nk, cfg, err, errlen);
+	if (r < 0)
 		goto cleanup;
-	}
+	r = -EINVAL;
 	if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &e->db_block, &ce) != HS_SUCCESS)
 		goto compile_error;
 	if (hs_compile_multi(exprs, flags, ids, (unsigned)n,
@@ -233,7 +275,9 @@ void rp_engine_free(struct rp_engine *e)
 		return;
 	hs_free_database(e->db_block);
 	hs_free_database(e->db_stream);
-	hs_free_database(e->db_kw);
+	for (unsigned i = 0; e->db_kwc && i < e->n_classes; i++)
+		hs_free_database(e->db_kwc[i]);
+	free(e->db_kwc);
 	free(e->kw);
 	free(e);
 }
@@ -282,17 +326,20 @@ int rp_scratch_new(const struct rp_engine *e, struct rp_scratch **out)
 	if (!s)
 		return -ENOMEM;
 	s->engine = e;
-	s->kwc.owner = RP_NEVER;
 	/* the value, the window on each side, and keywords straddling the window's edges */
 	s->kwbuf_len = 2 * (size_t)e->window + RP_RAW_MAX + 2 * RP_KW_OVERLAP;
 	s->kwbuf = malloc(s->kwbuf_len);
 	if (!s->kwbuf || hs_alloc_scratch(e->db_block, &s->hs) != HS_SUCCESS ||
-	    hs_alloc_scratch(e->db_stream, &s->hs) != HS_SUCCESS || hs_alloc_scratch(e->db_kw, &s->hs_kw) != HS_SUCCESS) {
-		rp_scratch_free(s);
-		return -ENOMEM;
-	}
+	    hs_alloc_scratch(e->db_stream, &s->hs) != HS_SUCCESS)
+		goto fail;
+	for (unsigned i = 0; i < e->n_classes; i++)
+		if (e->db_kwc[i] && hs_alloc_scratch(e->db_kwc[i], &s->hs_kw) != HS_SUCCESS)
+			goto fail;
 	*out = s;
 	return 0;
+fail:
+	rp_scratch_free(s);
+	return -ENOMEM;
 }
 
 void rp_scratch_free(struct rp_scratch *s)
@@ -308,7 +355,9 @@ void rp_scratch_free(struct rp_scratch *s)
 size_t rp_scratch_size(const struct rp_scratch *s)
 {
 	size_t sz = 0, kw = 0;
-	if (!s || hs_scratch_size(s->hs, &sz) != HS_SUCCESS || hs_scratch_size(s->hs_kw, &kw) != HS_SUCCESS)
+	if (!s || hs_scratch_size(s->hs, &sz) != HS_SUCCESS)
+		return 0;
+	if (s->hs_kw && hs_scratch_size(s->hs_kw, &kw) != HS_SUCCESS)
 		return 0;
 	return sz + kw + sizeof(*s) + s->kwbuf_len;
 }
@@ -330,7 +379,6 @@ int rp_scan_block(const struct rp_engine *e, struct rp_scratch *s, const void *b
 	c.side = &s->block_side;
 	rp_side_reset(c.side);
 	c.side->id = 0;
-	s->kwc.owner = RP_NEVER; /* another buffer: cached keyword hits are stale */
 	c.v.cur = buf;
 	c.v.cur_len = len;
 	c.v.eod = true;

@@ -120,7 +120,8 @@ struct rp_kw_entry {
 struct rp_engine {
 	hs_database_t *db_block;
 	hs_database_t *db_stream;
-	hs_database_t *db_kw;  /* context keywords, block mode: searched only around candidates */
+	hs_database_t **db_kwc; /* per keyword class (n_classes, NULL when empty), block mode: searched
+				 * only around candidates */
 	unsigned n_det;        /* built-ins + customs */
 	unsigned n_classes;    /* keyword classes */
 	unsigned window;
@@ -166,22 +167,7 @@ struct rp_side {
 	bool cda_done, fhir_done, hl7_done, dicom_done;
 };
 
-/* Keyword hits already found in [lo, hi) of one stream: candidates close to each other share
- * their context windows, which are then searched once. */
-#define RP_KW_CACHE 128
-struct rp_kw_cache {
-	uint64_t owner;        /* rp_side.id, or RP_NEVER when empty */
-	uint64_t lo, hi;
-	unsigned n;
-	struct {
-		uint64_t end;
-		uint64_t classes;
-		uint32_t custom_class;
-	} hit[RP_KW_CACHE];
-};
-
 struct rp_scratch {
-	struct rp_kw_cache kwc;
 	hs_scratch_t *hs;
 	hs_scratch_t *hs_kw;   /* keyword searches run inside the main scan's callback */
 	const struct rp_engine *engine;

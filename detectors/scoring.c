@@ -31,116 +31,64 @@ void rp_side_reset(struct rp_side *sd)
 	sd->cda_done = sd->fhir_done = sd->hl7_done = sd->dicom_done = false;
 }
 
-struct kw_collect {
-	struct rp_kw_cache *kc;
-	const struct rp_engine *e;
+struct kw_query {
 	uint64_t base;         /* stream offset of the searched buffer */
-	uint64_t after;        /* only hits ending after this are new */
+	uint64_t lo, hi;       /* accepted keyword end offsets */
+	bool found;
 };
 
 static int kw_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx)
 {
-	struct kw_collect *q = ctx;
-	struct rp_kw_cache *kc = q->kc;
+	struct kw_query *q = ctx;
 	uint64_t end = q->base + to;
-	unsigned i = id - PAT_KW_BASE;
-
+	(void)id;
 	(void)from;
 	(void)flags;
-	if (id < PAT_KW_BASE || i >= q->e->n_kw || end <= q->after)
+	if (end < q->lo || end > q->hi)
 		return 0;
-	if (kc->n == RP_KW_CACHE) {
-		/* full: forget the older half (the range now starts after them) */
-		unsigned drop = RP_KW_CACHE / 2;
-		kc->lo = kc->hit[drop - 1].end;
-		memmove(&kc->hit[0], &kc->hit[drop], (RP_KW_CACHE - drop) * sizeof(kc->hit[0]));
-		kc->n -= drop;
-	}
-	kc->hit[kc->n].end = end;
-	kc->hit[kc->n].classes = q->e->kw[i].classes;
-	kc->hit[kc->n].custom_class = q->e->kw[i].custom_class;
-	kc->n++;
-	return 0;
+	q->found = true;
+	return 1; /* one is enough */
 }
 
-/* Search view bytes [from, to) into the cache. */
-static void kw_fill(struct rp_scan_ctx *c, uint64_t from, uint64_t to, uint64_t after)
-{
-	struct kw_collect q = {&c->s->kwc, c->e, from, after};
-	if (from >= to)
-		return;
-	if (to - from > c->s->kwbuf_len)
-		from = to - c->s->kwbuf_len;
-	if (!rp_view_gather(&c->v, from, to, c->s->kwbuf))
-		return;
-	q.base = from;
-	hs_scan(c->e->db_kw, (const char *)c->s->kwbuf, (unsigned)(to - from), 0, c->s->hs_kw, kw_cb, &q);
-}
-
-/* A keyword of the wanted classes ending within [lo, hi], in the view bytes [from, to)? */
-static bool kw_search(struct rp_scan_ctx *c, uint64_t from, uint64_t to, uint64_t lo, uint64_t hi, uint64_t want,
-		      uint32_t want_custom)
+/* A keyword of class cls ending within [lo, hi], in the view bytes [from, to)? */
+static bool kw_search(struct rp_scan_ctx *c, uint32_t cls, uint64_t from, uint64_t to, uint64_t lo, uint64_t hi)
 {
 	const struct rp_view *v = &c->v;
 	uint64_t avail_lo = v->hist_len ? v->hist_base : v->cur_base, avail_hi = v->cur_base + v->cur_len;
-	struct rp_kw_cache *kc;
+	struct kw_query q = {0, lo, hi, false};
+	hs_database_t *db;
 
-	if (!c->s || !c->e->db_kw)
+	if (!c->s || cls >= c->e->n_classes || !(db = c->e->db_kwc[cls]))
 		return false;
-	kc = &c->s->kwc;
 	if (from < avail_lo)
 		from = avail_lo;
 	if (to > avail_hi)
 		to = avail_hi;
 	if (from >= to)
 		return false;
-	if (kc->owner != c->side->id || from < kc->lo || from > kc->hi) {
-		kc->owner = c->side->id;
-		kc->lo = kc->hi = from;
-		kc->n = 0;
-	}
-	if (to > kc->hi) {
-		uint64_t start = kc->hi > kc->lo + RP_KW_OVERLAP ? kc->hi - RP_KW_OVERLAP : kc->lo;
-		kw_fill(c, start, to, kc->n ? kc->hi : 0);
-		kc->hi = to;
-	}
-	for (unsigned i = 0; i < kc->n; i++) {
-		uint64_t end = kc->hit[i].end;
-		if (end < lo || end > hi)
-			continue;
-		if ((kc->hit[i].classes & want) || (want_custom != KW_NONE && kc->hit[i].custom_class == want_custom))
-			return true;
-	}
-	return false;
-}
-
-static void class_want(uint32_t cls, uint64_t *want, uint32_t *want_custom)
-{
-	*want = 0;
-	*want_custom = KW_NONE;
-	if (cls < KW__BUILTIN)
-		*want = UINT64_C(1) << cls;
-	else
-		*want_custom = cls;
+	if (to - from > c->s->kwbuf_len)
+		from = to - c->s->kwbuf_len;
+	if (!rp_view_gather(v, from, to, c->s->kwbuf))
+		return false;
+	q.base = from;
+	hs_scan(db, (const char *)c->s->kwbuf, (unsigned)(to - from), 0, c->s->hs_kw, kw_cb, &q);
+	return q.found;
 }
 
 static bool context_before(struct rp_scan_ctx *c, uint32_t cls, uint64_t start, uint64_t end)
 {
-	uint64_t want, w = c->e->window;
-	uint32_t want_custom;
-	class_want(cls, &want, &want_custom);
+	uint64_t w = c->e->window;
 	uint64_t lo = start > w ? start - w : 0;
 	uint64_t from = lo > RP_KW_OVERLAP ? lo - RP_KW_OVERLAP : 0;
 	/* everything in view up to the end of the window after the value */
-	return kw_search(c, from, end + w, lo, end + w, want, want_custom);
+	return kw_search(c, cls, from, end + w, lo, end + w);
 }
 
 bool rp_negative_near(struct rp_scan_ctx *c, uint64_t start)
 {
 	uint64_t lo = start > NEG_WINDOW ? start - NEG_WINDOW : 0;
 	uint64_t from = lo > RP_KW_OVERLAP ? lo - RP_KW_OVERLAP : 0;
-	return kw_search(c, from, start, lo, start,
-			 (UINT64_C(1) << KW_BUSINESS) | (UINT64_C(1) << KW_ORDER), KW_NONE);
+	return kw_search(c, KW_BUSINESS, from, start, lo, start) || kw_search(c, KW_ORDER, from, start, lo, start);
 }
 
 static void emit(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length, double conf,
@@ -195,11 +143,7 @@ void rp_pending_update(struct rp_scan_ctx *c, bool force)
 		const struct rp_det_info *d = &c->e->det[p->detector];
 		uint64_t end = p->offset + p->length, hi = end + c->e->window;
 		uint64_t from = p->scanned_to > end + RP_KW_OVERLAP ? p->scanned_to - RP_KW_OVERLAP : end;
-		uint64_t want;
-		uint32_t want_custom;
-
-		class_want(d->kw_class, &want, &want_custom);
-		if (avail_hi > p->scanned_to && kw_search(c, from, hi, end, hi, want, want_custom)) {
+		if (avail_hi > p->scanned_to && kw_search(c, d->kw_class, from, hi, end, hi)) {
 			struct rp_pending q = *p;
 			pending_remove(sd, i);
 			emit(c, q.detector, q.offset, q.length, q.confidence + d->ctx_bonus, q.masked);

@@ -27,7 +27,7 @@ int rp_stream_open(const struct rp_engine *e, struct rp_stream **out)
 	st->tail = (uint8_t *)(st + 1);
 	st->tail_cap = (unsigned)cap;
 	rp_side_reset(&st->side);
-	/* never 0 (block scans) nor reused: the scratch's keyword cache is keyed by it */
+	/* never 0 (block scans) nor reused: a stable name for the flow */
 	st->side.id = __atomic_add_fetch(&stream_ids, 1, __ATOMIC_RELAXED);
 	if (hs_open_stream(e->db_stream, 0, &st->hs) != HS_SUCCESS) {
 		free(st);
