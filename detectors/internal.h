@@ -2,13 +2,17 @@
 /*
  * Internal structures of the detection library. Nothing here is part of the public API.
  *
- * Data path: one Hyperscan database holds a few generic patterns (digit runs with separators, an
- * IBAN-shaped run, structure markers) plus every context keyword as a literal-ish pattern.
- * Patterns report only end offsets (no start-of-match tracking: it would grow the stream state);
- * the C side walks back from the end over a "view" (the current chunk plus a small tail of earlier
- * bytes) to extract the candidate, then validates it, scores it against recent keyword hits, and
- * either emits it or parks it in a small pending list until the stream has passed the context
- * window after it.
+ * Data path, per block or feed:
+ *  - Hyperscan (one block and one streaming database per engine) finds what has a literal to
+ *    anchor on: e-mail '@', written dates, HL7/FHIR/CDA/DICOM markers, custom regexes;
+ *  - the C digit scanner (scanner.c) finds where digit groups end: digit runs with separators,
+ *    Corsican NIRs, IBANs, DEA numbers, ICD-10/ATC codes, numeric dates;
+ *  - handlers walk back from that end over a "view" (the current chunk plus the stream's kept
+ *    history) to the value's start, validate it and mask it;
+ *  - scoring.c searches the context window around the value for its keywords (one small
+ *    Hyperscan database per keyword class), and emits the finding, drops it, or parks it in a
+ *    small pending list until the stream has passed the window after it.
+ * Patterns report only end offsets: start-of-match tracking would grow the stream state.
  */
 #ifndef REMPART_DETECTORS_INTERNAL_H
 #define REMPART_DETECTORS_INTERNAL_H
