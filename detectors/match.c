@@ -12,8 +12,6 @@ int rp_on_match(unsigned int id, unsigned long long from, unsigned long long to,
 		return 1;
 	if (id >= PAT_CUSTOM_BASE) {
 		rp_custom(c, id - PAT_CUSTOM_BASE, c->hs_base + from, end);
-	} else if (id >= PAT_KW_BASE) {
-		rp_keyword_hit(c, id - PAT_KW_BASE, end);
 	} else {
 		switch (id) {
 		case PAT_DIGITRUN:
@@ -52,6 +50,5 @@ int rp_on_match(unsigned int id, unsigned long long from, unsigned long long to,
 			break;
 		}
 	}
-	rp_pending_flush(c, end, false);
 	return c->stop ? 1 : 0;
 }
