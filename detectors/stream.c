@@ -167,16 +167,19 @@ int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 	 * matches come out, while the stream itself, the tail and the keyword offsets are kept, so
 	 * a value continuing in the next write is still matched whole.
 	 */
-	ctx_init(&c, st, NULL, 0, true, cb, userdata);
+	ctx_init(&c, st, s, NULL, 0, true, cb, userdata);
 	rp_deferred_run(&c);
-	st->side.run_deferred = false;
+	rp_dscan_eod(&c, st->pos);
 	if (!c.stop) {
 		if (hs_copy_stream(&copy, st->hs) != HS_SUCCESS)
 			return -ENOMEM;
 		(void)hs_close_stream(copy, s->hs, rp_on_match, &c);
-		st->side.run_deferred = false;
 	}
+	st->side.run_deferred = false;
+	st->side.code_deferred = false;
 	if (!c.stop)
-		rp_pending_flush(&c, st->pos, true);
+		rp_pending_update(&c, true);
+	if (c.stop)
+		st->stopped = true;
 	return c.stop;
 }
