@@ -255,10 +255,10 @@ int rp_digit_run(struct rp_scan_ctx *c, uint64_t end)
 
 void rp_deferred_run(struct rp_scan_ctx *c)
 {
-	if (!c->side->run_deferred)
-		return;
-	if (rp_digit_run(c, c->side->run_end) != -1)
+	if (c->side->run_deferred && rp_digit_run(c, c->side->run_end) != -1)
 		c->side->run_deferred = false;
+	if (c->side->code_deferred && rp_code(c, PAT_ICD10, c->side->code_end) != -1)
+		c->side->code_deferred = false;
 }
 
 static bool nir_char(int b)

@@ -139,6 +139,8 @@ struct rp_side {
 	unsigned n_pending;
 	bool run_deferred;     /* a digit run ended at a feed boundary, decision needs more bytes */
 	uint64_t run_end;
+	bool code_deferred;    /* same for an ICD-10 code ("E11" then ".9" in the next feed) */
+	uint64_t code_end;
 	uint64_t cda_root;     /* offset of the latest "<ClinicalDocument", RP_NEVER */
 	bool cda_done, fhir_done, hl7_done, dicom_done;
 };
@@ -267,7 +269,8 @@ void rp_iban(struct rp_scan_ctx *c, uint64_t end);
 void rp_dea(struct rp_scan_ctx *c, uint64_t end);
 void rp_email(struct rp_scan_ctx *c, uint64_t end);
 void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
-void rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
+/* -1 when the bytes after end (still to come) decide */
+int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
 void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
 void rp_custom(struct rp_scan_ctx *c, unsigned idx, uint64_t from, uint64_t end);
 

@@ -42,7 +42,10 @@ int rp_on_match(unsigned int id, unsigned long long from, unsigned long long to,
 			break;
 		case PAT_ICD10:
 		case PAT_ATC:
-			rp_code(c, id, end);
+			if (rp_code(c, id, end) == -1) {
+				c->side->code_deferred = true;
+				c->side->code_end = end;
+			}
 			break;
 		default:
 			rp_marker(c, id, end);

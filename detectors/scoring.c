@@ -21,6 +21,8 @@ void rp_side_reset(struct rp_side *sd, unsigned n_classes)
 	sd->n_pending = 0;
 	sd->run_deferred = false;
 	sd->run_end = 0;
+	sd->code_deferred = false;
+	sd->code_end = 0;
 	sd->cda_root = RP_NEVER;
 	sd->cda_done = sd->fhir_done = sd->hl7_done = sd->dicom_done = false;
 }

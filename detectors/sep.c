@@ -121,11 +121,10 @@ int rp_collect_back(const struct rp_view *v, uint64_t end, size_t max, bool (*ac
 	if (max > RP_SIG_MAX)
 		max = RP_SIG_MAX;
 	while (pos > 0 && n <= max) {
-		int b;
-		if (rp_view_escape_back(v, pos))
-			break;
-		b = view_byte(v, pos - 1);
-		if (b < 0 || !acc(b)) {
+		bool esc = rp_view_escape_back(v, pos);
+		int b = esc ? -1 : view_byte(v, pos - 1);
+		/* an escape ending here is a separator ("\u00a0") or ends the value ("\u00e9") */
+		if (esc || b < 0 || !acc(b)) {
 			/* one separator between two significant chars */
 			int s = rp_view_sep_back(v, pos);
 			if (n == 0 || s <= 0 || pos <= (uint64_t)s)

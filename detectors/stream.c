@@ -110,6 +110,7 @@ int rp_stream_skip(struct rp_stream *st, struct rp_scratch *s, uint64_t len, rp_
 	else if (hr != HS_SUCCESS)
 		return -EIO;
 	st->side.run_deferred = false;
+	st->side.code_deferred = false;
 	st->pos += len;
 	st->hs_base = st->pos;
 	st->tail_len = 0;
@@ -134,5 +135,33 @@ int rp_stream_close(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 		hs_close_stream(st->hs, NULL, NULL, NULL);
 	}
 	free(st);
+	return c.stop;
+}
+
+int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb, void *userdata)
+{
+	struct rp_scan_ctx c;
+	hs_stream_t *copy = NULL;
+
+	if (!st || !s || s->engine != st->engine)
+		return -EINVAL;
+	if (st->stopped)
+		return 0;
+	/*
+	 * Decide as if the data ended here, on a copy of the Hyperscan stream: its end-of-data
+	 * matches come out, while the stream itself, the tail and the keyword offsets are kept, so
+	 * a value continuing in the next write is still matched whole.
+	 */
+	ctx_init(&c, st, NULL, 0, true, cb, userdata);
+	rp_deferred_run(&c);
+	st->side.run_deferred = false;
+	if (!c.stop) {
+		if (hs_copy_stream(&copy, st->hs) != HS_SUCCESS)
+			return -ENOMEM;
+		(void)hs_close_stream(copy, s->hs, rp_on_match, &c);
+		st->side.run_deferred = false;
+	}
+	if (!c.stop)
+		rp_pending_flush(&c, st->pos, true);
 	return c.stop;
 }

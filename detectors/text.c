@@ -181,9 +181,6 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 	int year, a, b, na, nb, now = c->e->now_year;
 	uint64_t p;
 
-	if (end < 8 || digits_back(v, end, 4, &year) != 4)
-		return;
-	p = end - 4;
 	if (pat == PAT_DATE_ISO) {
 		/* YYYY-MM-DD: the year is first */
 		if (end < 10 || digits_back(v, end, 2, &b) != 2 || digits_back(v, end - 3, 2, &a) != 2 ||
@@ -202,6 +199,9 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		}
 		return;
 	}
+	if (end < 8 || digits_back(v, end, 4, &year) != 4)
+		return;
+	p = end - 4;
 	if (pat == PAT_DATE_NUM) {
 		int sep = view_byte(v, p - 1);
 		if (sep != '/' && sep != '.' && sep != '-')
@@ -279,7 +279,7 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 	}
 }
 
-void rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
+int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 {
 	const struct rp_view *v = &c->v;
 	uint8_t raw[8];
@@ -287,15 +287,20 @@ void rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 
 	if (pat == PAT_ATC) {
 		if (end < 7 || !rp_view_gather(v, end - 7, end, raw) || !rp_view_boundary_before(v, end - 7))
-			return;
+			return 1;
 		rp_mask_keep_ends(raw, 7, 3, 0, masked, sizeof(masked));
 		rp_candidate(c, RP_DET_ATC, end - 7, 7, 0, masked);
-		return;
+		return 1;
 	}
 	/* ICD-10: letter, 2 digits, then optionally [.]1-4 alnum; "F32" is also reported before
 	 * "F32.1", keep only the longest. */
-	if (view_byte(v, end) == '.' && iban_char(view_byte(v, end + 1)))
-		return;
+	if (view_byte(v, end) == '.') {
+		int b = view_byte(v, end + 1);
+		if (b == VB_FUTURE)
+			return -1;
+		if (iban_char(b))
+			return 1;
+	}
 	for (unsigned len = 7; len >= 3; len--) {
 		size_t i = 3;
 		if (end < len || !rp_view_gather(v, end - len, end, raw))
@@ -311,12 +316,13 @@ void rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		if (i != len || len - (raw[3] == '.' ? 4 : 3) > 4)
 			continue;
 		if (!rp_view_boundary_before(v, end - len))
-			return;
+			return 1;
 		/* the ATC shape (4th char a letter, 7 chars) is never an ICD-10 code */
 		if (len == 7 && is_upper(raw[3]) && is_upper(raw[4]) && is_digit(raw[5]) && is_digit(raw[6]))
-			return;
+			return 1;
 		rp_mask_keep_ends(raw, len, 1, 0, masked, sizeof(masked));
 		rp_candidate(c, RP_DET_ICD10, end - len, len, 0, masked);
-		return;
+		return 1;
 	}
+	return 1;
 }

@@ -128,6 +128,10 @@ static const char *const counter_names[RP_CNT__MAX] = {
 	[RP_CNT_READ_FAULTS] = "read_faults",
 	[RP_CNT_GAPS_LOST] = "gaps_lost",
 	[RP_CNT_SELF_SKIPPED] = "self_skipped",
+	[RP_CNT_LINKS] = "tls_socket_links",
+	[RP_CNT_TCP_WRITES] = "tcp_plaintext_writes",
+	[RP_CNT_TLS_SOCK_SKIPS] = "tls_socket_syscalls_skipped",
+	[RP_CNT_EXECS] = "execs",
 };
 
 static void add_probe(const char *target, const char *func, void *u)

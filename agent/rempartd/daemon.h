@@ -44,6 +44,10 @@ int rp_capture_open(struct rp_capture **out, uint64_t write_budget, size_t ringb
 		    rp_record_fn fn, struct rp_daemon *d, char *err, size_t errlen);
 void rp_capture_free(struct rp_capture *c); /* NULL-safe; detaches everything */
 int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen);
+/* A process exec'd: hook its executable now if it embeds TLS, and its libraries a moment later. */
+void rp_capture_on_exec(struct rp_capture *c, pid_t pid);
+/* Periodic work: deferred library scans of recently started processes. */
+void rp_capture_tick(struct rp_capture *c, uint64_t now_ns);
 int rp_capture_fd(const struct rp_capture *c);   /* epoll-able ring buffer fd */
 int rp_capture_drain(struct rp_capture *c);      /* consume available records */
 int rp_capture_set_budget(struct rp_capture *c, uint64_t write_budget);
@@ -53,7 +57,12 @@ void rp_capture_foreach_probe(const struct rp_capture *c, void (*cb)(const char 
 			      void *u);
 
 /* ---- tls_libs.c: find TLS libraries on disk and in running processes */
-enum rp_tls_kind { RP_TLS_OPENSSL = 1 };
+enum rp_tls_kind {
+	RP_TLS_OPENSSL = 1,
+	RP_TLS_GNUTLS = 2,
+	RP_TLS_NSPR = 3,
+	RP_TLS_CANDIDATE_EXE = 4, /* an executable: hooked as OpenSSL if it exports SSL_write */
+};
 struct rp_tls_object {
 	char path[4096];
 	dev_t dev;
@@ -62,6 +71,10 @@ struct rp_tls_object {
 };
 typedef int (*rp_tls_found_fn)(const struct rp_tls_object *o, void *u);
 int rp_tls_libs_scan(rp_tls_found_fn fn, void *u);
+int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u);
+
+/* ---- elf_syms.c: 1 if the ELF file defines the function in its dynamic symbols, 0 if not */
+int rp_elf_defines(const char *path, const char *symbol);
 
 /* ---- mounts.c */
 int rp_ensure_mounts(char *err, size_t errlen);
@@ -78,6 +91,11 @@ void rp_flow_table_free(struct rp_flow_table *t, struct rp_daemon *d);
 int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size);
 size_t rp_flow_table_count(const struct rp_flow_table *t);
 void rp_flow_table_expire(struct rp_flow_table *t, struct rp_daemon *d, uint64_t now_ns, uint64_t idle_ns);
+/* Decide what flows idle for idle_ns were holding back (a value at the very end of a write).
+ * Returns true while some flows still have undecided bytes. */
+bool rp_flows_flush_idle(struct rp_daemon *d, uint64_t now_ns, uint64_t idle_ns);
+/* Emit alerts that waited at least max_wait_ns for their flow's socket. */
+void rp_flows_flush_alerts(struct rp_daemon *d, uint64_t now_ns, uint64_t max_wait_ns);
 
 /* ---- alerts.c */
 struct rp_alert_sink;

@@ -26,13 +26,31 @@ struct rp_flow {
 	uint64_t next_offset;
 	uint64_t last_seen_ns;
 	uint64_t gap_bytes;
-	enum rp_action reported;      /* strongest action already alerted */
+	enum rp_action reported;      /* strongest action already decided */
+	/* An alert waiting (briefly) for the flow's socket to be known, so it can name the
+	 * destination: set when a TLS flow is judged before its first socket syscall was seen. */
+	bool alert_pending;
+	uint64_t alert_pending_since;
+	struct rp_finding pending_finding;
+	struct rp_verdict pending_verdict;
+	struct rp_flow *pending_next;
+	/* Bytes fed since the stream was last flushed: decided once the writer pauses. */
+	bool dirty;
+	struct rp_flow *dirty_next;
+	/* Recent findings (detector, offset): a flush may report a value again when it continues. */
+	struct {
+		unsigned detector;
+		uint64_t offset;
+	} recent[4];
+	unsigned n_recent;
 	char exe[512];
 	char user[64];
 };
 
 struct rp_flow_table {
 	struct rp_flow *buckets[N_BUCKETS];
+	struct rp_flow *pending_alerts;  /* flows with alert_pending */
+	struct rp_flow *dirty;           /* flows with dirty */
 	struct rp_flow *lru_head, *lru_tail;
 	size_t count, max;
 };
@@ -98,6 +116,54 @@ struct finding_ctx {
 	struct rp_flow *f;
 };
 
+static void emit_alert(struct rp_daemon *d, struct rp_flow *f, const struct rp_finding *trigger,
+		       const struct rp_verdict *v)
+{
+	const struct rp_policy *p = f->pref->policy;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct rp_alert a = {
+		.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+		.action = v->action,
+		.rule_id = v->rule_id,
+		.message = v->message,
+		.policy_name = rp_policy_name(p),
+		.policy_serial = rp_policy_serial(p),
+		.finding = trigger,
+		.counts = f->counts,
+		.engine = rp_policy_engine(p),
+		.id = &f->id,
+		.exe = f->exe,
+		.user = f->user,
+		.destination = v->destination,
+		.destination_approved = v->destination_approved,
+		.flow_had_gap = f->gap_bytes > 0,
+		.enforcement = "none",
+	};
+	(void)rp_alert_emit(d->alerts, &a);
+}
+
+static void pending_unlink(struct rp_flow_table *t, struct rp_flow *f)
+{
+	for (struct rp_flow **pp = &t->pending_alerts; *pp; pp = &(*pp)->pending_next) {
+		if (*pp == f) {
+			*pp = f->pending_next;
+			break;
+		}
+	}
+	f->pending_next = NULL;
+	f->alert_pending = false;
+}
+
+static void flush_pending_alert(struct rp_daemon *d, struct rp_flow *f)
+{
+	if (!f->alert_pending)
+		return;
+	pending_unlink(d->flows, f);
+	emit_alert(d, f, &f->pending_finding, &f->pending_verdict);
+}
+
 static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_finding *trigger)
 {
 	const struct rp_policy *p = f->pref->policy;
@@ -113,33 +179,39 @@ static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_findin
 		.rport = f->id.rport,
 	};
 	struct rp_verdict v;
-	struct timespec ts;
 
 	rp_policy_evaluate(p, &ctx, f->counts, rp_engine_detector_count(e), &v);
 	if (v.action <= f->reported)
 		return;
 	f->reported = v.action;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct rp_alert a = {
-		.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
-		.action = v.action,
-		.rule_id = v.rule_id,
-		.message = v.message,
-		.policy_name = rp_policy_name(p),
-		.policy_serial = rp_policy_serial(p),
-		.finding = trigger,
-		.counts = f->counts,
-		.engine = e,
-		.id = &f->id,
-		.exe = f->exe,
-		.user = f->user,
-		.destination = v.destination,
-		.destination_approved = v.destination_approved,
-		.flow_had_gap = f->gap_bytes > 0,
-		.enforcement = "none",
-	};
-	(void)rp_alert_emit(d->alerts, &a);
+	if (f->alert_pending) {
+		/* A stronger verdict replaces the one still waiting. */
+		f->pending_finding = *trigger;
+		f->pending_verdict = v;
+		return;
+	}
+	if (f->id.family == 0 && f->source != RP_SRC_TCP) {
+		f->alert_pending = true;
+		f->alert_pending_since = now_ns();
+		f->pending_finding = *trigger;
+		f->pending_verdict = v;
+		f->pending_next = d->flows->pending_alerts;
+		d->flows->pending_alerts = f;
+		return;
+	}
+	emit_alert(d, f, trigger, &v);
+}
+
+void rp_flows_flush_alerts(struct rp_daemon *d, uint64_t now, uint64_t max_wait_ns)
+{
+	struct rp_flow *f = d->flows->pending_alerts, *next;
+
+	for (; f; f = next) {
+		next = f->pending_next;
+		if (now - f->alert_pending_since >= max_wait_ns)
+			flush_pending_alert(d, f);
+	}
 }
 
 static int on_finding(const struct rp_finding *fi, void *u)
@@ -148,6 +220,12 @@ static int on_finding(const struct rp_finding *fi, void *u)
 	struct rp_flow *f = fc->f;
 	const struct rp_engine *e = rp_policy_engine(f->pref->policy);
 
+	for (unsigned i = 0; i < f->n_recent && i < 4; i++)
+		if (f->recent[i].detector == fi->detector && f->recent[i].offset == fi->offset)
+			return 0;
+	f->recent[f->n_recent % 4].detector = fi->detector;
+	f->recent[f->n_recent % 4].offset = fi->offset;
+	f->n_recent++;
 	fc->d->findings++;
 	if (fi->detector < rp_engine_detector_count(e) && f->counts[fi->detector] < UINT32_MAX)
 		f->counts[fi->detector]++;
@@ -155,14 +233,33 @@ static int on_finding(const struct rp_finding *fi, void *u)
 	return 0;
 }
 
+static void dirty_unlink(struct rp_flow_table *t, struct rp_flow *f)
+{
+	for (struct rp_flow **pp = &t->dirty; *pp; pp = &(*pp)->dirty_next) {
+		if (*pp == f) {
+			*pp = f->dirty_next;
+			break;
+		}
+	}
+	f->dirty_next = NULL;
+	f->dirty = false;
+}
+
 static void flow_destroy(struct rp_flow_table *t, struct rp_daemon *d, struct rp_flow *f)
 {
 	struct finding_ctx fc = {.d = d, .f = f};
 	struct rp_flow **pp = &t->buckets[bucket_of(f->obj, f->pid, f->source)];
 
+
 	/* Closing flushes findings still waiting for trailing context: they may raise an alert. */
 	if (f->stream)
 		(void)rp_stream_close(f->stream, f->pref->scratch, d ? on_finding : NULL, &fc);
+	if (d)
+		flush_pending_alert(d, f);
+	else if (f->alert_pending)
+		pending_unlink(t, f);
+	if (f->dirty)
+		dirty_unlink(t, f);
 	while (*pp && *pp != f)
 		pp = &(*pp)->hnext;
 	if (*pp)
@@ -172,6 +269,12 @@ static void flow_destroy(struct rp_flow_table *t, struct rp_daemon *d, struct rp
 	rp_policy_ref_put(f->pref);
 	free(f->counts);
 	free(f);
+}
+
+/* A TCP socket may be shared by processes: its flow is the socket's, whoever writes. */
+static uint32_t flow_pid(const struct rp_flow_identity *id)
+{
+	return id->source == RP_SRC_TCP ? 0 : id->pid;
 }
 
 static struct rp_flow *flow_find(struct rp_flow_table *t, uint64_t obj, uint32_t pid, uint8_t source)
@@ -201,7 +304,7 @@ static struct rp_flow *flow_create(struct rp_flow_table *t, struct rp_daemon *d,
 		return NULL;
 	}
 	f->obj = id->flow_key;
-	f->pid = id->pid;
+	f->pid = flow_pid(id);
 	f->source = id->source;
 	f->pref = rp_policy_ref_get(d->policy);
 	(void)rp_proc_exe((pid_t)id->pid, f->exe, sizeof(f->exe));
@@ -216,7 +319,7 @@ static struct rp_flow *flow_create(struct rp_flow_table *t, struct rp_daemon *d,
 
 static struct rp_flow *flow_get(struct rp_flow_table *t, struct rp_daemon *d, const struct rp_flow_identity *id)
 {
-	struct rp_flow *f = flow_find(t, id->flow_key, id->pid, id->source);
+	struct rp_flow *f = flow_find(t, id->flow_key, flow_pid(id), id->source);
 
 	if (!f)
 		f = flow_create(t, d, id);
@@ -261,7 +364,32 @@ static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t s
 	if (skip >= r->len)
 		return 0;
 	f->next_offset = r->flow_offset + r->len;
+	if (!f->dirty) {
+		f->dirty = true;
+		f->dirty_next = d->flows->dirty;
+		d->flows->dirty = f;
+	}
 	return rp_stream_feed(f->stream, f->pref->scratch, r->data + skip, r->len - skip, on_finding, &fc);
+}
+
+bool rp_flows_flush_idle(struct rp_daemon *d, uint64_t now, uint64_t idle_ns)
+{
+	struct rp_flow_table *t = d->flows;
+	struct rp_flow **pp = &t->dirty;
+
+	while (*pp) {
+		struct rp_flow *f = *pp;
+		if (now - f->last_seen_ns < idle_ns) {
+			pp = &f->dirty_next;
+			continue;
+		}
+		*pp = f->dirty_next;
+		f->dirty_next = NULL;
+		f->dirty = false;
+		struct finding_ctx fc = {.d = d, .f = f};
+		(void)rp_stream_flush(f->stream, f->pref->scratch, on_finding, &fc);
+	}
+	return t->dirty != NULL;
 }
 
 static int on_gap(struct rp_daemon *d, const struct rp_gap_record *g, size_t size)
@@ -283,9 +411,32 @@ static int on_flow_end(struct rp_daemon *d, const struct rp_flow_end_record *e, 
 
 	if (size < sizeof(*e))
 		return -EBADMSG;
-	f = flow_find(d->flows, e->id.flow_key, e->id.pid, e->id.source);
+	f = flow_find(d->flows, e->id.flow_key, flow_pid(&e->id), e->id.source);
 	if (f)
 		flow_destroy(d->flows, d, f);
+	return 0;
+}
+
+static int on_flow_link(struct rp_daemon *d, const struct rp_flow_link_record *l, size_t size)
+{
+	struct rp_flow *f;
+
+	if (size < sizeof(*l))
+		return -EBADMSG;
+	f = flow_find(d->flows, l->id.flow_key, flow_pid(&l->id), l->id.source);
+	if (!f)
+		return 0;
+	f->id = l->id;
+	flush_pending_alert(d, f);
+	return 0;
+}
+
+static int on_exec(struct rp_daemon *d, const struct rp_exec_record *x, size_t size)
+{
+	if (size < sizeof(*x))
+		return -EBADMSG;
+	if (d->capture)
+		rp_capture_on_exec(d->capture, (pid_t)x->pid);
 	return 0;
 }
 
@@ -308,6 +459,12 @@ int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size)
 		break;
 	case RP_REC_FLOW_END:
 		r = on_flow_end(d, rec, h->size);
+		break;
+	case RP_REC_FLOW_LINK:
+		r = on_flow_link(d, rec, h->size);
+		break;
+	case RP_REC_EXEC:
+		r = on_exec(d, rec, h->size);
 		break;
 	default:
 		r = -EBADMSG;

@@ -23,6 +23,17 @@
 #include "paths.h"
 
 #define FLOW_IDLE_NS (600ull * 1000000000ull) /* a flow silent this long is closed */
+/* How long an alert may wait for its TLS flow's socket (to name the destination). */
+#define ALERT_LINK_WAIT_NS (200ull * 1000000ull)
+/* A flow whose writer paused this long is flushed: a value ending its last write is decided. A
+ * value split across writes closer together than this is still found whole. */
+#define FLOW_PAUSE_NS (20ull * 1000000ull)
+
+static void arm_flush_timer(int fd, bool on)
+{
+	struct itimerspec its = {.it_value = {.tv_nsec = on ? (long)FLOW_PAUSE_NS : 0}};
+	timerfd_settime(fd, 0, &its, NULL);
+}
 
 static void usage(FILE *f)
 {
@@ -125,10 +136,11 @@ static int epoll_add(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-static int run(struct rp_daemon *d, int sigfd, int timerfd)
+static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd)
 {
 	struct epoll_event evs[32];
 	int capfd = rp_capture_fd(d->capture);
+	bool flush_armed = false;
 
 	while (!d->stopping) {
 		int n = epoll_wait(d->epfd, evs, 32, -1);
@@ -141,6 +153,16 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd)
 			int fd = evs[i].data.fd;
 			if (fd == capfd) {
 				(void)rp_capture_drain(d->capture);
+				rp_flows_flush_alerts(d, now_ns(), ALERT_LINK_WAIT_NS);
+				/* Not re-armed while armed: busy flows must not postpone paused ones. */
+				if (!flush_armed)
+					arm_flush_timer(flushfd, flush_armed = true);
+			} else if (fd == flushfd) {
+				uint64_t ticks;
+				if (read(flushfd, &ticks, sizeof(ticks)) < 0)
+					continue;
+				flush_armed = rp_flows_flush_idle(d, now_ns(), FLOW_PAUSE_NS);
+				arm_flush_timer(flushfd, flush_armed);
 			} else if (fd == sigfd) {
 				struct signalfd_siginfo si;
 				if (read(sigfd, &si, sizeof(si)) != sizeof(si))
@@ -153,7 +175,10 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd)
 				uint64_t ticks;
 				if (read(timerfd, &ticks, sizeof(ticks)) < 0)
 					continue;
-				rp_flow_table_expire(d->flows, d, now_ns(), FLOW_IDLE_NS);
+				uint64_t now = now_ns();
+				rp_flows_flush_alerts(d, now, ALERT_LINK_WAIT_NS);
+				rp_capture_tick(d->capture, now);
+				rp_flow_table_expire(d->flows, d, now, FLOW_IDLE_NS);
 			} else if (d->control && rp_control_owns_fd(d->control, fd)) {
 				rp_control_handle(d->control, d, fd, evs[i].events);
 			}
@@ -186,7 +211,7 @@ int main(int argc, char **argv)
 	struct rp_policy *policy = NULL;
 	unsigned long ringbuf_mb = 32;
 	bool journal = true, quiet = false;
-	int c, r, sigfd = -1, timerfd = -1, ret = 1;
+	int c, r, sigfd = -1, timerfd = -1, flushfd = -1, ret = 1;
 	char err[1024];
 	sigset_t mask;
 
@@ -258,12 +283,14 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	flushfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sigfd < 0 || timerfd < 0 || d.epfd < 0) {
+	if (sigfd < 0 || timerfd < 0 || flushfd < 0 || d.epfd < 0) {
 		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
-	struct itimerspec its = {.it_interval = {.tv_sec = 5}, .it_value = {.tv_sec = 5}};
+	/* 250 ms: deferred alerts and library scans; cheap when there is nothing to do. */
+	struct itimerspec its = {.it_interval = {.tv_nsec = 250000000}, .it_value = {.tv_nsec = 250000000}};
 	timerfd_settime(timerfd, 0, &its, NULL);
 
 	r = rp_alert_sink_open(d.alerts_path, !quiet, journal, &d.alerts);
@@ -297,7 +324,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (epoll_add(d.epfd, rp_capture_fd(d.capture)) < 0 || epoll_add(d.epfd, sigfd) < 0 ||
-	    epoll_add(d.epfd, timerfd) < 0 || epoll_add(d.epfd, rp_control_fd(d.control)) < 0) {
+	    epoll_add(d.epfd, timerfd) < 0 || epoll_add(d.epfd, flushfd) < 0 ||
+	    epoll_add(d.epfd, rp_control_fd(d.control)) < 0) {
 		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
@@ -309,7 +337,7 @@ int main(int argc, char **argv)
 		rp_policy_name(policy), st.attached_probes, st.attached_objects, d.alerts_path);
 	(void)sd_notify(0, "READY=1\nSTATUS=watching outbound plaintext");
 
-	r = run(&d, sigfd, timerfd);
+	r = run(&d, sigfd, timerfd, flushfd);
 	if (r < 0)
 		fprintf(stderr, "rempartd: event loop failed: %s\n", strerror(-r));
 	else
@@ -328,6 +356,8 @@ out:
 		close(sigfd);
 	if (timerfd >= 0)
 		close(timerfd);
+	if (flushfd >= 0)
+		close(flushfd);
 	if (d.epfd >= 0)
 		close(d.epfd);
 	return ret;

@@ -4,7 +4,8 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 make_certs
-PORT=$(start_server srv)
+start_server srv; PORT=$SERVER_PORT
+ALERT_PORT=$PORT
 start_daemon "$SRC/policies/default.json"
 
 NIR_SPACED="2 95 10 99 126 111 93"

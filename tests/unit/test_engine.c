@@ -275,7 +275,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	/* compiling the databases takes a while: once per test case */
+	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, nir_vectors);
 	tcase_add_test(tc, nir_unicode_separators);
 	tcase_add_test(tc, nir_lookalikes);
