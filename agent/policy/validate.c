@@ -928,8 +928,6 @@ static void parse_exceptions(struct vctx *v, struct json_object *a)
 			}
 			e->rules[e->n_rules++] = r;
 		}
-		if (rules && rules[0] && e->n_rules == 0)
-			e->n_rules = SIZE_MAX; /* every reference was wrong: match nothing, error reported */
 		rp_strv_free(rules);
 
 		val = get(v, ep, o, "scope", true);
@@ -941,9 +939,6 @@ static void parse_exceptions(struct vctx *v, struct json_object *a)
 					    "everywhere)");
 		}
 	}
-	for (size_t i = 0; i < v->p->n_exceptions; i++)
-		if (v->p->exceptions[i].n_rules == SIZE_MAX)
-			v->p->exceptions[i].n_rules = 0;
 }
 
 int rp_policy_from_json(struct json_object *root, struct rp_policy *p, struct rp_diag *diag)
