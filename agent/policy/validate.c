@@ -658,6 +658,15 @@ static void parse_destinations(struct vctx *v, struct json_object *a)
 		get_cidrs(v, ep, o, "addresses", &d->addrs, &d->n_addrs);
 		if (!get(v, ep, o, "hosts", false) && !get(v, ep, o, "addresses", false))
 			verr(v, ep, "a destination needs \"hosts\" or \"addresses\"");
+		for (const char *const *k = (const char *const[]){"hosts", "addresses", NULL}; *k; k++) {
+			struct json_object *l = get(v, ep, o, *k, false);
+			char lp[PATH_LEN];
+
+			if (l && json_object_is_type(l, json_type_array) && json_object_array_length(l) == 0) {
+				join_key(lp, ep, *k);
+				verr(v, lp, "must not be empty (leave the key out instead)");
+			}
+		}
 		get_bool(v, ep, o, "approved", &d->approved);
 		d->approved_tenants = get_strv(v, ep, o, "approved_tenants", false, MAX_LIST, 253, NULL);
 		if (d->approved_tenants && !d->approved) {
@@ -919,8 +928,6 @@ static void parse_exceptions(struct vctx *v, struct json_object *a)
 			}
 			e->rules[e->n_rules++] = r;
 		}
-		if (rules && rules[0] && e->n_rules == 0)
-			e->n_rules = SIZE_MAX; /* every reference was wrong: match nothing, error reported */
 		rp_strv_free(rules);
 
 		val = get(v, ep, o, "scope", true);
@@ -932,9 +939,6 @@ static void parse_exceptions(struct vctx *v, struct json_object *a)
 					    "everywhere)");
 		}
 	}
-	for (size_t i = 0; i < v->p->n_exceptions; i++)
-		if (v->p->exceptions[i].n_rules == SIZE_MAX)
-			v->p->exceptions[i].n_rules = 0;
 }
 
 int rp_policy_from_json(struct json_object *root, struct rp_policy *p, struct rp_diag *diag)
