@@ -167,6 +167,10 @@ int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 	 * matches come out, while the stream itself, the tail and the keyword offsets are kept, so
 	 * a value continuing in the next write is still matched whole.
 	 */
+	struct rp_dscan ds = st->side.ds;
+	bool run_deferred = st->side.run_deferred, code_deferred = st->side.code_deferred;
+	uint64_t run_end = st->side.run_end, code_end = st->side.code_end;
+
 	ctx_init(&c, st, s, NULL, 0, true, cb, userdata);
 	rp_deferred_run(&c);
 	rp_dscan_eod(&c, st->pos);
@@ -175,8 +179,12 @@ int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 			return -ENOMEM;
 		(void)hs_close_stream(copy, s->hs, rp_on_match, &c);
 	}
-	st->side.run_deferred = false;
-	st->side.code_deferred = false;
+	/* Put back what a continuation needs: the next feed picks the digit run up where it was. */
+	st->side.ds = ds;
+	st->side.run_deferred = run_deferred;
+	st->side.run_end = run_end;
+	st->side.code_deferred = code_deferred;
+	st->side.code_end = code_end;
 	if (!c.stop)
 		rp_pending_update(&c, true);
 	if (c.stop)

@@ -51,7 +51,7 @@ static void usage(FILE *f)
 		"  -a, --alerts FILE      append alerts as JSON lines to FILE (default %s)\n"
 		"  -s, --socket PATH      control socket for the rempart CLI (default %s)\n"
 		"      --notify-socket PATH  socket rempart-notify clients subscribe to (default %s)\n"
-		"      --ringbuf-mb N     size of the kernel-to-agent ring buffer in MiB, power of two (default 32)\n"
+		"      --ringbuf-mb N     size of the kernel-to-agent ring buffer in MiB, power of two (default 16)\n"
 		"Central policy (signed bundles; either source turns it on):\n"
 		"      --spool DIR        watch DIR for signed policy bundles from configuration management\n"
 		"      --policy-url URL   pull signed bundles from this https URL\n"
@@ -277,7 +277,7 @@ int main(int argc, char **argv)
 		.epfd = -1,
 	};
 	struct rp_policy *policy = NULL;
-	unsigned long ringbuf_mb = 32;
+	unsigned long ringbuf_mb = 16;
 	struct rp_policy_source_config src = {
 		.keys_dir = RP_DEFAULT_KEYS_DIR,
 		.state_dir = RP_DEFAULT_STATE_DIR,
