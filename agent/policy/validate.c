@@ -458,7 +458,7 @@ static bool get_cidrs(struct vctx *v, const char *path, struct json_object *obj,
 static void parse_settings(struct vctx *v, struct json_object *o)
 {
 	static const char *const keys[] = {"capture_budget_bytes", "hold_timeout_ms", "fail_mode",
-					   "notify_rate_per_minute", "context_window", NULL};
+					   "notify_rate_per_minute", "context_window", "capture_gap_action", NULL};
 	struct rp_policy_settings *s = &v->p->settings;
 	int64_t x;
 	char *mode;
@@ -484,6 +484,17 @@ static void parse_settings(struct vctx *v, struct json_object *o)
 		else
 			verr(v, "settings.fail_mode", "%s is not one of open, closed",
 			     quote(mode, q, sizeof(q)));
+		free(mode);
+	}
+	mode = get_string(v, "settings", o, "capture_gap_action", false, 64);
+	if (mode) {
+		int a = strcmp(mode, "none") == 0 ? RP_ACTION_NONE : rp_action_from_name(mode);
+		/* hold is about writes to come; a gap is in the past. */
+		if (a < 0 || a == RP_ACTION_HOLD)
+			verr(v, "settings.capture_gap_action", "%s is not one of none, audit, alert, block, kill",
+			     quote(mode, q, sizeof(q)));
+		else
+			s->capture_gap_action = (enum rp_action)a;
 		free(mode);
 	}
 }
@@ -955,6 +966,7 @@ int rp_policy_from_json(struct json_object *root, struct rp_policy *p, struct rp
 	p->settings.hold_timeout_ms = 1500;
 	p->settings.fail_closed = false;
 	p->settings.notify_rate_per_minute = 6;
+	p->settings.capture_gap_action = RP_ACTION_AUDIT;
 	p->context_window = 300;
 
 	/* The version decides what every other key means: stop here if we do not know it. */

@@ -5,6 +5,7 @@
  * Records arrive in order per flow; a hole in the offsets is a loss and is treated like a GAP.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -334,6 +335,32 @@ static struct rp_flow *flow_get(struct rp_flow_table *t, struct rp_daemon *d, co
 	return f;
 }
 
+/*
+ * Bytes of this flow were not inspected: the policy says what that deserves (settings
+ * capture_gap_action), once per flow, as an alert whose detector is "capture_gap".
+ */
+static void judge_gap(struct rp_daemon *d, struct rp_flow *f, uint64_t lost)
+{
+	const struct rp_policy *p = f->pref->policy;
+	enum rp_action a = rp_policy_settings(p)->capture_gap_action;
+	struct rp_finding gap = {
+		.detector = UINT32_MAX,
+		.id = "capture_gap",
+		.offset = f->next_offset,
+		.length = lost,
+		.confidence = 1.0,
+	};
+	struct rp_verdict v = {.action = a, .rule_id = "settings.capture_gap_action"};
+
+	if (a == RP_ACTION_NONE)
+		return;
+	/* Its own alert, whatever the content verdict so far: not seeing is a different finding. */
+	if (a > f->reported)
+		f->reported = a;
+	snprintf(gap.masked, sizeof(gap.masked), "%llu bytes not inspected", (unsigned long long)lost);
+	emit_alert(d, f, &gap, &v);
+}
+
 /* Bytes between what the flow has seen and where this record starts were lost. */
 static void account_hole(struct rp_daemon *d, struct rp_flow *f, uint64_t offset)
 {
@@ -341,7 +368,10 @@ static void account_hole(struct rp_daemon *d, struct rp_flow *f, uint64_t offset
 
 	if (offset > f->next_offset) {
 		uint64_t lost = offset - f->next_offset;
+		bool first = f->gap_bytes == 0;
 		f->gap_bytes += lost;
+		if (first)
+			judge_gap(d, f, lost);
 		(void)rp_stream_skip(f->stream, f->pref->scratch, lost, on_finding, &fc);
 		f->next_offset = offset;
 	}
