@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	if (!err || errlen == 0)
