@@ -234,13 +234,9 @@ int rp_engine_new(const struct rp_engine_config *cfg, struct rp_engine **out, ch
 	if (!e)
 		return -ENOMEM;
 	e->window = cfg->context_window ? cfg->context_window : RP_DEFAULT_WINDOW;
-	for (size_t i = 0; i < cfg->n_custom; i++)
-		for (const char *const *kw = cfg->custom[i].keywords; kw && *kw; kw++)
-			e->n_custom_kw++;
 	e->now_year = gmtime_r(&now, &tm) ? tm.tm_year + 1900 : 2025;
 	e->n_det = RP_DET__BUILTIN + (unsigned)cfg->n_custom;
 	e->n_classes = KW__BUILTIN + (unsigned)cfg->n_custom;
-	e->has_som = cfg->n_custom > 0;
 	rp_builtin_info(e->det);
 	for (unsigned i = 0; i < RP_DET__BUILTIN; i++) {
 		snprintf(e->det[i].id, sizeof(e->det[i].id), "%s", rp_detector_builtin_id(i));

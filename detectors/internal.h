@@ -69,13 +69,10 @@ enum rp_kw_class {
 };
 #define KW_NONE UINT32_MAX
 
-/* Hyperscan pattern ids. */
+/* Hyperscan pattern ids; DATE_NUM, DATE_ISO, ICD10 and ATC only select a handler for the digit
+ * scanner (they are not in the databases). */
 enum rp_pattern_id {
-	PAT_DIGITRUN = 1,
-	PAT_NIR_CORSICA,
-	PAT_IBAN,
-	PAT_DEA,
-	PAT_EMAIL,
+	PAT_EMAIL = 1,
 	PAT_DATE_NUM,
 	PAT_DATE_ISO,
 	PAT_DATE_TXT,
@@ -130,11 +127,9 @@ struct rp_engine {
 	unsigned n_classes;    /* keyword classes */
 	unsigned window;
 	int now_year;          /* for date-of-birth plausibility, fixed at compile time */
-	bool has_som;          /* custom patterns need start of match */
 	struct rp_det_info det[RP_DET_MAX];
 	struct rp_kw_entry *kw;
 	size_t n_kw;
-	size_t n_custom_kw;
 };
 
 struct rp_pending {
@@ -158,7 +153,7 @@ struct rp_dscan {
 
 /* Per-stream (or per-block-scan) state beside Hyperscan's. */
 struct rp_side {
-	uint64_t id;           /* unique per stream (0 for block scans): owner of the keyword cache */
+	uint64_t id;           /* unique per stream (0 for block scans) */
 	struct rp_dscan ds;
 	struct rp_pending pending[RP_PENDING_MAX];
 	unsigned n_pending;

@@ -23,7 +23,7 @@ struct kw_def {
 #define SUBSTR 0
 #define WORD 1
 #define ACRO 2
-#define LIT 3 /* exactly these bytes, any ASCII case: for the few keywords too short for a fragment */
+#define LIT 3 /* a form written out by hand (JSON escape, no accent), same treatment as SUBSTR */
 
 static const struct kw_def builtin_kw[] = {
 	{"NIR", C(KW_NIR), ACRO},

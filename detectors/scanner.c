@@ -20,23 +20,14 @@
 
 enum { C_OTHER = 0, C_DIGIT, C_UPPER, C_SEP };
 
-/* Separator-ish: ' ', '.', '-', the bytes of NBSP/narrow NBSP and of the escapes \u00a0 \u202f */
-static const uint8_t *class_table(void)
-{
-	static uint8_t t[256];
-	static bool init;
-	if (!init) {
-		memset(t, C_OTHER, sizeof(t));
-		for (int ch = '0'; ch <= '9'; ch++)
-			t[ch] = C_DIGIT;
-		for (int ch = 'A'; ch <= 'Z'; ch++)
-			t[ch] = C_UPPER;
-		t[' '] = t['.'] = t['-'] = t['\\'] = t['u'] = t['a'] = t['f'] = C_SEP;
-		t[0xc2] = t[0xa0] = t[0xe2] = t[0x80] = t[0xaf] = C_SEP;
-		init = true;
-	}
-	return t;
-}
+/* Separator-ish: ' ', '.', '-', the bytes of NBSP/narrow NBSP and of the escapes \u00a0 \u202f.
+ * A constant table: the daemon scans from several threads. */
+static const uint8_t cls_table[256] = {
+	['0' ... '9'] = C_DIGIT,
+	['A' ... 'Z'] = C_UPPER,
+	[' '] = C_SEP, ['.'] = C_SEP, ['-'] = C_SEP, ['\\'] = C_SEP, ['u'] = C_SEP, ['a'] = C_SEP, ['f'] = C_SEP,
+	[0xc2] = C_SEP, [0xa0] = C_SEP, [0xe2] = C_SEP, [0x80] = C_SEP, [0xaf] = C_SEP,
+};
 
 static bool is_word(int b)
 {
@@ -115,7 +106,7 @@ static inline void reset_region(struct rp_dscan *ds)
 
 void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 {
-	const uint8_t *cls = class_table();
+	const uint8_t *cls = cls_table;
 	struct rp_dscan *ds = &c->side->ds;
 	size_t i = 0;
 
