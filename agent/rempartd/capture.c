@@ -4,6 +4,7 @@
  * and hand each ring-buffer record to the flow table.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,19 @@ struct attached_object {
 };
 
 #define RP_DEFERRED_SCANS 256
+/* A new program maps its libraries just after exec, and may dlopen a TLS library later (Python
+ * imports ssl on first use): look again at these delays. One FIFO per stage keeps each sorted. */
+static const uint64_t rescan_delay_ns[] = {250000000ull, 1500000000ull, 6000000000ull};
+#define RP_RESCAN_STAGES (sizeof(rescan_delay_ns) / sizeof(rescan_delay_ns[0]))
 
 struct deferred_scan {
 	pid_t pid;
 	uint64_t due_ns;
+};
+
+struct deferred_queue {
+	struct deferred_scan q[RP_DEFERRED_SCANS];
+	uint64_t head, tail;
 };
 
 struct rp_capture {
@@ -44,8 +54,7 @@ struct rp_capture {
 	struct attached_object *objects;
 	size_t n_objects, cap_objects;
 	unsigned n_hooked;      /* objects with at least one probe */
-	struct deferred_scan deferred[RP_DEFERRED_SCANS];
-	uint64_t deferred_head, deferred_tail;
+	struct deferred_queue deferred[RP_RESCAN_STAGES];
 	int ncpus;
 };
 
@@ -327,33 +336,48 @@ int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen)
 	return (int)ac.attached;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void defer_scan(struct rp_capture *c, unsigned stage, pid_t pid, uint64_t now)
+{
+	struct deferred_queue *dq = &c->deferred[stage];
+
+	dq->q[dq->head % RP_DEFERRED_SCANS] = (struct deferred_scan){.pid = pid, .due_ns = now + rescan_delay_ns[stage]};
+	if (dq->head - dq->tail == RP_DEFERRED_SCANS)
+		dq->tail++; /* full: the oldest is dropped */
+	dq->head++;
+}
+
 void rp_capture_on_exec(struct rp_capture *c, pid_t pid)
 {
 	struct attach_ctx ac = {.c = c};
-	struct timespec ts;
 
-	/* The executable is mapped already; its libraries are mapped by ld.so just after exec. */
+	/* The executable is mapped already: if it embeds TLS, hook it now. */
 	(void)rp_tls_scan_pid(pid, attach_object, &ac);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	c->deferred[c->deferred_head % RP_DEFERRED_SCANS] = (struct deferred_scan){
-		.pid = pid,
-		.due_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 500000000ull,
-	};
-	if (c->deferred_head - c->deferred_tail == RP_DEFERRED_SCANS)
-		c->deferred_tail++; /* full: the oldest is overwritten */
-	c->deferred_head++;
+	defer_scan(c, 0, pid, mono_ns());
 }
 
 void rp_capture_tick(struct rp_capture *c, uint64_t now_ns)
 {
 	struct attach_ctx ac = {.c = c};
 
-	while (c->deferred_tail != c->deferred_head) {
-		struct deferred_scan *d = &c->deferred[c->deferred_tail % RP_DEFERRED_SCANS];
-		if (d->due_ns > now_ns)
-			break;
-		(void)rp_tls_scan_pid(d->pid, attach_object, &ac);
-		c->deferred_tail++;
+	for (unsigned stage = 0; stage < RP_RESCAN_STAGES; stage++) {
+		struct deferred_queue *dq = &c->deferred[stage];
+		while (dq->tail != dq->head) {
+			struct deferred_scan d = dq->q[dq->tail % RP_DEFERRED_SCANS];
+			if (d.due_ns > now_ns)
+				break;
+			dq->tail++;
+			/* A process gone is not looked at again. */
+			if (rp_tls_scan_pid(d.pid, attach_object, &ac) == 0 && kill(d.pid, 0) == 0 &&
+			    stage + 1 < RP_RESCAN_STAGES)
+				defer_scan(c, stage + 1, d.pid, now_ns);
+		}
 	}
 }
 
