@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -363,6 +365,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rempartd: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return 2;
 	}
+
+	/* This process holds other people's plaintext: no core dump may carry it, and no unprivileged
+	 * process may read its memory through ptrace or /proc/PID/mem. */
+	(void)setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	/* Signals are read from a signalfd: block them before any thread exists, so none of the
 	 * threads takes SIGTERM's default action. */

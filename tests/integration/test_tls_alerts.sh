@@ -85,6 +85,9 @@ grep -q "NIR 1 51 02 46102 043 25" "$T"/srv/conn-*.bin || fail "server did not r
 # The full values never appear in alerts or the daemon's output.
 assert_no_leak "$NIR_SPACED" "$NIR_PLAIN" "1 51 02 46102 043 25" "151024610204325" "2 95 10 99 126"
 
+# No core dump of the daemon may carry plaintext.
+grep -Eq "^Max core file size +0 +0 " "/proc/$DAEMON_PID/limits" || fail "rempartd may dump core"
+
 # status shows the probes and the counters.
 "$BIN/rempart" --socket "$SOCK" status > "$T/status.txt" || fail "status not ready"
 grep -q "SSL_write" "$T/status.txt" || fail "status does not list SSL_write probes"
