@@ -20,6 +20,7 @@
 
 #include "rempart.h"
 #include "maps.bpf.h"
+#include "enforce_hooks.bpf.h" /* enforcement (issue 5): shared maps + TLS hooks */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -273,6 +274,12 @@ static __noinline int capture_write(const struct flow_key *key, const void *ubuf
 		return 0;
 	if (!ubuf || len == 0 || (__s64)len < 0)
 		return 0;
+	/* ---- enforcement (issue 5): kill / blocked flow / arm fd link. Keyed like userspace keys
+	 * flows in its maps: (flow key, writing process). */
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (rp_enforce_on_write(key->obj, pid_tgid >> 32, (__u32)pid_tgid))
+		return 0;
+	/* ---- end enforcement */
 
 	count_add(RP_CNT_WRITES, 1);
 	count_add(RP_CNT_BYTES, len);
@@ -306,6 +313,9 @@ static __noinline int capture_write(const struct flow_key *key, const void *ubuf
 		__u32 reason = ctx.stopped_at < ctx.captured ? ctx.reason : RP_GAP_BUDGET;
 		emit_gap(&cb->rec.id, base + ctx.stopped_at, len - ctx.stopped_at, reason);
 	}
+	/* ---- enforcement (issue 5): hold mode stops the writer here, before encryption */
+	rp_enforce_after_write(&events, &cb->rec.id, base + len, len);
+	/* ---- end enforcement */
 	return 0;
 }
 
@@ -367,6 +377,7 @@ static __always_inline void tls_end(void *obj, __u8 source)
 	key.obj = (__u64)obj;
 	key.pid = bpf_get_current_pid_tgid() >> 32;
 	key.source = source;
+	rp_enforce_on_free(key.obj, key.pid); /* enforcement (issue 5): the object may be reused */
 	/* Only flows that were seen were announced to userspace. */
 	if (bpf_map_delete_elem(&flows, &key) < 0)
 		return;

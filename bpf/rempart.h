@@ -136,4 +136,93 @@ struct rp_runtime_config {
 	__u32 _pad;
 };
 
+/* ==== Enforcement (tracker issue 5): everything below is owned by bpf/enforce.bpf.c, its hooks
+ * in capture.bpf.c (bpf/enforce_hooks.bpf.h) and agent/rempartd/enforce.c. Appended only. ==== */
+
+/* Enforcement record types live from 32 up so they never collide with capture's. */
+enum rp_enforce_record_type {
+	RP_REC_HOLD = 32,  /* a writer was stopped (SIGSTOP) at TLS entry; its data records precede */
+};
+
+/* A flow as the TLS hooks see it: the TLS object in a process. Key of the flow maps below. */
+struct rp_flow_ref {
+	__u64 flow_key;
+	__u32 pid;
+	__u32 _pad;
+};
+
+/* rp_blocked_flows values: what the TLS hook does at the flow's next write. */
+enum rp_block_flags {
+	RP_BLOCK_SKIP_CAPTURE = 1,  /* do not capture: the socket is dead or its packets dropped */
+	RP_BLOCK_KILL_WRITER = 2,   /* no way to stop the bytes (no SOCK_DESTROY, no cookie): SIGKILL */
+};
+
+/* Hold mode state: one-element array, written by the daemon. */
+struct rp_hold_config {
+	__u64 heartbeat_ns;   /* bpf_ktime_get_ns() clock (CLOCK_MONOTONIC) of the daemon's last beat */
+	__u64 window_ns;      /* past heartbeat_ns + window_ns the daemon is presumed dead: never stop */
+	__u32 hold_default;   /* 1: hold writes of flows the daemon has not judged yet */
+	__u32 _pad;
+};
+
+/* rp_hold_flows values (per flow, set by the daemon once it has prejudged the flow; flow_key 0
+ * holds the answer for the whole process, used for its flows not judged yet, reset at exec). */
+enum rp_hold_mode {
+	RP_HOLD_NO = 1,
+	RP_HOLD_YES = 2,
+};
+
+/* rp_held values, keyed by pid (thread group): a process the BPF side stopped. */
+struct rp_held {
+	__u64 ktime_ns;
+	__u64 flow_key;
+	__u64 offset_end;     /* flow offset just past the held write */
+	__u32 tid;
+	__u32 _pad;
+};
+
+struct rp_hold_record {
+	struct rp_record_header hdr;
+	struct rp_flow_identity id;
+	__u64 offset_end;     /* flow offset just past the held write */
+	__u64 write_len;
+};
+
+/* Destination control: LPM trie keys (prefixlen in bits, address in network byte order). */
+struct rp_lpm4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct rp_lpm6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Settings of the cgroup programs: one-element array. */
+struct rp_net_config {
+	__u32 block_quic;     /* refuse UDP/443 for processes whose comm is in rp_quic_comms */
+	__u32 self_tgid;      /* the agent itself is never refused */
+};
+
+/* Per-CPU enforcement counters: index into rp_enforce_counters. Never reuse an index. */
+enum rp_enforce_counter {
+	RP_ECNT_CONNECT_DENIED = 0,   /* connect4/6 refused by destination */
+	RP_ECNT_QUIC_DENIED = 1,      /* UDP/443 connect or sendmsg refused for a browser */
+	RP_ECNT_EGRESS_DROPPED = 2,   /* packets dropped for a blocked cookie */
+	RP_ECNT_BLOCKED_WRITES = 3,   /* TLS writes on a blocked flow */
+	RP_ECNT_KILL_SIGNALS = 4,     /* SIGKILL sent from a TLS hook */
+	RP_ECNT_HOLD_STOPS = 5,       /* SIGSTOP sent from a TLS hook */
+	RP_ECNT_HOLD_STALE = 6,       /* hold wanted but the daemon's heartbeat was stale */
+	RP_ECNT_HOLD_LOST = 7,        /* hold record could not be emitted: writer not stopped */
+	RP_ECNT_FD_LINKED = 8,        /* TLS flows linked to their fd by the nested syscall */
+	RP_ECNT__MAX = 16,
+};
+
+/* rp_flow_fds values: the socket fd a TLS flow wrote through (nested-syscall link). */
+struct rp_flow_fd {
+	__s32 fd;
+	__u32 _pad;
+};
+
 #endif

@@ -78,6 +78,8 @@ static int run_status(const struct rp_cli_global *g, int argc, char **argv)
 		print_counters("agent counters", v);
 		json_object_object_get_ex(reply, "notify", &v);
 		print_counters("notifications", v);
+		if (json_object_object_get_ex(reply, "enforcement_counters", &v)) /* issue 5 */
+			print_counters("enforcement counters", v);
 	}
 	ret = json_object_object_get_ex(reply, "ready", &v) && json_object_get_boolean(v) ? 0 : 1;
 	json_object_put(reply);

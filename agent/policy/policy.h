@@ -143,6 +143,36 @@ size_t rp_policy_destination_count(const struct rp_policy *p);
 int rp_policy_destination_info(const struct rp_policy *p, size_t i, struct rp_destination_info *info);
 size_t rp_policy_exception_count(const struct rp_policy *p);
 
+/* ==== Enforcement settings (tracker issue 5) — agent/policy/destinations_access.c ============
+ * The optional top-level "enforcement" object (policies/README.md, "Enforcement"):
+ *   "deny": ["203.0.113.0/24", "2001:db8::1", "paste.example.net"]   addresses, CIDRs, host names
+ *   "deny_destinations": ["deepseek"]   catalogue entries: their exact host names and addresses
+ *   "block_quic": true                  refuse UDP/443 for the processes named in quic_comm
+ *   "quic_comm": ["firefox", ...]       process names (comm, at most 15 bytes)
+ *   "kill_if_unstoppable": false        block falls back to killing the writer when the flow can
+ *                                       be neither destroyed nor dropped
+ * Host names are resolved by the agent (getaddrinfo) when the policy is loaded; wildcard host
+ * patterns cannot be resolved and are ignored for connect-time denial. */
+struct rp_enforce_cidr {
+	int family;        /* AF_INET or AF_INET6 */
+	uint8_t addr[16];  /* network byte order */
+	unsigned prefix;
+};
+struct rp_enforcement_settings {
+	struct rp_enforce_cidr *deny_addrs;
+	size_t n_deny_addrs;
+	char **deny_hosts;         /* NULL-terminated, lowercase exact names */
+	bool block_quic;
+	char **quic_comm;          /* NULL-terminated */
+	bool kill_if_unstoppable;
+};
+/* Parse the "enforcement" object of the policy document json (the bytes p was loaded from; p
+ * resolves catalogue names). Defaults when absent. Returns -EINVAL with diagnostics on errors. */
+int rp_policy_enforcement_parse(const struct rp_policy *p, const char *json, size_t len,
+				struct rp_enforcement_settings **out, struct rp_diag *diag);
+void rp_enforcement_settings_free(struct rp_enforcement_settings *s); /* NULL-safe */
+/* ==== end enforcement settings ==== */
+
 #ifdef __cplusplus
 }
 #endif

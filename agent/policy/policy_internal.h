@@ -130,6 +130,9 @@ bool rp_destination_approved(const struct rp_policy *p, ssize_t dest,
 bool rp_scope_match(const struct rp_policy *p, const struct rp_scope *s,
 		    const struct rp_flow_context *ctx, ssize_t dest);
 
+/* destinations_access.c (issue 5): check the "enforcement" object (catalogue already parsed). */
+int rp_enforcement_check(const struct rp_policy *p, struct json_object *o, struct rp_diag *diag);
+
 /* policy.c */
 void rp_strv_free(rp_strv v);
 size_t rp_strv_len(const rp_strv v);

@@ -956,7 +956,9 @@ int rp_policy_from_json(struct json_object *root, struct rp_policy *p, struct rp
 {
 	static const char *const keys[] = {"schema_version", "name",	     "serial",	 "description",
 					   "settings",	     "detectors",    "destinations", "rules",
-					   "exceptions",     NULL};
+					   "exceptions",
+					   "enforcement", /* issue 5: read by destinations_access.c */
+					   NULL};
 	struct vctx v = {.diag = diag, .p = p};
 	struct json_object *o;
 	int64_t x;
@@ -993,6 +995,9 @@ int rp_policy_from_json(struct json_object *root, struct rp_policy *p, struct rp
 		parse_rules(&v, o);
 	if ((o = get(&v, "", root, "exceptions", false)))
 		parse_exceptions(&v, o);
+	/* issue 5: the "enforcement" object is checked by destinations_access.c */
+	if ((o = get(&v, "", root, "enforcement", false)) && rp_enforcement_check(p, o, diag) < 0)
+		v.errors++;
 
 	rp_strv_free(v.categories);
 	return v.errors ? -EINVAL : 0;

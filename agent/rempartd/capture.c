@@ -16,6 +16,7 @@
 
 #include "capture.skel.h"
 #include "daemon.h"
+#include "enforce.h" /* enforcement (issue 5) */
 
 struct probe {
 	struct bpf_link *link;
@@ -107,6 +108,15 @@ int rp_capture_open(struct rp_capture **out, uint64_t write_budget, size_t ringb
 		snprintf(err, errlen, "invalid ring buffer size %zu: %s", ringbuf_bytes, strerror(-r));
 		goto fail;
 	}
+	/* ---- enforcement (issue 5): the TLS hooks use the enforcement maps */
+	if (d && d->enforce) {
+		r = rp_enforce_share_maps(d->enforce, c->skel->obj);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot share enforcement maps with capture: %s", strerror(-r));
+			goto fail;
+		}
+	}
+	/* ---- end enforcement */
 	r = capture_bpf__load(c->skel);
 	if (r < 0) {
 		snprintf(err, errlen,

@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "daemon.h"
+#include "enforce.h" /* enforcement (issue 5) */
 #include "ipc.h"
 #include "paths.h"
 
@@ -187,6 +188,7 @@ static struct json_object *status_reply(struct rp_daemon *d)
 	json_object_object_add(agent, "flows", json_object_new_uint64(rp_flow_table_count(d->flows)));
 	json_object_object_add(o, "agent_counters", agent);
 	json_object_object_add(o, "notify", rp_notify_server_status(d->notify));
+	json_object_object_add(o, "enforcement_counters", rp_enforce_status_json(d->enforce)); /* issue 5 */
 	return o;
 }
 

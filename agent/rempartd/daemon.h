@@ -159,6 +159,7 @@ struct rp_daemon {
 	uint64_t records_seen;
 	uint64_t records_malformed;
 	uint64_t findings;
+	struct rp_enforce *enforce;       /* enforcement (issue 5): enforce.h */
 };
 
 /* Reload the policy from its path; on failure the active one stays and the error is kept. */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "enforce.h" /* enforcement (issue 5) */
 
 #define N_BUCKETS 16384u
 
@@ -34,6 +35,7 @@ struct rp_flow {
 	uint64_t alert_pending_since;
 	struct rp_finding pending_finding;
 	struct rp_verdict pending_verdict;
+	const char *pending_enforcement;  /* static text from rp_enforce_verdict */
 	struct rp_flow *pending_next;
 	/* Bytes fed since the stream was last flushed: decided once the writer pauses. */
 	bool dirty;
@@ -118,7 +120,7 @@ struct finding_ctx {
 };
 
 static void emit_alert(struct rp_daemon *d, struct rp_flow *f, const struct rp_finding *trigger,
-		       const struct rp_verdict *v)
+		       const struct rp_verdict *v, const char *enforcement)
 {
 	const struct rp_policy *p = f->pref->policy;
 	struct timespec ts;
@@ -140,7 +142,7 @@ static void emit_alert(struct rp_daemon *d, struct rp_flow *f, const struct rp_f
 		.destination = v->destination,
 		.destination_approved = v->destination_approved,
 		.flow_had_gap = f->gap_bytes > 0,
-		.enforcement = "none",
+		.enforcement = enforcement ? enforcement : "none",
 	};
 	(void)rp_alert_emit(d->alerts, &a);
 	if (v->action >= RP_ACTION_ALERT) /* audit is log only */
@@ -164,7 +166,7 @@ static void flush_pending_alert(struct rp_daemon *d, struct rp_flow *f)
 	if (!f->alert_pending)
 		return;
 	pending_unlink(d->flows, f);
-	emit_alert(d, f, &f->pending_finding, &f->pending_verdict);
+	emit_alert(d, f, &f->pending_finding, &f->pending_verdict, f->pending_enforcement);
 }
 
 static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_finding *trigger)
@@ -182,16 +184,24 @@ static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_findin
 		.rport = f->id.rport,
 	};
 	struct rp_verdict v;
+	const char *enforcement;
+	bool suppress = false;
 
 	rp_policy_evaluate(p, &ctx, f->counts, rp_engine_detector_count(e), &v);
 	if (v.action <= f->reported)
 		return;
 	f->reported = v.action;
+	/* ---- enforcement (issue 5): carry out the verdict before reporting it */
+	enforcement = rp_enforce_verdict(d, &f->id, v.action, &suppress);
+	if (suppress)
+		return;
+	/* ---- end enforcement */
 
 	if (f->alert_pending) {
 		/* A stronger verdict replaces the one still waiting. */
 		f->pending_finding = *trigger;
 		f->pending_verdict = v;
+		f->pending_enforcement = enforcement;
 		return;
 	}
 	if (f->id.family == 0 && f->source != RP_SRC_TCP) {
@@ -199,11 +209,12 @@ static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_findin
 		f->alert_pending_since = now_ns();
 		f->pending_finding = *trigger;
 		f->pending_verdict = v;
+		f->pending_enforcement = enforcement;
 		f->pending_next = d->flows->pending_alerts;
 		d->flows->pending_alerts = f;
 		return;
 	}
-	emit_alert(d, f, trigger, &v);
+	emit_alert(d, f, trigger, &v, enforcement);
 }
 
 void rp_flows_flush_alerts(struct rp_daemon *d, uint64_t now, uint64_t max_wait_ns)
@@ -351,6 +362,7 @@ static void judge_gap(struct rp_daemon *d, struct rp_flow *f, uint64_t lost)
 		.confidence = 1.0,
 	};
 	struct rp_verdict v = {.action = a, .rule_id = "settings.capture_gap_action"};
+	bool suppress = false;
 
 	if (a == RP_ACTION_NONE)
 		return;
@@ -358,7 +370,7 @@ static void judge_gap(struct rp_daemon *d, struct rp_flow *f, uint64_t lost)
 	if (a > f->reported)
 		f->reported = a;
 	snprintf(gap.masked, sizeof(gap.masked), "%llu bytes not inspected", (unsigned long long)lost);
-	emit_alert(d, f, &gap, &v);
+	emit_alert(d, f, &gap, &v, rp_enforce_verdict(d, &f->id, a, &suppress));
 }
 
 /* Bytes between what the flow has seen and where this record starts were lost. */
@@ -385,6 +397,7 @@ static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t s
 
 	if (size < sizeof(*r) || r->len > size - sizeof(*r))
 		return -EBADMSG;
+	rp_enforce_on_data(d, r); /* enforcement (issue 5): hold mode keeps the held write */
 	f = flow_get(d->flows, d, &r->id);
 	if (!f)
 		return -ENOMEM;
@@ -446,6 +459,7 @@ static int on_flow_end(struct rp_daemon *d, const struct rp_flow_end_record *e, 
 	f = flow_find(d->flows, e->id.flow_key, flow_pid(&e->id), e->id.source);
 	if (f)
 		flow_destroy(d->flows, d, f);
+	rp_enforce_on_flow_end(d, &e->id); /* enforcement (issue 5) */
 	return 0;
 }
 
@@ -497,6 +511,9 @@ int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size)
 		break;
 	case RP_REC_EXEC:
 		r = on_exec(d, rec, h->size);
+		break;
+	case RP_REC_HOLD: /* enforcement (issue 5) */
+		r = rp_enforce_on_hold_record(d, rec, h->size);
 		break;
 	default:
 		r = -EBADMSG;

@@ -26,6 +26,7 @@
 #define RP_POLICY_MESSAGE_ID "0c7a4e8b2f1d4a5e9b6c3d2e1f0a9b8c"
 
 #include "daemon.h"
+#include "enforce.h" /* enforcement (issue 5) */
 #include "paths.h"
 #include "policy_source.h"
 
@@ -136,6 +137,13 @@ static int install_policy(struct rp_daemon *d, struct rp_policy *p, const char *
 	}
 	if (d->capture)
 		(void)rp_capture_set_budget(d->capture, rp_policy_settings(p)->capture_budget_bytes);
+	/* ---- enforcement (issue 5): on failure the previous enforcement settings stay */
+	if (d->enforce) {
+		char eerr[512];
+		if (rp_enforce_apply_policy(d->enforce, p, origin, eerr, sizeof(eerr)) < 0)
+			fprintf(stderr, "rempartd: enforcement settings not updated: %s\n", eerr);
+	}
+	/* ---- end enforcement */
 	rp_policy_ref_put(d->policy);
 	d->policy = ref;
 	d->policy_error[0] = '\0';
@@ -238,6 +246,8 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd)
 				rp_flow_table_expire(d->flows, d, now, FLOW_IDLE_NS);
 			} else if (d->source && (fd == srcfds[0] || fd == srcfds[1] || fd == srcfds[2])) {
 				on_policy_source(d, fd);
+			} else if (d->enforce && fd == rp_enforce_timer_fd(d->enforce)) { /* issue 5 */
+				rp_enforce_on_timer(d);
 			} else if (d->control && rp_control_owns_fd(d->control, fd)) {
 				rp_control_handle(d->control, d, fd, evs[i].events);
 			} else if (rp_notify_server_owns_fd(d->notify, fd)) {
@@ -440,6 +450,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rempartd: %s\n", err);
 		goto out;
 	}
+	/* ---- enforcement (issue 5): before capture, which shares its maps */
+	r = rp_enforce_open(&d.enforce, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: %s\n", err);
+		goto out;
+	}
+	r = rp_enforce_apply_policy(d.enforce, policy, d.policy_path, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: %s\n", err);
+		goto out;
+	}
+	/* ---- end enforcement */
 	r = rp_capture_open(&d.capture, rp_policy_settings(policy)->capture_budget_bytes,
 			    (size_t)ringbuf_mb << 20, rp_flows_on_record, &d, err, sizeof(err));
 	if (r < 0) {
@@ -451,6 +473,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rempartd: %s\n", err);
 		goto out;
 	}
+	/* ---- enforcement (issue 5) */
+	r = rp_enforce_attach(d.enforce, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: %s\n", err);
+		goto out;
+	}
+	if (epoll_add(d.epfd, rp_enforce_timer_fd(d.enforce)) < 0) {
+		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
+		goto out;
+	}
+	/* ---- end enforcement */
 	r = rp_control_open(d.socket_path, &d.control);
 	if (r < 0) {
 		fprintf(stderr, "rempartd: cannot listen on %s: %s\n", d.socket_path, strerror(-r));
@@ -503,6 +536,8 @@ out:
 	d.capture = NULL;
 	rp_flow_table_free(d.flows, &d);
 	rp_notify_server_free(d.notify); /* after the flows: their last alerts are offered to it */
+	rp_enforce_free(d.enforce); /* issue 5: resumes held writers, detaches */
+	d.enforce = NULL;
 	rp_alert_sink_free(d.alerts);
 	rp_policy_ref_put(d.policy);
 	if (sigfd >= 0)

@@ -1,0 +1,962 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Enforcement: load bpf/enforce.bpf.c, attach it to the cgroup v2 root (every process) and to the
+ * write syscalls, apply the policy's "enforcement" settings, and carry out verdicts.
+ *
+ * block: find the flow's TCP socket -- by the socket cookie when capture linked it, else by the fd
+ *        the TLS library wrote the ciphertext to (rp_flow_fds, linked in BPF by the nested
+ *        syscall) resolved to a socket inode through /proc/PID/fd, else by the process's only TCP
+ *        socket -- and SOCK_DESTROY it; put its cookie in the egress drop map; mark the flow so
+ *        the TLS hooks refuse (do not capture) further writes. Without SOCK_DESTROY (EOPNOTSUPP):
+ *        egress drop, plus killing the writer when the policy allows it (kill_if_unstoppable).
+ * kill:  kill(2) at once and SIGKILL from the TLS hooks at the process's next write.
+ * hold:  see hold.c and on_hold_record() below.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include "daemon.h"
+#include "enforce.h"
+#include "enforce.skel.h"
+
+#define HOLD_BUCKETS 1024u
+#define HOLD_MAX_FLOWS 4096u
+#define HOLD_TAIL 512u                 /* bytes of earlier writes rescanned with a held write */
+#define HOLD_MAX_BYTES (8u << 20)      /* bytes of one held write kept for its scan */
+#define KILL_ENTRY_TTL_NS (10ull * 1000000000ull)
+#define MAX_SOCKETS 256
+#define FD_LINK_WAIT_STEPS 40u           /* x FD_LINK_WAIT_US: at most 10 ms */
+#define FD_LINK_WAIT_US 250u
+
+/* Userspace state of a flow seen while hold mode is on. */
+struct hold_flow {
+	struct hold_flow *next;
+	uint64_t flow_key;
+	uint32_t pid;
+	uint32_t mode;         /* 0 not prejudged yet, else enum rp_hold_mode */
+	bool blocked;          /* blocked (by hold or by a verdict): later alerts are redundant */
+	bool alerted;
+	uint64_t last_ns;
+	uint8_t *buf;          /* tail of earlier writes, then the bytes of the write being held */
+	size_t len, cap, tail; /* tail: how many leading bytes of buf are from earlier writes */
+	uint32_t *counts;      /* per engine detector, cumulative over held writes */
+	size_t n_counts;
+	uint64_t generation;   /* policy generation counts refer to */
+};
+
+struct rp_enforce {
+	struct enforce_bpf *skel;
+	struct bpf_link *links[16];
+	size_t n_links;
+	struct rp_hold *hold;
+	int timerfd;
+	int ncpus;
+	bool cgroup_attached;
+	bool kill_if_unstoppable;
+	struct hold_flow *buckets[HOLD_BUCKETS];
+	size_t n_flows;
+	char how[256];
+	struct rp_enforce_stats st;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* hold flow table */
+
+static unsigned flow_bucket(uint64_t key, uint32_t pid)
+{
+	uint64_t h = key ^ ((uint64_t)pid << 29);
+	h ^= h >> 31;
+	h *= 0x9e3779b97f4a7c15ull;
+	return (unsigned)(h >> 40) % HOLD_BUCKETS;
+}
+
+static void hold_flow_free(struct hold_flow *f)
+{
+	if (!f)
+		return;
+	free(f->buf);
+	free(f->counts);
+	free(f);
+}
+
+static struct hold_flow *hold_flow_find(struct rp_enforce *e, uint64_t key, uint32_t pid)
+{
+	for (struct hold_flow *f = e->buckets[flow_bucket(key, pid)]; f; f = f->next)
+		if (f->flow_key == key && f->pid == pid)
+			return f;
+	return NULL;
+}
+
+/* Drop flows idle for more than idle_ns (all of them with 0). */
+static void hold_flows_expire(struct rp_enforce *e, uint64_t now, uint64_t idle_ns)
+{
+	for (unsigned b = 0; b < HOLD_BUCKETS; b++) {
+		struct hold_flow **pp = &e->buckets[b];
+		while (*pp) {
+			struct hold_flow *f = *pp;
+			if (idle_ns == 0 || now - f->last_ns > idle_ns) {
+				*pp = f->next;
+				hold_flow_free(f);
+				e->n_flows--;
+			} else {
+				pp = &f->next;
+			}
+		}
+	}
+}
+
+static struct hold_flow *hold_flow_get(struct rp_enforce *e, uint64_t key, uint32_t pid)
+{
+	struct hold_flow *f = hold_flow_find(e, key, pid);
+	unsigned b;
+
+	if (f)
+		return f;
+	if (e->n_flows >= HOLD_MAX_FLOWS)
+		hold_flows_expire(e, mono_ns(), 60ull * 1000000000ull);
+	if (e->n_flows >= HOLD_MAX_FLOWS)
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->flow_key = key;
+	f->pid = pid;
+	b = flow_bucket(key, pid);
+	f->next = e->buckets[b];
+	e->buckets[b] = f;
+	e->n_flows++;
+	return f;
+}
+
+static int hold_flow_append(struct hold_flow *f, const uint8_t *data, size_t len)
+{
+	if (f->len + len > HOLD_MAX_BYTES)
+		return -E2BIG;
+	if (f->len + len > f->cap) {
+		size_t cap = f->cap ? f->cap : 4096;
+		uint8_t *nb;
+		while (cap < f->len + len)
+			cap *= 2;
+		nb = realloc(f->buf, cap);
+		if (!nb)
+			return -ENOMEM;
+		f->buf = nb;
+		f->cap = cap;
+	}
+	memcpy(f->buf + f->len, data, len);
+	f->len += len;
+	return 0;
+}
+
+/* After a held write was judged: keep only its last HOLD_TAIL bytes as context for the next. */
+static void hold_flow_keep_tail(struct hold_flow *f)
+{
+	size_t keep = f->len < HOLD_TAIL ? f->len : HOLD_TAIL;
+
+	memmove(f->buf, f->buf + f->len - keep, keep);
+	f->len = keep;
+	f->tail = keep;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* open / attach / policy */
+
+static int find_cgroup2_root(char *path, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/mounts", "re");
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char dev[256], dir[2048], type[64];
+		if (sscanf(line, "%255s %2047s %63s", dev, dir, type) != 3)
+			continue;
+		if (strcmp(type, "cgroup2") == 0) {
+			snprintf(path, len, "%s", dir);
+			r = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+int rp_enforce_open(struct rp_enforce **out, char *err, size_t errlen)
+{
+	struct rp_net_config net = {.self_tgid = (__u32)getpid()};
+	struct rp_enforce *e;
+	__u32 zero = 0;
+	int r;
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->timerfd = -1;
+	e->ncpus = libbpf_num_possible_cpus();
+	e->skel = enforce_bpf__open_and_load();
+	if (!e->skel) {
+		r = -errno;
+		snprintf(err, errlen, "cannot load BPF enforcement programs: %s", strerror(-r));
+		goto fail;
+	}
+	if (bpf_map__update_elem(e->skel->maps.rp_net_cfg, &zero, sizeof(zero), &net, sizeof(net), BPF_ANY) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot configure enforcement: %s", strerror(-r));
+		goto fail;
+	}
+	r = rp_hold_new(&e->hold, bpf_map__fd(e->skel->maps.rp_held), bpf_map__fd(e->skel->maps.rp_hold_cfg),
+			bpf_map__fd(e->skel->maps.rp_hold_flows));
+	if (r < 0) {
+		snprintf(err, errlen, "cannot set up hold mode: %s", strerror(-r));
+		goto fail;
+	}
+	/* Fork the guardian now, before any program is attached: it must not keep them alive. */
+	r = rp_hold_start_guardian(e->hold);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot start the hold guardian: %s", strerror(-r));
+		goto fail;
+	}
+	e->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (e->timerfd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot create the enforcement timer: %s", strerror(-r));
+		goto fail;
+	}
+	struct itimerspec its = {.it_interval = {.tv_nsec = 100 * 1000000}, .it_value = {.tv_nsec = 100 * 1000000}};
+	timerfd_settime(e->timerfd, 0, &its, NULL);
+	*out = e;
+	return 0;
+fail:
+	rp_enforce_free(e);
+	return r;
+}
+
+void rp_enforce_free(struct rp_enforce *e)
+{
+	if (!e)
+		return;
+	/* Resume every held writer first, then detach. */
+	rp_hold_free(e->hold);
+	for (size_t i = 0; i < e->n_links; i++)
+		bpf_link__destroy(e->links[i]);
+	hold_flows_expire(e, 0, 0);
+	if (e->timerfd >= 0)
+		close(e->timerfd);
+	enforce_bpf__destroy(e->skel);
+	free(e);
+}
+
+int rp_enforce_share_maps(struct rp_enforce *e, struct bpf_object *obj)
+{
+	struct bpf_map *const shared[] = {
+		e->skel->maps.rp_enforce_counters, e->skel->maps.rp_blocked_flows, e->skel->maps.rp_kill_pids,
+		e->skel->maps.rp_hold_cfg,	   e->skel->maps.rp_hold_flows,	   e->skel->maps.rp_held,
+		e->skel->maps.rp_pending_tls,	   e->skel->maps.rp_flow_fds,
+	};
+
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, bpf_map__name(shared[i]));
+		int r;
+
+		if (!m)
+			return -ENOENT;
+		r = bpf_map__reuse_fd(m, bpf_map__fd(shared[i]));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int add_link(struct rp_enforce *e, struct bpf_link *l)
+{
+	if (!l)
+		return -errno;
+	if (e->n_links == sizeof(e->links) / sizeof(e->links[0])) {
+		bpf_link__destroy(l);
+		return -E2BIG;
+	}
+	e->links[e->n_links++] = l;
+	return 0;
+}
+
+int rp_enforce_attach(struct rp_enforce *e, char *err, size_t errlen)
+{
+	struct bpf_program *const cg[] = {
+		e->skel->progs.rp_egress,   e->skel->progs.rp_connect4, e->skel->progs.rp_connect6,
+		e->skel->progs.rp_sendmsg4, e->skel->progs.rp_sendmsg6,
+	};
+	struct bpf_program *const tp[] = {
+		e->skel->progs.rp_tp_write,
+		e->skel->progs.rp_tp_writev,
+		e->skel->progs.rp_tp_sendto,
+		e->skel->progs.rp_tp_sendmsg,
+		e->skel->progs.rp_tp_exec,
+	};
+	char root[2048];
+	int cgfd, r;
+
+	r = find_cgroup2_root(root, sizeof(root));
+	if (r < 0) {
+		snprintf(err, errlen, "no cgroup v2 hierarchy in /proc/mounts: cannot attach enforcement");
+		return r;
+	}
+	cgfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open cgroup %s: %s", root, strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < sizeof(cg) / sizeof(cg[0]); i++) {
+		r = add_link(e, bpf_program__attach_cgroup(cg[i], cgfd));
+		if (r < 0) {
+			snprintf(err, errlen, "cannot attach %s to cgroup %s: %s", bpf_program__name(cg[i]), root,
+				 strerror(-r));
+			close(cgfd);
+			return r;
+		}
+	}
+	close(cgfd);
+	e->cgroup_attached = true;
+	for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++) {
+		r = add_link(e, bpf_program__attach(tp[i]));
+		if (r < 0) {
+			snprintf(err, errlen, "cannot attach %s: %s", bpf_program__name(tp[i]), strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void map_clear(struct bpf_map *m, size_t key_size)
+{
+	uint8_t key[64];
+	int fd = bpf_map__fd(m);
+
+	if (key_size > sizeof(key))
+		return;
+	/* Bounded: each round deletes one key. */
+	for (unsigned i = 0; i < 65536 && bpf_map_get_next_key(fd, NULL, key) == 0; i++)
+		(void)bpf_map_delete_elem(fd, key);
+}
+
+static int deny_add(struct rp_enforce *e, int family, const uint8_t *addr, unsigned prefix)
+{
+	__u8 one = 1;
+
+	if (family == AF_INET) {
+		struct rp_lpm4_key k = {.prefixlen = prefix};
+		memcpy(k.addr, addr, 4);
+		return bpf_map__update_elem(e->skel->maps.rp_deny4, &k, sizeof(k), &one, 1, BPF_ANY) < 0 ? -errno : 0;
+	}
+	struct rp_lpm6_key k = {.prefixlen = prefix};
+	memcpy(k.addr, addr, 16);
+	return bpf_map__update_elem(e->skel->maps.rp_deny6, &k, sizeof(k), &one, 1, BPF_ANY) < 0 ? -errno : 0;
+}
+
+static bool policy_has_hold(const struct rp_policy *p)
+{
+	size_t n = rp_policy_rule_count(p);
+
+	for (size_t i = 0; i < n; i++) {
+		struct rp_rule_info ri;
+		if (rp_policy_rule_info(p, i, &ri) == 0 && ri.action == RP_ACTION_HOLD)
+			return true;
+	}
+	return false;
+}
+
+int rp_enforce_apply_policy(struct rp_enforce *e, const struct rp_policy *p, const char *policy_path, char *err,
+			    size_t errlen)
+{
+	struct rp_enforcement_settings *s = NULL;
+	struct rp_diag *diag = NULL;
+	struct rp_net_config net;
+	char *json = NULL;
+	size_t len = 0;
+	__u32 zero = 0;
+	int r;
+
+	diag = calloc(1, sizeof(*diag));
+	if (!diag)
+		return -ENOMEM;
+	r = rp_read_file_bounded(policy_path, RP_POLICY_MAX_BYTES, &json, &len);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", policy_path, strerror(-r));
+		goto cleanup;
+	}
+	r = rp_policy_enforcement_parse(p, json, len, &s, diag);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", policy_path, diag->n ? diag->lines[0] : strerror(-r));
+		goto cleanup;
+	}
+
+	/* Destinations: rebuild both tries. Names resolve now (and at every reload). */
+	map_clear(e->skel->maps.rp_deny4, sizeof(struct rp_lpm4_key));
+	map_clear(e->skel->maps.rp_deny6, sizeof(struct rp_lpm6_key));
+	e->st.deny_addrs = e->st.deny_hosts_resolved = e->st.deny_hosts_failed = 0;
+	for (size_t i = 0; i < s->n_deny_addrs; i++)
+		if (deny_add(e, s->deny_addrs[i].family, s->deny_addrs[i].addr, s->deny_addrs[i].prefix) == 0)
+			e->st.deny_addrs++;
+	for (char **h = s->deny_hosts; h && *h; h++) {
+		struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+		if (getaddrinfo(*h, NULL, &hints, &res) != 0) {
+			e->st.deny_hosts_failed++;
+			continue;
+		}
+		for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+			if (ai->ai_family == AF_INET)
+				r = deny_add(e, AF_INET, (const uint8_t *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr, 32);
+			else if (ai->ai_family == AF_INET6)
+				r = deny_add(e, AF_INET6, ((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr.s6_addr, 128);
+			else
+				continue;
+			if (r == 0)
+				e->st.deny_addrs++;
+		}
+		freeaddrinfo(res);
+		e->st.deny_hosts_resolved++;
+	}
+
+	/* QUIC */
+	map_clear(e->skel->maps.rp_quic_comms, RP_COMM_LEN);
+	for (char **c = s->quic_comm; c && *c; c++) {
+		char key[RP_COMM_LEN] = {0};
+		__u8 one = 1;
+		strncpy(key, *c, RP_COMM_LEN - 1);
+		(void)bpf_map__update_elem(e->skel->maps.rp_quic_comms, key, sizeof(key), &one, 1, BPF_ANY);
+	}
+	net = (struct rp_net_config){.block_quic = s->block_quic, .self_tgid = (__u32)getpid()};
+	(void)bpf_map__update_elem(e->skel->maps.rp_net_cfg, &zero, sizeof(zero), &net, sizeof(net), BPF_ANY);
+	e->kill_if_unstoppable = s->kill_if_unstoppable;
+
+	/* Hold: a new policy judges every flow anew. */
+	map_clear(e->skel->maps.rp_hold_flows, sizeof(struct rp_flow_ref));
+	hold_flows_expire(e, 0, 0);
+	r = rp_hold_configure(e->hold, policy_has_hold(p), rp_policy_settings(p)->hold_timeout_ms,
+			      rp_policy_settings(p)->fail_closed);
+	if (r < 0)
+		snprintf(err, errlen, "cannot configure hold mode: %s", strerror(-r));
+cleanup:
+	rp_enforcement_settings_free(s);
+	free(json);
+	free(diag);
+	return r;
+}
+
+int rp_enforce_timer_fd(const struct rp_enforce *e)
+{
+	return e->timerfd;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* block and kill */
+
+static void mark_flow(struct rp_enforce *e, uint64_t flow_key, uint32_t pid, uint32_t flags)
+{
+	struct rp_flow_ref ref = {.flow_key = flow_key, .pid = pid};
+
+	(void)bpf_map__update_elem(e->skel->maps.rp_blocked_flows, &ref, sizeof(ref), &flags, sizeof(flags), BPF_ANY);
+}
+
+static void drop_cookie(struct rp_enforce *e, uint64_t cookie)
+{
+	uint64_t now = mono_ns();
+
+	(void)bpf_map__update_elem(e->skel->maps.rp_blocked_cookies, &cookie, sizeof(cookie), &now, sizeof(now),
+				   BPF_ANY);
+}
+
+static void kill_process(struct rp_enforce *e, pid_t pid)
+{
+	uint64_t now = mono_ns();
+	__u32 key = (__u32)pid;
+
+	(void)bpf_map__update_elem(e->skel->maps.rp_kill_pids, &key, sizeof(key), &now, sizeof(now), BPF_ANY);
+	(void)kill(pid, SIGKILL);
+	rp_hold_forget(e->hold, pid);
+	e->st.processes_killed++;
+}
+
+/* The flow's TCP socket. *how_found says by what. */
+static int find_flow_socket(struct rp_enforce *e, const struct rp_flow_identity *id, struct rp_sock_info *si,
+			    const char **how_found)
+{
+	struct rp_flow_ref ref = {.flow_key = id->flow_key, .pid = id->pid};
+	struct rp_flow_fd ffd = {.fd = -1};
+	uint32_t inodes[MAX_SOCKETS], inode;
+	int n, r, found = 0;
+
+	if (id->sock_cookie && rp_sockdiag_find(0, id->sock_cookie, si) == 0) {
+		*how_found = "cookie";
+		return 0;
+	}
+	/* The link is made by the TLS library's first send after the write: a verdict on a flow's
+	 * first write can be faster than that. Wait for it a little (bounded). */
+	for (unsigned i = 0; i < FD_LINK_WAIT_STEPS; i++) {
+		if (bpf_map__lookup_elem(e->skel->maps.rp_flow_fds, &ref, sizeof(ref), &ffd, sizeof(ffd), 0) == 0)
+			break;
+		ffd.fd = -1;
+		if (kill((pid_t)id->pid, 0) < 0)
+			break;
+		usleep(FD_LINK_WAIT_US);
+	}
+	if (ffd.fd >= 0 && rp_proc_fd_socket_inode((pid_t)id->pid, ffd.fd, &inode) == 0 &&
+	    rp_sockdiag_find(inode, 0, si) == 0) {
+		*how_found = "fd";
+		return 0;
+	}
+	/* Last resort: the process's only connected TCP socket. Ambiguous if it has several. */
+	n = rp_proc_socket_inodes((pid_t)id->pid, inodes, MAX_SOCKETS);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		struct rp_sock_info cand;
+		if (rp_sockdiag_find(inodes[i], 0, &cand) < 0 || cand.state == TCP_LISTEN)
+			continue;
+		if (++found > 1)
+			return -ENOTUNIQ;
+		*si = cand;
+	}
+	if (!found)
+		return -ENOENT;
+	r = 0;
+	*how_found = "only socket of the process";
+	return r;
+}
+
+/*
+ * Kill the flow. Returns true when its bytes can no longer leave (socket destroyed or dropped, or
+ * the writer killed). Fills e->how.
+ */
+static bool block_flow(struct rp_enforce *e, const struct rp_flow_identity *id, const char *prefix)
+{
+	struct rp_sock_info si;
+	const char *by = "";
+	int r;
+
+	e->st.flows_blocked++;
+	r = find_flow_socket(e, id, &si, &by);
+	if (r < 0) {
+		e->st.socket_not_found++;
+		if (e->kill_if_unstoppable) {
+			mark_flow(e, id->flow_key, id->pid, RP_BLOCK_SKIP_CAPTURE | RP_BLOCK_KILL_WRITER);
+			kill_process(e, (pid_t)id->pid);
+			snprintf(e->how, sizeof(e->how), "%sblocked: socket not found (%s); process killed", prefix,
+				 strerror(-r));
+			return true;
+		}
+		mark_flow(e, id->flow_key, id->pid, RP_BLOCK_SKIP_CAPTURE);
+		snprintf(e->how, sizeof(e->how), "%sblock failed: socket not found (%s); further writes not captured",
+			 prefix, strerror(-r));
+		return false;
+	}
+	r = rp_sockdiag_destroy(&si);
+	/* The cookie goes into the drop map after the destroy, so the RST still reaches the peer. */
+	drop_cookie(e, si.cookie);
+	mark_flow(e, id->flow_key, id->pid, RP_BLOCK_SKIP_CAPTURE);
+	if (r == 0) {
+		e->st.destroy_ok++;
+		snprintf(e->how, sizeof(e->how), "%sblocked: socket destroyed (SOCK_DESTROY, found by %s) + egress drop",
+			 prefix, by);
+		return true;
+	}
+	if (r == -EOPNOTSUPP)
+		e->st.destroy_unsupported++;
+	if (e->kill_if_unstoppable) {
+		kill_process(e, (pid_t)id->pid);
+		snprintf(e->how, sizeof(e->how), "%sblocked: egress drop by cookie (SOCK_DESTROY: %s) + process killed",
+			 prefix, strerror(-r));
+	} else {
+		snprintf(e->how, sizeof(e->how), "%sblocked: egress drop by cookie (SOCK_DESTROY: %s)", prefix,
+			 strerror(-r));
+	}
+	return true;
+}
+
+const char *rp_enforce_verdict(struct rp_daemon *d, const struct rp_flow_identity *id, enum rp_action action,
+			       bool *suppress)
+{
+	struct rp_enforce *e = d->enforce;
+	struct hold_flow *f;
+
+	*suppress = false;
+	if (!e || !id)
+		return "none";
+	f = hold_flow_find(e, id->flow_key, id->pid);
+	if (f && f->blocked && action <= RP_ACTION_HOLD && f->alerted) {
+		*suppress = true; /* the hold path already stopped and reported this flow */
+		return "already blocked";
+	}
+	switch (action) {
+	case RP_ACTION_NONE:
+	case RP_ACTION_AUDIT:
+	case RP_ACTION_ALERT:
+		return "none";
+	case RP_ACTION_BLOCK:
+	case RP_ACTION_HOLD: /* a match in a held flow blocks it */
+		if (f && rp_hold_active(e->hold) && f->mode != RP_HOLD_NO) {
+			/* The writer is being held at TLS entry (the HOLD record follows its data): the
+			 * socket goes now, the HOLD record resumes it into a failing write. */
+			f->blocked = true;
+			f->alerted = true;
+			e->st.blocked_in_hold++;
+			if (!block_flow(e, id, "held at TLS entry, nothing sent; ")) {
+				kill_process(e, (pid_t)id->pid);
+				snprintf(e->how, sizeof(e->how),
+					 "held at TLS entry; socket not found, process killed before the write (nothing sent)");
+			}
+			return e->how;
+		}
+		if (f)
+			f->blocked = true;
+		block_flow(e, id, "");
+		return e->how;
+	case RP_ACTION_KILL:
+		kill_process(e, (pid_t)id->pid);
+		snprintf(e->how, sizeof(e->how), "process killed (SIGKILL now, and at its next TLS write)");
+		return e->how;
+	}
+	return "none";
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* hold */
+
+void rp_enforce_on_data(struct rp_daemon *d, const struct rp_data_record *r)
+{
+	struct rp_enforce *e = d->enforce;
+	struct hold_flow *f;
+
+	if (!e || !rp_hold_active(e->hold))
+		return;
+	f = hold_flow_get(e, r->id.flow_key, r->id.pid);
+	if (!f || f->mode == RP_HOLD_NO)
+		return;
+	f->last_ns = mono_ns();
+	(void)hold_flow_append(f, r->data, r->len); /* too big: the scan sees less, the stream all */
+}
+
+struct scan_ctx {
+	struct hold_flow *f;
+	size_t n;
+	struct rp_finding first;
+	bool have_first;
+};
+
+static int on_hold_finding(const struct rp_finding *fi, void *u)
+{
+	struct scan_ctx *sc = u;
+
+	/* Findings entirely inside the context tail were judged with the earlier write. */
+	if (fi->offset + fi->length <= sc->f->tail)
+		return 0;
+	if (fi->detector < sc->n && sc->f->counts[fi->detector] < UINT32_MAX)
+		sc->f->counts[fi->detector]++;
+	if (!sc->have_first) {
+		sc->first = *fi;
+		sc->have_first = true;
+	}
+	return 0;
+}
+
+static void emit_hold_alert(struct rp_daemon *d, const struct rp_flow_identity *id, const struct rp_verdict *v,
+			    const struct rp_finding *fi, const uint32_t *counts, const char *how)
+{
+	const struct rp_policy *p = d->policy->policy;
+	char exe[512] = "", user[64] = "";
+	struct timespec ts;
+
+	(void)rp_proc_exe((pid_t)id->pid, exe, sizeof(exe));
+	(void)rp_user_name((uid_t)id->uid, user, sizeof(user));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct rp_alert a = {
+		.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+		.action = v->action,
+		.rule_id = v->rule_id,
+		.message = v->message,
+		.policy_name = rp_policy_name(p),
+		.policy_serial = rp_policy_serial(p),
+		.finding = fi,
+		.counts = counts,
+		.engine = rp_policy_engine(p),
+		.id = id,
+		.exe = exe,
+		.user = user,
+		.destination = v->destination,
+		.destination_approved = v->destination_approved,
+		.enforcement = how,
+	};
+	(void)rp_alert_emit(d->alerts, &a);
+}
+
+static void flow_context(const struct rp_flow_identity *id, char *exe, size_t exelen, char *user, size_t userlen,
+			 struct rp_flow_context *ctx)
+{
+	(void)rp_proc_exe((pid_t)id->pid, exe, exelen);
+	(void)rp_user_name((uid_t)id->uid, user, userlen);
+	*ctx = (struct rp_flow_context){
+		.pid = id->pid,
+		.uid = id->uid,
+		.comm = id->comm,
+		.exe = exe[0] ? exe : NULL,
+		.user = user,
+		.family = id->family,
+		.raddr = id->family ? id->raddr : NULL,
+		.rport = id->rport,
+	};
+}
+
+int rp_enforce_on_hold_record(struct rp_daemon *d, const void *rec, size_t size)
+{
+	const struct rp_hold_record *h = rec;
+	struct rp_enforce *e = d->enforce;
+	const struct rp_policy *p;
+	const struct rp_engine *eng;
+	struct rp_flow_context ctx;
+	struct scan_ctx sc = {0};
+	struct hold_flow *f;
+	struct rp_verdict v;
+	char exe[512] = "", user[64] = "";
+	pid_t pid;
+
+	if (size < sizeof(*h))
+		return -EBADMSG;
+	if (!e)
+		return 0;
+	pid = (pid_t)h->id.pid;
+	e->st.holds++;
+	p = d->policy->policy;
+	eng = rp_policy_engine(p);
+	f = hold_flow_get(e, h->id.flow_key, h->id.pid);
+	if (!f) {
+		/* No room to judge: fail per the policy. */
+		if (rp_hold_fail_closed(e->hold)) {
+			block_flow(e, &h->id, "hold (no state): ");
+			if (!rp_hold_release(e->hold, pid))
+				kill_process(e, pid);
+		} else {
+			rp_hold_release(e->hold, pid);
+			e->st.released++;
+		}
+		return 0;
+	}
+	f->last_ns = mono_ns();
+	flow_context(&h->id, exe, sizeof(exe), user, sizeof(user), &ctx);
+
+	if (f->blocked) {
+		/* A verdict already blocked the flow while its writer was stopping: resume it, the write
+		 * fails on the destroyed socket. */
+		rp_hold_release(e->hold, pid);
+		return 0;
+	}
+	if (f->mode == 0) {
+		f->mode = rp_policy_prejudge(p, &ctx) >= RP_ACTION_HOLD ? RP_HOLD_YES : RP_HOLD_NO;
+		rp_hold_set_flow_mode(e->hold, f->flow_key, f->pid, f->mode);
+		/* Without a destination the answer holds for every flow of the process: its next flows
+		 * are not stopped just to learn it again. */
+		if (!h->id.family)
+			rp_hold_set_flow_mode(e->hold, 0, f->pid, f->mode);
+	}
+	if (f->mode == RP_HOLD_NO) {
+		free(f->buf);
+		f->buf = NULL;
+		f->len = f->cap = f->tail = 0;
+		rp_hold_release(e->hold, pid);
+		e->st.released++;
+		return 0;
+	}
+	if (!f->counts || f->generation != d->policy->generation) {
+		free(f->counts);
+		f->n_counts = rp_engine_detector_count(eng);
+		f->counts = calloc(f->n_counts + 1, sizeof(*f->counts));
+		f->generation = d->policy->generation;
+		if (!f->counts) {
+			rp_hold_release(e->hold, pid);
+			return -ENOMEM;
+		}
+	}
+	sc.f = f;
+	sc.n = f->n_counts;
+	if (f->len)
+		(void)rp_scan_block(eng, d->policy->scratch, f->buf, f->len, on_hold_finding, &sc);
+	rp_policy_evaluate(p, &ctx, f->counts, f->n_counts, &v);
+
+	if (v.action >= RP_ACTION_BLOCK) {
+		f->blocked = true;
+		f->alerted = true;
+		if (v.action == RP_ACTION_KILL) {
+			kill_process(e, pid);
+			snprintf(e->how, sizeof(e->how), "held at TLS entry; process killed before the write (nothing sent)");
+		} else if (block_flow(e, &h->id, "held at TLS entry, nothing sent; ")) {
+			/* Socket gone (or its packets dropped): resume, the write fails. */
+			if (rp_hold_release(e->hold, pid) == false)
+				(void)kill(pid, SIGCONT);
+		} else {
+			/* Could not stop the bytes any other way: the writer must not resume. */
+			kill_process(e, pid);
+			snprintf(e->how, sizeof(e->how),
+				 "held at TLS entry; socket not found, process killed before the write (nothing sent)");
+		}
+		e->st.blocked_in_hold++;
+		emit_hold_alert(d, &h->id, &v, sc.have_first ? &sc.first : NULL, f->counts, e->how);
+	} else {
+		rp_hold_release(e->hold, pid);
+		e->st.released++;
+	}
+	hold_flow_keep_tail(f);
+	return 0;
+}
+
+struct expire_ctx {
+	struct rp_daemon *d;
+};
+
+static void on_expired(pid_t pid, uint64_t flow_key, void *u)
+{
+	struct expire_ctx *ec = u;
+	struct rp_enforce *e = ec->d->enforce;
+	struct rp_flow_identity id = {.flow_key = flow_key, .pid = (uint32_t)pid};
+
+	e->st.hold_timeouts++;
+	if (!rp_hold_fail_closed(e->hold)) {
+		rp_hold_release(e->hold, pid);
+		e->st.released++;
+		return;
+	}
+	if (block_flow(e, &id, "hold timeout (fail closed): "))
+		rp_hold_release(e->hold, pid);
+	else
+		kill_process(e, pid);
+}
+
+void rp_enforce_on_timer(struct rp_daemon *d)
+{
+	struct rp_enforce *e = d->enforce;
+	struct expire_ctx ec = {.d = d};
+	uint64_t ticks, now = mono_ns();
+	__u32 key, next;
+	uint64_t t;
+	bool first = true;
+
+	if (!e)
+		return;
+	if (read(e->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return;
+	rp_hold_heartbeat(e->hold);
+	rp_hold_expired(e->hold, now, on_expired, &ec);
+	/* Forget kill marks after a while: the pid may be reused. */
+	for (unsigned i = 0; i < 4096; i++) {
+		if (bpf_map__get_next_key(e->skel->maps.rp_kill_pids, first ? NULL : &key, &next, sizeof(next)) < 0)
+			break;
+		first = false;
+		key = next;
+		if (bpf_map__lookup_elem(e->skel->maps.rp_kill_pids, &next, sizeof(next), &t, sizeof(t), 0) == 0 &&
+		    now - t > KILL_ENTRY_TTL_NS) {
+			(void)bpf_map__delete_elem(e->skel->maps.rp_kill_pids, &next, sizeof(next), 0);
+			first = true;
+		}
+	}
+	hold_flows_expire(e, now, 600ull * 1000000000ull);
+}
+
+void rp_enforce_stats(const struct rp_enforce *e, struct rp_enforce_stats *out)
+{
+	__u64 *vals;
+
+	memset(out, 0, sizeof(*out));
+	if (!e)
+		return;
+	*out = e->st;
+	out->cgroup_attached = e->cgroup_attached;
+	memset(out->counters, 0, sizeof(out->counters));
+	vals = calloc((size_t)e->ncpus, sizeof(*vals));
+	if (!vals)
+		return;
+	for (__u32 i = 0; i < RP_ECNT__MAX; i++) {
+		if (bpf_map__lookup_elem(e->skel->maps.rp_enforce_counters, &i, sizeof(i), vals,
+					 sizeof(*vals) * (size_t)e->ncpus, 0) < 0)
+			continue;
+		for (int c = 0; c < e->ncpus; c++)
+			out->counters[i] += vals[c];
+	}
+	free(vals);
+}
+
+struct json_object *rp_enforce_status_json(const struct rp_enforce *e)
+{
+	static const char *const kernel_names[RP_ECNT__MAX] = {
+		[RP_ECNT_CONNECT_DENIED] = "connect_denied", [RP_ECNT_QUIC_DENIED] = "quic_denied",
+		[RP_ECNT_EGRESS_DROPPED] = "egress_dropped", [RP_ECNT_BLOCKED_WRITES] = "blocked_writes",
+		[RP_ECNT_KILL_SIGNALS] = "kill_signals",     [RP_ECNT_HOLD_STOPS] = "hold_stops",
+		[RP_ECNT_HOLD_STALE] = "hold_stale",	     [RP_ECNT_HOLD_LOST] = "hold_lost",
+		[RP_ECNT_FD_LINKED] = "fd_linked",
+	};
+	struct json_object *o = json_object_new_object();
+	struct rp_enforce_stats st;
+
+	if (!o || !e)
+		return o;
+	rp_enforce_stats(e, &st);
+	for (int i = 0; i < RP_ECNT__MAX; i++)
+		if (kernel_names[i])
+			json_object_object_add(o, kernel_names[i], json_object_new_uint64(st.counters[i]));
+#define ADD(name) json_object_object_add(o, #name, json_object_new_uint64((uint64_t)st.name))
+	ADD(holds);
+	ADD(released);
+	ADD(blocked_in_hold);
+	ADD(hold_timeouts);
+	ADD(flows_blocked);
+	ADD(processes_killed);
+	ADD(destroy_ok);
+	ADD(destroy_unsupported);
+	ADD(socket_not_found);
+	ADD(deny_addrs);
+	ADD(deny_hosts_resolved);
+	ADD(deny_hosts_failed);
+#undef ADD
+	json_object_object_add(o, "cgroup_attached", json_object_new_boolean(st.cgroup_attached));
+	return o;
+}
+
+void rp_enforce_on_flow_end(struct rp_daemon *d, const struct rp_flow_identity *id)
+{
+	struct rp_enforce *e = d->enforce;
+	struct hold_flow **pp;
+
+	if (!e || !id)
+		return;
+	for (pp = &e->buckets[flow_bucket(id->flow_key, id->pid)]; *pp; pp = &(*pp)->next) {
+		struct hold_flow *f = *pp;
+		if (f->flow_key == id->flow_key && f->pid == id->pid) {
+			*pp = f->next;
+			hold_flow_free(f);
+			e->n_flows--;
+			return;
+		}
+	}
+}

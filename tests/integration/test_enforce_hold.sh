@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# hold (strict) mode: each TLS write of a covered process is stopped at SSL_write entry until it
+# is scanned. A write carrying a NIR never reaches the peer -- not one byte of it -- and its flow
+# is killed; clean writes through the same policy go through; processes the policy does not
+# cover are released at once.
+source "$(dirname "$0")/lib.sh"
+require_root
+source "$(dirname "$0")/enforce_lib.sh"
+make_certs
+start_server srv >/dev/null; PORT=$(cat "$T/srv.port") # not in $(...): the server pid must reach PIDS
+scoped_policy "$SRC/policies/examples/hold.json" "$T/hold.json"
+start_daemon "$T/hold.json"
+NIR="2 95 10 99 126 111 93"
+
+session() { # session MARKER BODY...: one connection, one POST per BODY; prints per-request results
+  "$TPY" - "$PORT" "$T/ca.pem" "$@" <<'PYEOF'
+import socket, ssl, sys
+port, ca, marker, bodies = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+s.settimeout(10)
+for b in bodies:
+    body = (marker + " " + b).encode()
+    if b.startswith("@big:"):   # a 1 MiB write whose end carries the sensitive part
+        body = marker.encode() + b" " + b"x" * (1 << 20) + b" " + b[5:].encode()
+    try:
+        s.sendall(b"POST /h HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        r = s.recv(200)
+        print("OK" if r.startswith(b"HTTP/1.1 200") else "EOF")
+    except (OSError, ssl.SSLError) as e:
+        print("ERR", type(e).__name__)
+        break
+PYEOF
+}
+server_has() { grep -qF -- "$1" "$T"/srv/conn-*.bin 2>/dev/null; }
+
+# 1. Clean requests go through (each write held, scanned, released).
+out=$(session clean-1 "bonjour" "compte rendu sans identifiant")
+[[ $out == $'OK\nOK' ]] || fail "clean session failed: $out"
+server_has "clean-1 compte rendu" || fail "server did not receive the clean requests"
+
+# 2. A clean request, then one carrying a NIR on the same connection: the first arrives, the
+#    second is refused before encryption: the server receives none of its bytes.
+out=$(session dirty-2 "premier envoi propre" "patient NIR $NIR, fin" "apres")
+log "dirty session: $(echo $out)"
+[[ $(sed -n 1p <<<"$out") == OK ]] || fail "the clean first request failed"
+[[ $(sed -n 2p <<<"$out") == ERR* || $(sed -n 2p <<<"$out") == EOF ]] || fail "the NIR request was answered"
+server_has "dirty-2 premier envoi propre" || fail "server lacks the clean first request"
+server_has "dirty-2 patient" && fail "server received bytes of the held write"
+server_has "$NIR" && fail "server received the NIR"
+conn=$(grep -lF "dirty-2 premier" "$T"/srv/conn-*.bin)
+grep -q "POST /h HTTP/1.1.*dirty-2 premier envoi propre$" <(tr '\r\n' '  ' < "$conn"; echo) \
+  || fail "the connection carried more than the clean request: $(od -c "$conn" | tail -3)"
+wait_alerts 1 || fail "no alert for the held write"
+[[ $(alerts_query "alerts[0]['rempart']['action']") == hold ]] || fail "alert action is not hold"
+how=$(alerts_query "alerts[0]['rempart']['enforcement']")
+log "enforcement: $how"
+[[ $how == *"held at TLS entry"* ]] || fail "alert does not say the write was held"
+
+# 3. A 1 MiB write with the NIR at its very end: none of the 1 MiB reaches the server.
+out=$(session big-3 "@big:NIR $NIR.")
+[[ $out == ERR* || $out == EOF ]] || fail "the big write was answered: $out"
+server_has "big-3" && fail "server received bytes of the held 1 MiB write"
+
+# 4. curl with a NIR: refused, nothing received.
+set +e
+"$TCURL" -sS --cacert "$T/ca.pem" --max-time 10 -o /dev/null -d "curl-4 patient NIR $NIR, fin" \
+  "https://127.0.0.1:$PORT/h" 2>"$T/curl.err"
+rc=$?
+set -e
+log "curl exit $rc: $(cat "$T/curl.err")"
+[[ $rc -ne 0 ]] || fail "curl with a NIR succeeded in hold mode"
+server_has "curl-4" && fail "server received curl's held write"
+
+# 5. A process the policy does not cover (the system python) is released: its data goes through.
+"$PY" - "$PORT" "$T/ca.pem" "$NIR" <<'PYEOF' || fail "an uncovered process was disturbed"
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+urllib.request.urlopen(urllib.request.Request("https://127.0.0.1:%s/u" % sys.argv[1],
+    data=("uncovered-5 NIR " + sys.argv[3] + ", fin").encode(), method="POST"), context=ctx).read()
+PYEOF
+server_has "uncovered-5" || fail "uncovered process's data did not arrive"
+
+"$BIN/rempart" --socket "$SOCK" status > "$T/status.txt"
+stop_daemon || fail "rempartd did not exit cleanly"
+log "PASS"
