@@ -64,6 +64,25 @@ static const char *title_of(const char *action)
 	return "Rempart : données de santé détectées / health data detected";
 }
 
+/* The rate limit held notifications back and nothing came since to say so. */
+static int summary(struct json_object *o, bool markup, struct rp_note *n)
+{
+	int64_t count = get_int(o, "suppressed");
+	size_t off = 0;
+
+	if (count <= 0)
+		return -EBADMSG;
+	memset(n, 0, sizeof(*n));
+	snprintf(n->action, sizeof(n->action), "summary");
+	n->urgency = RP_URGENCY_NORMAL;
+	snprintf(n->summary, sizeof(n->summary), "Rempart : %lld alerte(s) non affichée(s) / %lld more alert(s)",
+		 (long long)count, (long long)count);
+	append(n->body, sizeof(n->body), &off, markup,
+	       "Trop d'alertes en peu de temps pour toutes les afficher ; le journal de Rempart les contient toutes.\n"
+	       "Too many alerts at once to show them all; Rempart's log has every one.");
+	return 0;
+}
+
 int rp_note_from_alert(struct json_object *o, bool markup, struct rp_note *n)
 {
 	const char *action, *detector, *masked, *process, *dest, *dname, *message;
@@ -73,6 +92,8 @@ int rp_note_from_alert(struct json_object *o, bool markup, struct rp_note *n)
 	if (!o || !json_object_is_type(o, json_type_object))
 		return -EBADMSG;
 	action = get_str(o, "action");
+	if (action && strcmp(action, "summary") == 0)
+		return summary(o, markup, n);
 	detector = get_str(o, "detector");
 	masked = get_str(o, "masked");
 	if (!action || !detector || !masked)

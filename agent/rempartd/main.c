@@ -244,6 +244,7 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd)
 				rp_flows_flush_alerts(d, now, ALERT_LINK_WAIT_NS);
 				rp_capture_tick(d->capture, now);
 				rp_flow_table_expire(d->flows, d, now, FLOW_IDLE_NS);
+				rp_notify_server_tick(d->notify, rp_policy_settings(d->policy->policy)->notify_rate_per_minute);
 			} else if (d->source && (fd == srcfds[0] || fd == srcfds[1] || fd == srcfds[2])) {
 				on_policy_source(d, fd);
 			} else if (d->enforce && fd == rp_enforce_timer_fd(d->enforce)) { /* issue 5 */

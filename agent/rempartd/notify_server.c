@@ -442,16 +442,21 @@ static struct bucket *bucket_of(struct rp_notify_server *s, uid_t uid, uint32_t 
 	return victim;
 }
 
-/* Take one token from uid's bucket. Returns false when the user is over the rate. */
-static bool rate_take(struct rp_notify_server *s, uid_t uid, uint32_t rate, uint64_t now, uint64_t *suppressed)
+static void refill(struct bucket *b, uint32_t rate, uint64_t now)
 {
-	struct bucket *b = bucket_of(s, uid, rate, now);
-
 	if (now > b->last_ns)
 		b->tokens += (double)(now - b->last_ns) * rate / 60e9;
 	if (b->tokens > rate)
 		b->tokens = rate;
 	b->last_ns = now;
+}
+
+/* Take one token from uid's bucket. Returns false when the user is over the rate. */
+static bool rate_take(struct rp_notify_server *s, uid_t uid, uint32_t rate, uint64_t now, uint64_t *suppressed)
+{
+	struct bucket *b = bucket_of(s, uid, rate, now);
+
+	refill(b, rate, now);
 	if (b->tokens < 1.0) {
 		b->suppressed++;
 		return false;
@@ -562,6 +567,45 @@ int rp_notify_publish_at(struct rp_notify_server *s, const struct rp_alert *a, u
 int rp_notify_publish(struct rp_notify_server *s, const struct rp_alert *a, uint32_t rate_per_minute)
 {
 	return rp_notify_publish_at(s, a, rate_per_minute, mono_ns());
+}
+
+int rp_notify_server_tick_at(struct rp_notify_server *s, uint32_t rate_per_minute, uint64_t now_ns)
+{
+	int sent = 0;
+
+	if (!s || rate_per_minute == 0)
+		return 0;
+	for (int k = 0; k < RP_NOTIFY_MAX_CLIENTS; k++) {
+		struct bucket *b = &s->buckets[k];
+		struct json_object *o;
+		bool listening = false;
+
+		if (!b->used || !b->suppressed)
+			continue;
+		for (int i = 0; i < RP_NOTIFY_MAX_CLIENTS && !listening; i++)
+			listening = s->clients[i] && s->clients[i]->subscribed && s->clients[i]->uid == b->uid;
+		refill(b, rate_per_minute, now_ns);
+		if (!listening || b->tokens < 1.0)
+			continue; /* told with the user's next notification, or at a later tick */
+		o = json_object_new_object();
+		if (!o)
+			return -ENOMEM;
+		json_object_object_add(o, "action", json_object_new_string("summary"));
+		json_object_object_add(o, "suppressed", json_object_new_uint64(b->suppressed));
+		b->tokens -= 1.0;
+		b->suppressed = 0;
+		for (int i = 0; i < RP_NOTIFY_MAX_CLIENTS; i++)
+			if (s->clients[i] && s->clients[i]->subscribed && s->clients[i]->uid == b->uid &&
+			    send_obj(s, i, o) == 0)
+				sent++;
+		json_object_put(o);
+	}
+	return sent;
+}
+
+int rp_notify_server_tick(struct rp_notify_server *s, uint32_t rate_per_minute)
+{
+	return rp_notify_server_tick_at(s, rate_per_minute, mono_ns());
 }
 
 void rp_notify_server_stats(const struct rp_notify_server *s, struct rp_notify_stats *out)

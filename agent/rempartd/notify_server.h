@@ -12,6 +12,8 @@
  *                      "process":"curl","destination":"127.0.0.1:443","rule":"...","message":"...",
  *                      ...; "suppressed":N when the rate limit held N back; "dropped":N when this
  *                      client's queue overflowed}
+ *   daemon -> client  {"action":"summary","suppressed":N}  when the rate limit held N notifications
+ *                      back and none came since to tell the user
  * Only masked evidence is ever sent.
  */
 #ifndef REMPARTD_NOTIFY_SERVER_H
@@ -59,6 +61,13 @@ int rp_notify_publish(struct rp_notify_server *s, const struct rp_alert *a, uint
 /* Same, with the monotonic clock reading (ns) given: for tests of the rate limit. */
 int rp_notify_publish_at(struct rp_notify_server *s, const struct rp_alert *a, uint32_t rate_per_minute,
 			 uint64_t now_ns);
+
+/*
+ * Call periodically (rempartd's 250 ms timer): once a user's rate allows it again, tell their
+ * notifiers how many notifications were held back. Returns the number of messages queued.
+ */
+int rp_notify_server_tick(struct rp_notify_server *s, uint32_t rate_per_minute);
+int rp_notify_server_tick_at(struct rp_notify_server *s, uint32_t rate_per_minute, uint64_t now_ns);
 
 void rp_notify_server_stats(const struct rp_notify_server *s, struct rp_notify_stats *out); /* NULL-safe */
 /* The stats as a JSON object for `rempart status` (a new reference; empty object when s is NULL). */

@@ -85,6 +85,11 @@ start_daemon "$SRC/policies/default.json"
 "$BIN/rempart-notify" --socket "$NOTIFY_SOCK" --once >"$T/root-desktop.out" 2>"$T/root-desktop.err" &
 ROOT_DESKTOP=$!
 PIDS+=($ROOT_DESKTOP)
+# A session whose bus is gone: the alert must still be told, on stderr (the user journal).
+DBUS_SESSION_BUS_ADDRESS=unix:path=$T/no-such.bus "$BIN/rempart-notify" --socket "$NOTIFY_SOCK" \
+  >"$T/nobus.out" 2>"$T/nobus.err" &
+NOBUS=$!
+PIDS+=($NOBUS)
 "$BIN/rempart-notify" --socket "$NOTIFY_SOCK" --stdout >"$T/root.out" 2>"$T/root.err" &
 ROOT=$!
 PIDS+=($ROOT)
@@ -95,7 +100,7 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups \
   "$BIN/rempart-notify" --socket "$NOTIFY_SOCK" --stdout >"$T/nobody.out" 2>"$T/nobody.err" &
 NOBODY=$!
 PIDS+=($NOBODY)
-for f in root-desktop root all nobody; do
+for f in root-desktop nobus root all nobody; do
   wait_for 10 grep -q "subscribed" "$T/$f.err" || fail "notifier $f did not subscribe: $(cat "$T/$f.err")"
 done
 # nobody may not see everyone's alerts.
@@ -122,6 +127,9 @@ DEST=$(alerts_query "[('unknown' if a['dst_endpoint']['ip'] == 'unknown' else '%
 grep -qF "Destination: $DEST" "$T/monitor.log" || fail "Notify call does not name the destination $DEST"
 grep -A2 '"urgency"' "$T/monitor.log" | grep -q "byte 1" || fail "alert should have normal urgency"
 log "desktop: Notify call with '$MASKED' reached dunst"
+wait_for 10 has_at_least "$T/nobus.err" "health data detected" 1 || fail "no fallback when the bus is gone: $(cat "$T/nobus.err")"
+grep -q "session bus" "$T/nobus.err" || fail "fallback does not say what failed: $(cat "$T/nobus.err")"
+kill -0 "$NOBUS" || fail "notifier without a bus died"
 
 wait_for 10 has_at_least "$T/all.out" "(pid $ROOT_CURL)" 1 || fail "root's --all notifier missed the alert"
 wait_for 10 has_at_least "$T/root.out" "(pid $ROOT_CURL)" 1 || fail "root's stdout notifier missed root's alert"
@@ -159,6 +167,7 @@ start_daemon "$T/block.json"
 wait_for 20 has_at_least "$T/nobody.err" "subscribed" 2 || fail "nobody's notifier did not reconnect: $(cat "$T/nobody.err")"
 wait_for 20 has_at_least "$T/all.err" "subscribed" 2 || fail "root's --all notifier did not reconnect"
 wait_for 20 has_at_least "$T/root.err" "subscribed" 2 || fail "root's notifier did not reconnect"
+wait_for 20 has_at_least "$T/nobus.err" "subscribed" 2 || fail "the bus-less notifier did not reconnect"
 CURLS=()
 for i in 1 2 3 4; do
   CURLS+=("$(run_curl nobody -d "NIR $NIR_SPACED, envoi $i")")
@@ -175,21 +184,21 @@ done
 grep -qF "[critical] Rempart : envoi bloqué, données de santé / upload blocked, health data" "$T/nobody.out" \
   || fail "a block is not shown as critical: $(cat "$T/nobody.out")"
 "$BIN/rempart" --socket "$SOCK" status --json >"$T/status.json" || fail "status failed"
-[[ $("$PY" -c 'import json,sys; n=json.load(open(sys.argv[1]))["notify"]; print(n["subscribers"], n["dropped_rate"] >= 2)' "$T/status.json") == "3 True" ]] \
-  || fail "status does not show 3 subscribers and the rate-limited notifications: $(cat "$T/status.json")"
+[[ $("$PY" -c 'import json,sys; n=json.load(open(sys.argv[1]))["notify"]; print(n["subscribers"], n["dropped_rate"] >= 2)' "$T/status.json") == "4 True" ]] \
+  || fail "status does not show 4 subscribers and the rate-limited notifications: $(cat "$T/status.json")"
 kill -0 "$NOBODY" || fail "nobody's notifier died"
 log "reconnect after restart, critical block, rate limit ok"
 
 # The full values never appear anywhere: alerts, daemon output, bus traffic, notifier output.
 assert_no_leak "$NIR_SPACED" "$NIR_PLAIN"
-for f in monitor.log root-desktop.out root.out all.out nobody.out root.err nobody.err; do
+for f in monitor.log root-desktop.out root.out all.out nobody.out root.err nobody.err nobus.err; do
   for v in "$NIR_SPACED" "$NIR_PLAIN"; do
     if grep -qF -- "$v" "$T/$f"; then fail "full value found in $f"; fi
   done
 done
 stop_daemon || fail "rempartd did not exit cleanly"
 # SIGTERM ends a notifier cleanly (exit 0), even while it waits to reconnect.
-for pid in $ROOT $ALL $NOBODY; do
+for pid in $ROOT $ALL $NOBODY $NOBUS; do
   kill -TERM "$pid"
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null && fail "notifier $pid ignored SIGTERM"

@@ -47,7 +47,7 @@ log "built $(basename "$DEB")"
 # --- 3. Contents and metadata.
 dpkg -c "$DEB" >"$T/contents.txt"
 for path in ./usr/sbin/rempartd ./usr/bin/rempart ./usr/bin/rempart-notify ./usr/share/rempart/default.json \
-            ./etc/rempart/policy.json ./etc/rempart/keys/ ./lib/systemd/system/rempartd.service \
+            ./etc/rempart/policy.json ./etc/rempart/keys/ ./etc/default/rempartd ./lib/systemd/system/rempartd.service \
             ./usr/lib/systemd/user/rempart-notify.service ./usr/share/man/man8/rempartd.8.gz \
             ./usr/share/man/man1/rempart.1.gz ./usr/share/man/man1/rempart-notify.1.gz \
             ./usr/share/doc/rempart/copyright; do
@@ -55,7 +55,8 @@ for path in ./usr/sbin/rempartd ./usr/bin/rempart ./usr/bin/rempart-notify ./usr
 done
 grep -qE '^-rwxr-xr-x root/root .* \./usr/sbin/rempartd$' "$T/contents.txt" || fail "rempartd not root-owned 0755"
 dpkg-deb -e "$DEB" "$T/ctrl"
-[[ $(cat "$T/ctrl/conffiles") == /etc/rempart/policy.json ]] || fail "conffiles: $(cat "$T/ctrl/conffiles")"
+[[ $(sort "$T/ctrl/conffiles" | tr '\n' ' ') == "/etc/default/rempartd /etc/rempart/policy.json " ]] \
+  || fail "conffiles: $(cat "$T/ctrl/conffiles")"
 grep -q "deb-systemd-helper enable 'rempartd.service'" "$T/ctrl/postinst" || fail "postinst does not enable rempartd"
 grep -q "deb-systemd-invoke \$_dh_action 'rempartd.service'" "$T/ctrl/postinst" || fail "postinst does not start rempartd"
 grep -q "deb-systemd-helper --user enable 'rempart-notify.service'" "$T/ctrl/postinst" \

@@ -273,6 +273,37 @@ START_TEST(rate_limit_per_user)
 }
 END_TEST
 
+START_TEST(rate_limit_summary)
+{
+	struct alert_fixture mine;
+	uint64_t t0 = 5000ull * 1000000000ull;
+	int fd = subscriber(false);
+	char *got;
+
+	make_alert(&mine, getuid(), RP_ACTION_ALERT, "2 95 10 ** *** *** 93", "m");
+	for (int i = 0; i < 4; i++)
+		rp_notify_publish_at(srv, &mine.a, 1, t0 + (uint64_t)i * 1000000ull);
+	pump(20);
+	got = drain(fd);
+	ck_assert_uint_eq(count_lines(got), 1);
+	free(got);
+	/* No token yet: nothing. A minute later: one summary of the 3 held back, once. */
+	ck_assert_int_eq(rp_notify_server_tick_at(srv, 1, t0 + 30ull * 1000000000ull), 0);
+	ck_assert_int_eq(rp_notify_server_tick_at(srv, 1, t0 + 61ull * 1000000000ull), 1);
+	ck_assert_int_eq(rp_notify_server_tick_at(srv, 1, t0 + 200ull * 1000000000ull), 0);
+	pump(20);
+	got = drain(fd);
+	ck_assert_uint_eq(count_lines(got), 1);
+	ck_assert_ptr_nonnull(strstr(got, "\"action\":\"summary\""));
+	ck_assert_ptr_nonnull(strstr(got, "\"suppressed\":3"));
+	free(got);
+	/* And the limit holds on: one a minute. */
+	ck_assert_int_eq(rp_notify_publish_at(srv, &mine.a, 1, t0 + 201ull * 1000000000ull), 1);
+	ck_assert_int_eq(rp_notify_publish_at(srv, &mine.a, 1, t0 + 202ull * 1000000000ull), 0);
+	close(fd);
+}
+END_TEST
+
 /*
  * Messages larger than half the socket buffer go out in several pieces, so a send can stop in the
  * middle of one: the queue must then never drop that half-sent message.
@@ -399,6 +430,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, own_alerts_only);
 	tcase_add_test(tc, all_is_root_only);
 	tcase_add_test(tc, rate_limit_per_user);
+	tcase_add_test(tc, rate_limit_summary);
 	tcase_add_test(tc, slow_client_never_blocks);
 	tcase_add_test(tc, bad_requests_refused);
 	tcase_add_test(tc, socket_file_life_cycle);
