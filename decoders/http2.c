@@ -241,7 +241,8 @@ static void header_frame(struct rp_decoder *d, struct rp_out *o)
 	h->block_bytes += len - off - pad;
 	if (h->block_bytes > RP_DECODER_HEADER_MAX)
 		return fail(d, o);
-	if (hpack_feed(h, h->buf + off, len - off - pad, final, o) < 0)
+	/* An empty frame may have no buffer at all: hand nghttp2 a valid pointer anyway. */
+	if (hpack_feed(h, h->buf ? h->buf + off : (const uint8_t *)"", len - off - pad, final, o) < 0)
 		return fail(d, o);
 	if (!final)
 		return;
