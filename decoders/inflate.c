@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Compressed bodies (Content-Encoding: gzip / deflate), decompressed as they stream in, across
+ * Compressed bodies (Content-Encoding: gzip / deflate; br in brotli.c), decompressed as they stream in, across
  * any number of feeds. Bounded: the flow has a decompression budget and each body a ratio limit;
  * past either, decompression stops and the rest of the body passes raw (compressed bytes, which
  * are harmless to scan) so a bomb costs at most the budget. A body that is not what it claims
@@ -27,7 +27,19 @@ enum rp_coding rp_coding_parse(const char *v, size_t len)
 		return RP_CODING_GZIP;
 	if (len == 7 && strncasecmp(v, "deflate", 7) == 0)
 		return RP_CODING_DEFLATE;
+	if (len == 2 && strncasecmp(v, "br", 2) == 0 && rp_brotli_available())
+		return RP_CODING_BR;
 	return RP_CODING_UNKNOWN;
+}
+
+bool rp_decoder_supports(const char *content_coding)
+{
+	enum rp_coding c;
+
+	if (!content_coding)
+		return false;
+	c = rp_coding_parse(content_coding, strlen(content_coding));
+	return c != RP_CODING_UNKNOWN && c != RP_CODING_IDENTITY;
 }
 
 void rp_inflate_begin(struct rp_inflate *z, enum rp_coding c)
@@ -42,13 +54,27 @@ void rp_inflate_discard(struct rp_inflate *z)
 	if (z->init)
 		(void)inflateEnd(&z->zs);
 	z->init = false;
+	rp_brotli_free(z);
 }
 
-static void give_up(struct rp_inflate *z, uint64_t *counter)
+void rp_inflate_give_up(struct rp_inflate *z, uint64_t *counter)
 {
 	(*counter)++;
 	z->failed = true;
 	rp_inflate_discard(z);
+}
+
+bool rp_inflate_deliver(struct rp_inflate *z, const uint8_t *out, size_t n, struct rp_out *o)
+{
+	if (n > *o->inflate_budget || (z->out + n > RATIO_FLOOR && z->out + n > z->in * RP_DECODER_INFLATE_RATIO)) {
+		rp_inflate_give_up(z, &o->stats->bombs);
+		return false;
+	}
+	*o->inflate_budget -= n;
+	z->out += n;
+	o->stats->inflated += n;
+	out_emit(o, out, n);
+	return true;
 }
 
 /* The first two bytes tell the container: gzip magic, a zlib header, or (for "deflate", which
@@ -84,19 +110,11 @@ static void inflate_run(struct rp_inflate *z, const uint8_t *buf, size_t len, st
 		r = inflate(&z->zs, Z_NO_FLUSH);
 		produced = sizeof(out) - z->zs.avail_out;
 		z->in += before_in - z->zs.avail_in;
-		if (produced) {
-			if (produced > *o->inflate_budget ||
-			    (z->out + produced > RATIO_FLOOR && z->out + produced > z->in * RP_DECODER_INFLATE_RATIO)) {
-				/* A bomb: stop here, the rest of the body passes compressed. */
-				size_t left = z->zs.avail_in;
-				give_up(z, &o->stats->bombs);
-				out_emit(o, buf + (len - left), left);
-				return;
-			}
-			*o->inflate_budget -= produced;
-			z->out += produced;
-			o->stats->inflated += produced;
-			out_emit(o, out, produced);
+		if (produced && !rp_inflate_deliver(z, out, produced, o)) {
+			/* A bomb: stop here, the rest of the body passes compressed. */
+			size_t left = z->zs.avail_in;
+			out_emit(o, buf + (len - left), left);
+			return;
 		}
 		if (r == Z_STREAM_END) {
 			/* gzip allows several members back to back; whatever follows must parse as one. */
@@ -108,7 +126,7 @@ static void inflate_run(struct rp_inflate *z, const uint8_t *buf, size_t len, st
 			break;
 		if (r != Z_OK && r != Z_BUF_ERROR) {
 			size_t left = z->zs.avail_in;
-			give_up(z, &o->stats->inflate_errors);
+			rp_inflate_give_up(z, &o->stats->inflate_errors);
 			out_emit(o, buf + (len - left), left);
 			return;
 		}
@@ -119,6 +137,10 @@ void rp_inflate_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struc
 {
 	if (z->failed || z->coding == RP_CODING_IDENTITY || z->coding == RP_CODING_UNKNOWN) {
 		out_emit(o, buf, len);
+		return;
+	}
+	if (z->coding == RP_CODING_BR) {
+		rp_brotli_feed(z, buf, len, o);
 		return;
 	}
 	if (!z->init) {
@@ -152,7 +174,7 @@ void rp_inflate_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struc
 void rp_inflate_end(struct rp_inflate *z, struct rp_out *o)
 {
 	/* Fewer than two bytes never told their format: scan them as they are. */
-	if (!z->init && !z->failed && z->n_head)
+	if (z->coding != RP_CODING_BR && !z->init && !z->failed && z->n_head)
 		out_emit(o, z->head, z->n_head);
 	rp_inflate_discard(z);
 	z->n_head = 0;

@@ -38,6 +38,7 @@ enum rp_coding {
 	RP_CODING_IDENTITY = 0,
 	RP_CODING_GZIP,
 	RP_CODING_DEFLATE,
+	RP_CODING_BR,        /* only when built with libbrotlidec */
 	RP_CODING_UNKNOWN,   /* something we cannot decode: the body passes raw */
 };
 enum rp_coding rp_coding_parse(const char *value, size_t len);
@@ -47,9 +48,11 @@ struct rp_inflate {
 	enum rp_coding coding;
 	bool init;           /* zs initialised */
 	bool failed;         /* corrupt or over a limit: the rest of the body passes raw */
-	uint8_t head[2];     /* first bytes, held until the format is known */
+	uint8_t head[16];    /* zlib: first two bytes, held until the format is known;
+			      * brotli: a copy of the first bytes, replayed raw if it fails at once */
 	unsigned n_head;
 	uint64_t in, out;    /* this body */
+	void *br;            /* brotli decoder state */
 };
 void rp_inflate_begin(struct rp_inflate *z, enum rp_coding c);
 void rp_inflate_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struct rp_out *o);
@@ -57,6 +60,15 @@ void rp_inflate_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struc
 void rp_inflate_end(struct rp_inflate *z, struct rp_out *o);
 /* Release without emitting (gap, free). */
 void rp_inflate_discard(struct rp_inflate *z);
+/* Decompressed bytes: emitted if within the flow's budget and the body's ratio; false (and the
+ * body marked failed, the bomb counted) when over. */
+bool rp_inflate_deliver(struct rp_inflate *z, const uint8_t *out, size_t n, struct rp_out *o);
+void rp_inflate_give_up(struct rp_inflate *z, uint64_t *counter);
+
+/* ---- brotli.c */
+bool rp_brotli_available(void);
+void rp_brotli_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struct rp_out *o);
+void rp_brotli_free(struct rp_inflate *z);
 
 /* ---- http1.c */
 enum h1_state {

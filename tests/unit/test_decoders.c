@@ -227,6 +227,48 @@ START_TEST(http1_gzip_deflate_bodies)
 }
 END_TEST
 
+/* Made once with libbrotlienc (quality 9): the JSON below. */
+static const uint8_t br_body[] = {
+	0x1b, 0x53, 0x00, 0x00, 0xc4, 0x3e, 0xf6, 0x57, 0xaa, 0x3b, 0x2f, 0x7f, 0x39, 0x34, 0x38, 0x44, 0xc0,
+	0x77, 0xb0, 0x01, 0x27, 0xa0, 0x01, 0x07, 0x84, 0x01, 0x2d, 0xc3, 0xc6, 0x98, 0x9e, 0xe5, 0x8b, 0xfe,
+	0x8f, 0xe6, 0x75, 0x1a, 0xe6, 0x9d, 0x2c, 0x50, 0xba, 0x4e, 0x7b, 0xdf, 0x20, 0x9d, 0xf2, 0x87, 0xc1,
+	0xf5, 0x2c, 0x08, 0xec, 0x04, 0x12, 0x4c, 0x15, 0xa2, 0x00, 0xd3, 0x84, 0x28, 0x69, 0x20, 0x8a, 0x2a,
+	0x33, 0xc8, 0xe2, 0x2a, 0xb0, 0x16, 0x63, 0x7e, 0x20, 0x2f, 0x30, 0x2b, 0x9b, 0x82, 0xfe,
+};
+static const char br_plain[] = "{\"prompt\": \"brotli body, patient NIR " NIR ", compte rendu de sortie\"}";
+
+START_TEST(http1_brotli_when_built_with_it)
+{
+	struct buf in = {0};
+	char head[128];
+
+	ck_assert(rp_decoder_supports("gzip"));
+	ck_assert(rp_decoder_supports("deflate"));
+	ck_assert(!rp_decoder_supports("identity"));
+	ck_assert(!rp_decoder_supports("compress"));
+	snprintf(head, sizeof(head), "POST / HTTP/1.1\r\nContent-Encoding: br\r\nContent-Length: %zu\r\n\r\n", sizeof(br_body));
+	buf_str(&in, head);
+	buf_add(&in, br_body, sizeof(br_body));
+	/* A mislabelled plain body: decoding fails, every byte of it is still scanned. */
+	buf_str(&in, "POST / HTTP/1.1\r\nContent-Encoding: br\r\nContent-Length: 26\r\n\r\nplain text NIR 2951099126");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		if (rp_decoder_supports("br")) {
+			ck_assert_msg(contains(&out, br_plain), "step %zu", steps[s]);
+			ck_assert_uint_eq(st.inflated, strlen(br_plain));
+			ck_assert_uint_eq(st.inflate_errors, 1);
+		} else {
+			ck_assert_uint_eq(out.n, in.n);
+			ck_assert_mem_eq(out.p, in.p, in.n);
+		}
+		ck_assert_msg(contains(&out, "\r\n\r\nplain text NIR 2951099126"), "step %zu", steps[s]);
+		free(out.p);
+	}
+	free(in.p);
+}
+END_TEST
+
 START_TEST(http1_lying_gzip_passes_raw)
 {
 	struct buf in = {0};
@@ -629,6 +671,7 @@ int main(void)
 	tcase_add_test(h1, http1_chunked_strips_framing);
 	tcase_add_test(h1, http1_gzip_deflate_bodies);
 	tcase_add_test(h1, http1_lying_gzip_passes_raw);
+	tcase_add_test(h1, http1_brotli_when_built_with_it);
 	tcase_add_test(h1, http1_malformed_chunk_falls_back_raw);
 	tcase_add_test(h1, http1_gzip_bomb_bounded);
 	tcase_add_test(h1, http1_response_until_close);
