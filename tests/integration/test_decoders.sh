@@ -37,7 +37,7 @@ expect_alert() {
 # (a) curl --http2, a 40 KiB JSON body with the NIR across the first 16 KiB DATA frame boundary.
 "$PY" - "$T/body40k.json" "$NIR" <<'PYEOF'
 import sys
-nir = "NIR " + sys.argv[2]
+nir = " NIR " + sys.argv[2] + " "
 head = '{"prompt": "'
 filler = "Compte rendu d'hospitalisation, examen clinique sans particularite. "
 pre = (filler * 400)[:16384 - len(head) - len(nir) // 2]
