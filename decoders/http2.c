@@ -38,6 +38,7 @@ enum h2_state { H2_FRAME_HEADER = 0, H2_DATA_PADLEN, H2_DATA, H2_SKIP, H2_BUFFER
 struct h2_zslot {
 	uint32_t stream;
 	bool used;
+	uint64_t last_use;
 	struct rp_inflate z;
 };
 
@@ -55,6 +56,7 @@ struct rp_http2 {
 	size_t block_bytes;
 	enum rp_coding block_coding;
 	uint32_t last_data_stream;  /* a new line separates DATA of different streams */
+	uint64_t tick;              /* slot use order */
 	struct h2_zslot z[RP_DECODER_H2_INFLATE_STREAMS];
 };
 
@@ -119,19 +121,29 @@ static void stream_end(struct rp_http2 *h, uint32_t stream, struct rp_out *o)
 
 static void stream_coding(struct rp_http2 *h, uint32_t stream, enum rp_coding c, struct rp_out *o)
 {
+	struct h2_zslot *s = &h->z[0];
+
 	stream_end(h, stream, o);
-	if (c != RP_CODING_GZIP && c != RP_CODING_DEFLATE)
+	if (c == RP_CODING_IDENTITY || c == RP_CODING_UNKNOWN)
 		return;
 	for (size_t i = 0; i < RP_DECODER_H2_INFLATE_STREAMS; i++) {
 		if (!h->z[i].used) {
-			h->z[i].used = true;
-			h->z[i].stream = stream;
-			rp_inflate_begin(&h->z[i].z, c);
-			return;
+			s = &h->z[i];
+			break;
 		}
+		if (h->z[i].last_use < s->last_use)
+			s = &h->z[i];
 	}
-	/* Too many compressed streams at once: this one passes compressed (raw). */
-	o->stats->inflate_errors++;
+	/* All slots busy: the stream idle longest (most likely abandoned without END_STREAM or
+	 * RST_STREAM) loses its decompression; whatever else it sends passes compressed. */
+	if (s->used) {
+		o->stats->inflate_errors++;
+		rp_inflate_end(&s->z, o);
+	}
+	s->used = true;
+	s->stream = stream;
+	s->last_use = ++h->tick;
+	rp_inflate_begin(&s->z, c);
 }
 
 static void stream_data(struct rp_http2 *h, const uint8_t *p, size_t n, struct rp_out *o)
@@ -144,8 +156,10 @@ static void stream_data(struct rp_http2 *h, const uint8_t *p, size_t n, struct r
 		out_emit(o, "\n", 1);
 	h->last_data_stream = h->stream;
 	s = slot_find(h, h->stream);
-	if (s)
+	if (s) {
+		s->last_use = ++h->tick;
 		rp_inflate_feed(&s->z, p, n, o);
+	}
 	else
 		out_emit(o, p, n);
 }

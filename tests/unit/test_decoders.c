@@ -536,6 +536,38 @@ START_TEST(http2_continuation_gzip_streams)
 }
 END_TEST
 
+/* More compressed streams open at once than slots: the one idle longest gives its slot up. */
+START_TEST(http2_compressed_streams_bounded)
+{
+	nghttp2_hd_deflater *def;
+	nghttp2_nv nv[] = {MAKE_NV(":method", "POST"), MAKE_NV(":path", "/s"), MAKE_NV("content-encoding", "gzip")};
+	struct buf in = {0}, hb, z = {0};
+	const char *plain = "stream text NIR " NIR " end";
+	uint32_t n = RP_DECODER_H2_INFLATE_STREAMS + 1;
+
+	ck_assert_int_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+	compress_into(&z, plain, strlen(plain), 15 + 16);
+	preface(&in);
+	for (uint32_t i = 0; i < n; i++) {
+		hb = hpack(def, nv, 3);
+		frame(&in, 0x1, 0x4, 2 * i + 1, hb.p, hb.n);
+		free(hb.p);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		frame(&in, 0x0, 0x1, 2 * i + 1, z.p, z.n);
+	struct rp_decoder_stats st;
+	struct buf out = decode(&in, 0, &st);
+	ck_assert_uint_eq(st.inflate_errors, 1);               /* stream 1 was evicted */
+	ck_assert_uint_eq(st.inflated, (n - 1) * strlen(plain)); /* the others decoded */
+	ck_assert(memmem(out.p, out.n, z.p, z.n) != NULL);       /* stream 1 passed compressed */
+	ck_assert_uint_eq(st.fallbacks, 0);
+	free(out.p);
+	nghttp2_hd_deflate_del(def);
+	free(z.p);
+	free(in.p);
+}
+END_TEST
+
 START_TEST(http2_malformed_falls_back_raw)
 {
 	struct buf in = {0}, big = {0};
@@ -679,6 +711,7 @@ int main(void)
 	tcase_add_test(h1, emit_error_is_returned);
 	tcase_add_test(h2, http2_hpack_and_data_across_frames);
 	tcase_add_test(h2, http2_continuation_gzip_streams);
+	tcase_add_test(h2, http2_compressed_streams_bounded);
 	tcase_add_test(h2, http2_malformed_falls_back_raw);
 	tcase_add_test(h2, h2c_upgrade_after_http1);
 	tcase_add_test(h2, detector_needs_the_decoder);
