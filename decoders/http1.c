@@ -253,8 +253,8 @@ static size_t chunk_size_feed(struct rp_decoder *d, const uint8_t *p, size_t n, 
 	uint64_t size;
 
 	if (h->line.total + seg > H1_LINE_MAX) {
+		rp_inflate_end(&h->body, o); /* body bytes it still held came first */
 		out_emit(o, h->line.buf, h->line.len);
-		rp_inflate_end(&h->body, o);
 		to_raw(d);
 		return 0;
 	}
@@ -262,8 +262,8 @@ static size_t chunk_size_feed(struct rp_decoder *d, const uint8_t *p, size_t n, 
 	if (!nl)
 		return seg;
 	if (!chunk_size(&h->line, &size)) {
+		rp_inflate_end(&h->body, o); /* body bytes it still held came first */
 		out_emit(o, h->line.buf, h->line.len);
-		rp_inflate_end(&h->body, o);
 		to_raw(d);
 		return seg;
 	}
@@ -338,9 +338,9 @@ size_t rp_http1_feed(struct rp_decoder *d, const uint8_t *p, size_t n, struct rp
 			line_reset(&h->line);
 			return 1;
 		}
+		rp_inflate_end(&h->body, o);
 		if (h->seen_cr)
 			out_emit(o, "\r", 1);
-		rp_inflate_end(&h->body, o);
 		to_raw(d);
 		return 0;
 	}

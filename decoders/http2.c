@@ -95,6 +95,10 @@ static void fail(struct rp_decoder *d, struct rp_out *o)
 {
 	struct rp_http2 *h = d->h2;
 
+	/* Compressed streams may hold their first bytes: they came before this frame. */
+	for (size_t i = 0; i < RP_DECODER_H2_INFLATE_STREAMS; i++)
+		if (h->z[i].used)
+			rp_inflate_end(&h->z[i].z, o);
 	out_emit(o, h->fh, h->n_fh);
 	if (h->state == H2_BUFFER)
 		out_emit(o, h->buf, h->n_buf);
