@@ -92,6 +92,17 @@ static int window_bits(const struct rp_inflate *z)
 	return 0; /* labelled gzip, is neither: not compressed */
 }
 
+/* Decompression stopped (corrupt data, a limit): this piece of the body goes out as it is, whole
+ * (zlib may have pulled in bytes without producing their text yet), preceded by the held first
+ * bytes when nothing of the body was decoded at all. Some compressed bytes may be scanned twice:
+ * harmless, while dropping them could hide a mislabelled plain body. */
+static void pass_raw(struct rp_inflate *z, const uint8_t *buf, size_t len, struct rp_out *o)
+{
+	if (z->out == 0 && buf != z->head)
+		out_emit(o, z->head, z->n_head);
+	out_emit(o, buf, len);
+}
+
 static void inflate_run(struct rp_inflate *z, const uint8_t *buf, size_t len, struct rp_out *o)
 {
 	uint8_t out[OUT_CHUNK];
@@ -112,8 +123,7 @@ static void inflate_run(struct rp_inflate *z, const uint8_t *buf, size_t len, st
 		z->in += before_in - z->zs.avail_in;
 		if (produced && !rp_inflate_deliver(z, out, produced, o)) {
 			/* A bomb: stop here, the rest of the body passes compressed. */
-			size_t left = z->zs.avail_in;
-			out_emit(o, buf + (len - left), left);
+			pass_raw(z, buf, len, o);
 			return;
 		}
 		if (r == Z_STREAM_END) {
@@ -125,9 +135,8 @@ static void inflate_run(struct rp_inflate *z, const uint8_t *buf, size_t len, st
 		if (r == Z_BUF_ERROR && produced == 0 && before_in == z->zs.avail_in)
 			break;
 		if (r != Z_OK && r != Z_BUF_ERROR) {
-			size_t left = z->zs.avail_in;
 			rp_inflate_give_up(z, &o->stats->inflate_errors);
-			out_emit(o, buf + (len - left), left);
+			pass_raw(z, buf, len, o);
 			return;
 		}
 	}

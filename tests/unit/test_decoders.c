@@ -336,6 +336,42 @@ START_TEST(http1_gzip_bomb_bounded)
 }
 END_TEST
 
+/* Bodies each within the ratio limit, together past the flow's decompression budget. */
+START_TEST(http1_flow_inflate_budget)
+{
+	size_t plain_len = 16u << 20, bodies = 5;
+	uint8_t *plain = calloc(1, plain_len);
+	struct buf in = {0}, z = {0};
+	char head[128];
+	uint32_t x = 12345;
+
+	ck_assert_ptr_nonnull(plain);
+	for (size_t i = 0; i < plain_len; i += 64) {
+		x = x * 1103515245u + 12345u;
+		plain[i] = (uint8_t)(x >> 24);
+	}
+	compress_into(&z, plain, plain_len, 15 + 16);
+	free(plain);
+	ck_assert_uint_gt(z.n * RP_DECODER_INFLATE_RATIO, plain_len * 4); /* ratio well under the limit */
+	for (size_t b = 0; b < bodies; b++) {
+		snprintf(head, sizeof(head), "POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", z.n);
+		buf_str(&in, head);
+		buf_add(&in, z.p, z.n);
+	}
+	struct rp_decoder_stats st;
+	struct buf out = decode(&in, 16384, &st);
+	ck_assert_uint_eq(st.bombs, 1);
+	ck_assert_uint_le(st.inflated, RP_DECODER_INFLATE_MAX);
+	ck_assert_uint_ge(st.inflated, RP_DECODER_INFLATE_MAX - (64u << 10));
+	ck_assert_uint_eq(st.messages, bodies);
+	/* The body that hit the budget, and the one after, went out compressed. */
+	ck_assert(memmem(out.p + out.n - z.n, z.n, z.p, z.n) != NULL);
+	free(out.p);
+	free(z.p);
+	free(in.p);
+}
+END_TEST
+
 START_TEST(http1_response_until_close)
 {
 	struct buf in = {0}, z = {0};
@@ -706,6 +742,7 @@ int main(void)
 	tcase_add_test(h1, http1_brotli_when_built_with_it);
 	tcase_add_test(h1, http1_malformed_chunk_falls_back_raw);
 	tcase_add_test(h1, http1_gzip_bomb_bounded);
+	tcase_add_test(h1, http1_flow_inflate_budget);
 	tcase_add_test(h1, http1_response_until_close);
 	tcase_add_test(h1, gap_gives_up_framing);
 	tcase_add_test(h1, emit_error_is_returned);
