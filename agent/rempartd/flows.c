@@ -12,6 +12,7 @@
 
 #include "daemon.h"
 #include "enforce.h" /* enforcement (issue 5) */
+#include "decoders.h"
 
 #define N_BUCKETS 16384u
 
@@ -24,6 +25,7 @@ struct rp_flow {
 	struct rp_flow_identity id;   /* identity from the latest record */
 	struct rp_policy_ref *pref;   /* policy the stream was opened with */
 	struct rp_stream *stream;
+	struct rp_decoder *decoder;   /* decoders: HTTP/1.1, HTTP/2, gzip -> text for the stream */
 	uint32_t *counts;             /* per engine detector */
 	uint64_t next_offset;
 	uint64_t last_seen_ns;
@@ -281,6 +283,7 @@ static void flow_destroy(struct rp_flow_table *t, struct rp_daemon *d, struct rp
 	lru_unlink(t, f);
 	t->count--;
 	rp_policy_ref_put(f->pref);
+	rp_decoder_free(f->decoder);
 	free(f->counts);
 	free(f);
 }
@@ -312,7 +315,8 @@ static struct rp_flow *flow_create(struct rp_flow_table *t, struct rp_daemon *d,
 	if (!f)
 		return NULL;
 	f->counts = calloc(rp_engine_detector_count(e) + 1, sizeof(*f->counts));
-	if (!f->counts || rp_stream_open(e, &f->stream) < 0) {
+	if (!f->counts || rp_decoder_new(&f->decoder) < 0 || rp_stream_open(e, &f->stream) < 0) {
+		rp_decoder_free(f->decoder);
 		free(f->counts);
 		free(f);
 		return NULL;
@@ -384,9 +388,18 @@ static void account_hole(struct rp_daemon *d, struct rp_flow *f, uint64_t offset
 		f->gap_bytes += lost;
 		if (first)
 			judge_gap(d, f, lost);
+		rp_decoder_gap(f->decoder, lost);
 		(void)rp_stream_skip(f->stream, f->pref->scratch, lost, on_finding, &fc);
 		f->next_offset = offset;
 	}
+}
+
+/* decoders: what the flow's decoder makes of its bytes is what the detection stream scans. */
+static int on_decoded(const void *buf, size_t len, void *u)
+{
+	struct finding_ctx *fc = u;
+
+	return rp_stream_feed(fc->f->stream, fc->f->pref->scratch, buf, len, on_finding, fc);
 }
 
 static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t size)
@@ -414,7 +427,7 @@ static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t s
 		f->dirty_next = d->flows->dirty;
 		d->flows->dirty = f;
 	}
-	return rp_stream_feed(f->stream, f->pref->scratch, r->data + skip, r->len - skip, on_finding, &fc);
+	return rp_decoder_feed(f->decoder, r->data + skip, r->len - skip, on_decoded, &fc);
 }
 
 bool rp_flows_flush_idle(struct rp_daemon *d, uint64_t now, uint64_t idle_ns)
