@@ -5,7 +5,7 @@ POLICY ?= policies/default.json
 ALERTS ?= $(BUILD_DIR)/alerts.jsonl
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build run test bench sanitize fuzz clean vmlinux
+.PHONY: all deps configure build run test bench sanitize fuzz deb clean vmlinux
 
 all: build
 
@@ -26,11 +26,16 @@ test:
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD_DIR) && ctest --output-on-failure $(CTEST_ARGS)
 
-# AddressSanitizer + UBSan build of everything, with its own tests.
+# AddressSanitizer + UBSan build of everything: the unit tests, and the daemon under real traffic.
 sanitize:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory build BUILD_DIR=build-asan BUILD_TYPE=Debug CMAKE_ARGS="-DREMPART_SANITIZE=ON"
-	cd build-asan && ctest --output-on-failure -L unit $(CTEST_ARGS)
+	cd build-asan && ctest --output-on-failure -R '^unit/|tls_alerts|cli_errors|policy_central' $(CTEST_ARGS)
+
+# The Debian package (packaging/debian), built for real.
+deb:
+	@scripts/deps.sh test
+	packaging/build-deb.sh
 
 fuzz:
 	@scripts/deps.sh test

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Capture outbound plaintext at the entry of TLS write functions, before encryption, and stream
- * it to userspace through a ring buffer. Copy at entry (buffer and length are valid there) in
- * chunks of at most RP_CHUNK_MAX bytes, each record sized to its data. Whatever cannot be copied
- * (over the per-write budget, ring buffer full, unreadable memory) is announced by a GAP record
- * and counted: userspace always knows exactly which bytes it did not see.
+ * Capture outbound plaintext and stream it to userspace through a ring buffer:
+ *  - at the entry of TLS write functions (OpenSSL, GnuTLS, NSPR), before encryption;
+ *  - at the write/send* syscalls on TCP sockets that do not carry TLS.
+ * Copy at entry (buffer and length are valid there) in chunks of at most RP_CHUNK_MAX bytes, each
+ * record sized to its data. Whatever cannot be copied (over the per-write budget, ring buffer
+ * full, unreadable memory) is announced by a GAP record and counted: userspace always knows
+ * exactly which bytes it did not see.
+ *
+ * Linking a TLS object to its socket without kprobes: every TLS call arms a per-thread "pending"
+ * slot; the next write/send* syscall of that thread on a TCP socket is the library writing the
+ * TLS records, so that socket belongs to the TLS object. The socket is then marked as carrying TLS
+ * and its syscall writes (ciphertext) are not scanned.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -17,10 +24,21 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define MAX_IOV 16      /* iovecs scanned per writev/sendmsg; more are reported as a gap */
+#define MAX_MMSG 4      /* messages scanned per sendmmsg */
+
 /* Keep every record type in the object's BTF, so tests/unit/test_abi.c can compare layouts. */
 const struct rp_data_record *unused_data_record __attribute__((unused));
 const struct rp_gap_record *unused_gap_record __attribute__((unused));
 const struct rp_flow_end_record *unused_flow_end_record __attribute__((unused));
+const struct rp_flow_link_record *unused_flow_link_record __attribute__((unused));
+const struct rp_exec_record *unused_exec_record __attribute__((unused));
 
 /* Set by userspace before load. */
 const volatile __u32 self_tgid = 0;
@@ -37,27 +55,70 @@ struct {
 	__type(value, struct rp_runtime_config);
 } runtime_config SEC(".maps");
 
-/* Flow state keyed by (pid, TLS object): running byte offset of the outbound stream. */
-struct tls_flow_key {
-	__u64 obj;
-	__u32 pid;
-	__u32 _pad;
+/* Where a flow's socket is, once known. */
+struct sock_info {
+	__u64 cookie;
+	__u8 family;
+	__u8 linked;
+	__u16 lport;
+	__u16 rport;
+	__u16 _pad;
+	__u8 laddr[16];
+	__u8 raddr[16];
 };
 
-struct tls_flow_state {
-	__u64 offset;
+/* A flow: a TLS object in a process, or a plaintext TCP socket (pid 0, obj = socket inode). */
+struct flow_key {
+	__u64 obj;
+	__u32 pid;
+	__u8 source;
+	__u8 _pad[3];
+};
+
+struct flow_state {
+	__u64 offset;       /* outbound bytes so far: flow offset of the next write */
+	struct sock_info si;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct tls_flow_key);
-	__type(value, struct tls_flow_state);
-} tls_flows SEC(".maps");
+	__type(key, struct flow_key);
+	__type(value, struct flow_state);
+} flows SEC(".maps");
 
+/* Per thread: the TLS object whose call is in progress, waiting for its socket syscall. */
+struct pending_tls {
+	__u64 obj;
+	__u64 buf;
+	__u64 len;
+	__u8 source;
+	__u8 _pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct pending_tls);
+} pending SEC(".maps");
+
+enum sock_kind {
+	SOCK_KIND_PLAIN = 1,
+	SOCK_KIND_TLS = 2,
+};
+
+/* socket inode number -> enum sock_kind */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} sock_kinds SEC(".maps");
+
+#pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
 /* One per CPU: a DATA record is assembled here, then copied to the ring buffer at its real size
  * (bpf_ringbuf_reserve only takes constant sizes). */
-#pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
 struct chunk_buf {
 	struct rp_data_record rec; /* its flexible data[] is the array below */
 	__u8 data[RP_CHUNK_MAX];
@@ -79,17 +140,36 @@ struct emit_ctx {
 	__u32 reason;       /* gap reason when stopped early */
 };
 
-static __always_inline void fill_identity(struct rp_flow_identity *id, __u64 flow_key, __u8 source)
+/* The process's name, not the thread's: Firefox writes from a thread named "Socket Thread". */
+static __always_inline void current_process_comm(char *comm)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	if (!leader || bpf_core_read_str(comm, RP_COMM_LEN, &leader->comm) < 0)
+		bpf_get_current_comm(comm, RP_COMM_LEN);
+}
+
+static __always_inline void fill_identity(struct rp_flow_identity *id, const struct flow_key *key,
+					  const struct sock_info *si)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
 	__builtin_memset(id, 0, sizeof(*id));
-	id->flow_key = flow_key;
+	id->flow_key = key->obj;
 	id->pid = pid_tgid >> 32;
 	id->tid = (__u32)pid_tgid;
 	id->uid = (__u32)bpf_get_current_uid_gid();
-	id->source = source;
-	bpf_get_current_comm(id->comm, sizeof(id->comm));
+	id->source = key->source;
+	current_process_comm(id->comm);
+	if (si && si->linked) {
+		id->sock_cookie = si->cookie;
+		id->family = si->family;
+		id->lport = si->lport;
+		id->rport = si->rport;
+		__builtin_memcpy(id->laddr, si->laddr, sizeof(id->laddr));
+		__builtin_memcpy(id->raddr, si->raddr, sizeof(id->raddr));
+	}
 }
 
 static void emit_gap(const struct rp_flow_identity *id, __u64 offset, __u64 len, __u32 reason)
@@ -143,7 +223,13 @@ static long emit_chunk(__u32 i, void *data)
 	cb->rec.hdr.size = sizeof(cb->rec) + n;
 	cb->rec.flow_offset = ctx->base_offset + off;
 	cb->rec.len = n;
-	if (bpf_ringbuf_output(&events, cb, sizeof(cb->rec) + n, 0) < 0) {
+	/*
+	 * Wake the agent once per write, not per chunk: a wakeup is an interrupt, costly in VMs.
+	 * A single chunk uses the ring's own rule (wake only an idle consumer); the last of several
+	 * must force it, since the consumer is not positioned at that record.
+	 */
+	__u64 wake = off + n < ctx->captured ? BPF_RB_NO_WAKEUP : (off ? BPF_RB_FORCE_WAKEUP : 0);
+	if (bpf_ringbuf_output(&events, cb, sizeof(cb->rec) + n, wake) < 0) {
 		count_add(RP_CNT_RINGBUF_FULL, 1);
 		ctx->stopped_at = off;
 		ctx->reason = RP_GAP_RINGBUF;
@@ -154,50 +240,59 @@ static long emit_chunk(__u32 i, void *data)
 	return 0;
 }
 
-/* Capture one application write of len bytes at ubuf on the TLS object obj. */
-static __always_inline int capture_write(void *obj, const void *ubuf, __u64 len, __u8 source)
+static __always_inline struct flow_state *flow_lookup_or_create(const struct flow_key *key)
 {
-	struct tls_flow_key key = {};
-	struct tls_flow_state *st, init = {};
+	struct flow_state *st, init = {};
+
+	st = bpf_map_lookup_elem(&flows, key);
+	if (st)
+		return st;
+	bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&flows, key);
+}
+
+static __always_inline bool capture_enabled(struct rp_runtime_config **cfgp)
+{
+	__u32 zero = 0;
+	struct rp_runtime_config *cfg = bpf_map_lookup_elem(&runtime_config, &zero);
+
+	*cfgp = cfg;
+	return cfg && cfg->enabled;
+}
+
+/* Capture one application write of len bytes at ubuf on the flow key. */
+static __noinline int capture_write(const struct flow_key *key, const void *ubuf, __u64 len)
+{
 	struct rp_runtime_config *cfg;
+	struct flow_state *st;
 	struct chunk_buf *cb;
 	struct emit_ctx ctx = {};
 	__u32 zero = 0;
 	__u64 budget, base;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
-	if (tgid == self_tgid) {
-		count_add(RP_CNT_SELF_SKIPPED, 1);
-		return 0;
-	}
-	cfg = bpf_map_lookup_elem(&runtime_config, &zero);
-	if (!cfg || !cfg->enabled)
+	if (!capture_enabled(&cfg))
 		return 0;
 	if (!ubuf || len == 0 || (__s64)len < 0)
 		return 0;
-	/* ---- enforcement (issue 5): kill / blocked flow / arm fd link */
-	if (rp_enforce_on_write((__u64)obj, tgid, (__u32)bpf_get_current_pid_tgid()))
+	/* ---- enforcement (issue 5): kill / blocked flow / arm fd link. Keyed like userspace keys
+	 * flows in its maps: (flow key, writing process). */
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (rp_enforce_on_write(key->obj, pid_tgid >> 32, (__u32)pid_tgid))
 		return 0;
 	/* ---- end enforcement */
 
 	count_add(RP_CNT_WRITES, 1);
 	count_add(RP_CNT_BYTES, len);
 
-	key.obj = (__u64)obj;
-	key.pid = tgid;
-	st = bpf_map_lookup_elem(&tls_flows, &key);
-	if (!st) {
-		bpf_map_update_elem(&tls_flows, &key, &init, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&tls_flows, &key);
-		if (!st)
-			return 0;
-	}
+	st = flow_lookup_or_create(key);
+	if (!st)
+		return 0;
 	base = __sync_fetch_and_add(&st->offset, len);
 
 	cb = bpf_map_lookup_elem(&chunk_bufs, &zero);
 	if (!cb)
 		return 0;
-	fill_identity(&cb->rec.id, (__u64)obj, source);
+	fill_identity(&cb->rec.id, key, &st->si);
 	cb->rec.hdr.type = RP_REC_DATA;
 	cb->rec.hdr.flags = 0;
 	cb->rec.write_len = len;
@@ -224,16 +319,67 @@ static __always_inline int capture_write(void *obj, const void *ubuf, __u64 len,
 	return 0;
 }
 
-static __always_inline void end_flow(void *obj, __u8 source)
+static __always_inline bool is_self(void)
 {
-	struct tls_flow_key key = {};
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid) {
+		count_add(RP_CNT_SELF_SKIPPED, 1);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * A TLS call is starting on obj: arm the thread's pending slot so the next socket syscall links
+ * obj to its socket. Returns true when this exact write is already being captured by an outer
+ * hooked function of the same library (an exported function calling another one).
+ */
+static __always_inline bool arm_pending(void *obj, const void *buf, __u64 len, __u8 source)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_tls *p, np = {};
+
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (p && buf && p->obj == (__u64)obj && p->buf == (__u64)buf && p->len == len && p->source == source)
+		return true;
+	np.obj = (__u64)obj;
+	np.buf = (__u64)buf;
+	np.len = len;
+	np.source = source;
+	bpf_map_update_elem(&pending, &tid, &np, BPF_ANY);
+	return false;
+}
+
+static __always_inline int tls_write(void *obj, const void *buf, __u64 len, __u8 source)
+{
+	struct flow_key key = {};
+
+	if (is_self() || !obj)
+		return 0;
+	if (arm_pending(obj, buf, len, source))
+		return 0;
+	key.obj = (__u64)obj;
+	key.pid = bpf_get_current_pid_tgid() >> 32;
+	key.source = source;
+	return capture_write(&key, buf, len);
+}
+
+static __always_inline void tls_handshake(void *obj, __u8 source)
+{
+	if (!is_self() && obj)
+		arm_pending(obj, NULL, 0, source);
+}
+
+static __always_inline void tls_end(void *obj, __u8 source)
+{
+	struct flow_key key = {};
 	struct rp_flow_end_record *r;
 
 	key.obj = (__u64)obj;
 	key.pid = bpf_get_current_pid_tgid() >> 32;
+	key.source = source;
 	rp_enforce_on_free(key.obj, key.pid); /* enforcement (issue 5): the object may be reused */
-	/* Only flows that wrote something were announced to userspace. */
-	if (bpf_map_delete_elem(&tls_flows, &key) < 0)
+	/* Only flows that were seen were announced to userspace. */
+	if (bpf_map_delete_elem(&flows, &key) < 0)
 		return;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
@@ -244,9 +390,11 @@ static __always_inline void end_flow(void *obj, __u8 source)
 	r->hdr.flags = 0;
 	r->hdr.size = sizeof(*r);
 	r->hdr.ktime_ns = bpf_ktime_get_ns();
-	fill_identity(&r->id, (__u64)obj, source);
+	fill_identity(&r->id, &key, NULL);
 	bpf_ringbuf_submit(r, 0);
 }
+
+/* ---- OpenSSL (libssl.so.3, libssl.so.1.1, and binaries exporting its symbols such as node) */
 
 /* int SSL_write(SSL *ssl, const void *buf, int num) */
 SEC("uprobe")
@@ -254,20 +402,431 @@ int BPF_KPROBE(ssl_write, void *ssl, const void *buf, int num)
 {
 	if (num <= 0)
 		return 0;
-	return capture_write(ssl, buf, (__u64)num, RP_SRC_OPENSSL);
+	return tls_write(ssl, buf, (__u64)num, RP_SRC_OPENSSL);
 }
 
 /* int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written) */
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_ex, void *ssl, const void *buf, __u64 num)
 {
-	return capture_write(ssl, buf, num, RP_SRC_OPENSSL);
+	return tls_write(ssl, buf, num, RP_SRC_OPENSSL);
+}
+
+/* int SSL_do_handshake(SSL *ssl), SSL_connect(SSL *ssl): the handshake links the socket early. */
+SEC("uprobe")
+int BPF_KPROBE(ssl_handshake, void *ssl)
+{
+	tls_handshake(ssl, RP_SRC_OPENSSL);
+	return 0;
 }
 
 /* void SSL_free(SSL *ssl) */
 SEC("uprobe")
 int BPF_KPROBE(ssl_free, void *ssl)
 {
-	end_flow(ssl, RP_SRC_OPENSSL);
+	tls_end(ssl, RP_SRC_OPENSSL);
+	return 0;
+}
+
+/* ---- GnuTLS (libgnutls.so.30) */
+
+/* ssize_t gnutls_record_send(gnutls_session_t, const void *data, size_t size); _send2 and
+ * _send_range take the same first three arguments. */
+SEC("uprobe")
+int BPF_KPROBE(gnutls_send, void *session, const void *data, __u64 size)
+{
+	return tls_write(session, data, size, RP_SRC_GNUTLS);
+}
+
+/* int gnutls_handshake(gnutls_session_t) */
+SEC("uprobe")
+int BPF_KPROBE(gnutls_handshake, void *session)
+{
+	tls_handshake(session, RP_SRC_GNUTLS);
+	return 0;
+}
+
+/* void gnutls_deinit(gnutls_session_t) */
+SEC("uprobe")
+int BPF_KPROBE(gnutls_deinit, void *session)
+{
+	tls_end(session, RP_SRC_GNUTLS);
+	return 0;
+}
+
+/* ---- NSPR (libnspr4.so: Firefox, Thunderbird). PRFileDesc and PRIOMethods are public, stable ABI
+ * (prio.h); they are not kernel types, so they are declared here. */
+struct pr_io_methods {
+	int file_type; /* PRDescType */
+};
+
+struct pr_file_desc {
+	const struct pr_io_methods *methods;
+	void *secret;
+	struct pr_file_desc *lower;
+	struct pr_file_desc *higher;
+};
+
+enum {
+	PR_DESC_FILE = 1,
+	PR_DESC_SOCKET_TCP = 2,
+	PR_DESC_SOCKET_UDP = 3,
+	PR_DESC_LAYERED = 4,
+	PR_DESC_PIPE = 5,
+};
+
+static __always_inline int pr_file_type(const struct pr_file_desc *fd)
+{
+	const struct pr_io_methods *m = NULL;
+	int t = 0;
+
+	if (bpf_probe_read_user(&m, sizeof(m), &fd->methods) < 0 || !m)
+		return 0;
+	if (bpf_probe_read_user(&t, sizeof(t), &m->file_type) < 0)
+		return 0;
+	return t;
+}
+
+/*
+ * Firefox calls PR_Write on files too. Only a layered descriptor (the SSL layer, possibly under
+ * others) whose bottom layer is a TCP socket carries network plaintext; a bare TCP socket's
+ * plaintext is captured by the syscall hooks instead.
+ */
+static __always_inline bool pr_is_layered_tcp(const struct pr_file_desc *fd)
+{
+	const struct pr_file_desc *cur = fd, *lower = NULL;
+
+	if (pr_file_type(fd) != PR_DESC_LAYERED)
+		return false;
+	for (int i = 0; i < 8; i++) {
+		if (bpf_probe_read_user(&lower, sizeof(lower), &cur->lower) < 0)
+			return false;
+		if (!lower)
+			return pr_file_type(cur) == PR_DESC_SOCKET_TCP;
+		cur = lower;
+	}
+	return false;
+}
+
+/* PRInt32 PR_Write(PRFileDesc *fd, const void *buf, PRInt32 amount) */
+SEC("uprobe")
+int BPF_KPROBE(pr_write, struct pr_file_desc *fd, const void *buf, int amount)
+{
+	if (amount <= 0 || !pr_is_layered_tcp(fd))
+		return 0;
+	return tls_write(fd, buf, (__u64)amount, RP_SRC_NSPR);
+}
+
+/* PRInt32 PR_Send(PRFileDesc *fd, const void *buf, PRInt32 amount, PRIntn flags, PRIntervalTime) */
+SEC("uprobe")
+int BPF_KPROBE(pr_send, struct pr_file_desc *fd, const void *buf, int amount)
+{
+	if (amount <= 0 || !pr_is_layered_tcp(fd))
+		return 0;
+	return tls_write(fd, buf, (__u64)amount, RP_SRC_NSPR);
+}
+
+/* PRStatus PR_Close(PRFileDesc *fd) */
+SEC("uprobe")
+int BPF_KPROBE(pr_close, struct pr_file_desc *fd)
+{
+	tls_end(fd, RP_SRC_NSPR);
+	return 0;
+}
+
+/* ---- Sockets: from a file descriptor to its TCP sock, with CO-RE (no kprobes, no offsets) */
+
+/* The TCP sock behind fd, and its socket inode number: unlike the sock's address, which the
+ * allocator reuses, the inode number identifies one socket for the life of the system. */
+static __always_inline struct sock *tcp_sock_of_fd(__u64 fd, __u64 *ino)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct files_struct *files;
+	struct fdtable *fdt;
+	struct file **fdarr;
+	struct file *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	umode_t mode;
+
+	files = BPF_CORE_READ(task, files);
+	if (!files)
+		return NULL;
+	fdt = BPF_CORE_READ(files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fdarr = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]) < 0 || !file)
+		return NULL;
+	mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	/* A socket file's private_data is its struct socket, which points back at the file. */
+	if (!sock || BPF_CORE_READ(sock, file) != file)
+		return NULL;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	*ino = BPF_CORE_READ(file, f_inode, i_ino);
+	return sk;
+}
+
+static __always_inline void read_sock_info(struct sock *sk, struct sock_info *si)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	__builtin_memset(si, 0, sizeof(*si));
+	si->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	si->family = (__u8)family;
+	si->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	si->rport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	si->linked = 1;
+	if (family == AF_INET) {
+		bpf_core_read(si->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(si->raddr, 4, &sk->__sk_common.skc_daddr);
+	} else if (family == AF_INET6) {
+		bpf_core_read(si->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(si->raddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+}
+
+/* The TLS call pending on this thread writes to sk: remember the link, mark sk as TLS. */
+static __always_inline void link_pending(struct pending_tls *p, struct sock *sk, __u64 ino, __u32 tid)
+{
+	struct flow_key key = {};
+	struct flow_state *st;
+	struct sock_info si;
+	__u8 kind = SOCK_KIND_TLS;
+
+	key.obj = p->obj;
+	key.pid = bpf_get_current_pid_tgid() >> 32;
+	key.source = p->source;
+	bpf_map_delete_elem(&pending, &tid);
+	bpf_map_update_elem(&sock_kinds, &ino, &kind, BPF_ANY);
+
+	st = flow_lookup_or_create(&key);
+	if (!st)
+		return;
+	read_sock_info(sk, &si);
+	if (st->si.linked && st->si.lport == si.lport && st->si.rport == si.rport)
+		return;
+	st->si = si;
+	count_add(RP_CNT_LINKS, 1);
+	if (st->offset == 0)
+		return; /* nothing sent yet: the first DATA record will carry the socket */
+
+	struct rp_flow_link_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_add(RP_CNT_RINGBUF_FULL, 1);
+		return;
+	}
+	r->hdr.type = RP_REC_FLOW_LINK;
+	r->hdr.flags = 0;
+	r->hdr.size = sizeof(*r);
+	r->hdr.ktime_ns = bpf_ktime_get_ns();
+	fill_identity(&r->id, &key, &st->si);
+	bpf_ringbuf_submit(r, 0);
+}
+
+/* TLS records start with a content type (20-23) and major version 3: a socket whose first bytes
+ * look like that carries TLS from a library we do not hook (e.g. Chromium's BoringSSL). */
+static __always_inline bool looks_like_tls(const void *ubuf, __u64 len)
+{
+	__u8 h[3] = {};
+
+	if (len < 3 || bpf_probe_read_user(h, sizeof(h), ubuf) < 0)
+		return false;
+	return h[0] >= 20 && h[0] <= 23 && h[1] == 3 && h[2] <= 4;
+}
+
+/*
+ * Decide what a syscall write on fd is. Returns the TCP sock to capture plaintext for, or NULL
+ * when there is nothing to capture (not TCP, ciphertext of a hooked or unhooked TLS stack).
+ */
+static __always_inline struct sock *plaintext_sock(__u64 fd, const void *first_buf, __u64 first_len, __u64 *ino)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct pending_tls *p;
+	struct sock *sk;
+	__u8 *kind, k;
+
+	if ((pid_tgid >> 32) == self_tgid)
+		return NULL;
+	sk = tcp_sock_of_fd(fd, ino);
+	if (!sk)
+		return NULL;
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (p) {
+		link_pending(p, sk, *ino, tid);
+		return NULL;
+	}
+	kind = bpf_map_lookup_elem(&sock_kinds, ino);
+	if (kind) {
+		if (*kind == SOCK_KIND_TLS) {
+			count_add(RP_CNT_TLS_SOCK_SKIPS, 1);
+			return NULL;
+		}
+		return sk;
+	}
+	k = looks_like_tls(first_buf, first_len) ? SOCK_KIND_TLS : SOCK_KIND_PLAIN;
+	bpf_map_update_elem(&sock_kinds, ino, &k, BPF_ANY);
+	return k == SOCK_KIND_PLAIN ? sk : NULL;
+}
+
+static __always_inline struct flow_state *tcp_flow(struct sock *sk, __u64 ino, struct flow_key *key)
+{
+	struct flow_state *st;
+
+	key->obj = ino;
+	key->pid = 0; /* a socket may be shared by processes: one flow */
+	key->source = RP_SRC_TCP;
+	st = flow_lookup_or_create(key);
+	if (st && !st->si.linked)
+		read_sock_info(sk, &st->si);
+	return st;
+}
+
+static __always_inline int tcp_write(__u64 fd, const void *buf, __u64 len)
+{
+	struct flow_key key = {};
+	struct sock *sk;
+	__u64 ino = 0;
+
+	if (len == 0)
+		return 0;
+	sk = plaintext_sock(fd, buf, len, &ino);
+	if (!sk || !tcp_flow(sk, ino, &key))
+		return 0;
+	count_add(RP_CNT_TCP_WRITES, 1);
+	return capture_write(&key, buf, len);
+}
+
+struct user_iovec {
+	const void *base;
+	__u64 len;
+};
+
+/* Capture up to MAX_IOV iovecs of one vectored write; the rest is reported as a gap. */
+static __always_inline int tcp_writev(__u64 fd, const struct user_iovec *iov, __u64 iovcnt)
+{
+	struct user_iovec v = {};
+	struct flow_key key = {};
+	struct flow_state *st;
+	struct sock *sk;
+	__u64 i, ino = 0;
+
+	if (!iov || iovcnt == 0)
+		return 0;
+	if (bpf_probe_read_user(&v, sizeof(v), &iov[0]) < 0)
+		return 0;
+	sk = plaintext_sock(fd, v.base, v.len, &ino);
+	if (!sk || !(st = tcp_flow(sk, ino, &key)))
+		return 0;
+	count_add(RP_CNT_TCP_WRITES, 1);
+	for (i = 0; i < MAX_IOV && i < iovcnt; i++) {
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]) < 0)
+			break;
+		capture_write(&key, v.base, v.len);
+	}
+	/* Vectors beyond MAX_IOV: count their bytes as a gap rather than pretend they were seen. */
+	if (i < iovcnt) {
+		__u64 rest = 0;
+		struct chunk_buf *cb;
+		__u32 zero = 0;
+		for (__u64 j = MAX_IOV; j < MAX_IOV * 4 && j < iovcnt; j++) {
+			if (bpf_probe_read_user(&v, sizeof(v), &iov[j]) < 0)
+				break;
+			rest += v.len;
+		}
+		cb = bpf_map_lookup_elem(&chunk_bufs, &zero);
+		if (cb && rest) {
+			__u64 base = __sync_fetch_and_add(&st->offset, rest);
+			fill_identity(&cb->rec.id, &key, &st->si);
+			emit_gap(&cb->rec.id, base, rest, RP_GAP_BUDGET);
+		}
+	}
+	return 0;
+}
+
+struct user_msghdr_min {
+	void *name;
+	int namelen;
+	int _pad;
+	const struct user_iovec *iov;
+	__u64 iovlen;
+};
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int trace_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return tcp_write(ctx->args[0], (const void *)ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int trace_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return tcp_write(ctx->args[0], (const void *)ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int trace_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return tcp_writev(ctx->args[0], (const struct user_iovec *)ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int trace_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct user_msghdr_min m = {};
+
+	if (bpf_probe_read_user(&m, sizeof(m), (const void *)ctx->args[1]) < 0)
+		return 0;
+	return tcp_writev(ctx->args[0], m.iov, m.iovlen);
+}
+
+/* struct mmsghdr { struct msghdr msg_hdr (56 bytes); unsigned int msg_len; } padded to 64 */
+#define MMSGHDR_SIZE 64
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int trace_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	const __u8 *vec = (const __u8 *)ctx->args[1];
+	__u64 vlen = ctx->args[2];
+	struct user_msghdr_min m = {};
+
+	for (__u64 i = 0; i < MAX_MMSG && i < vlen; i++) {
+		if (bpf_probe_read_user(&m, sizeof(m), vec + i * MMSGHDR_SIZE) < 0)
+			break;
+		tcp_writev(ctx->args[0], m.iov, m.iovlen);
+	}
+	return 0;
+}
+
+/* ---- New programs: userspace looks for TLS code to hook in what they map. */
+SEC("tracepoint/sched/sched_process_exec")
+int trace_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct rp_exec_record *r;
+
+	if (is_self())
+		return 0;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_add(RP_CNT_RINGBUF_FULL, 1);
+		return 0;
+	}
+	r->hdr.type = RP_REC_EXEC;
+	r->hdr.flags = 0;
+	r->hdr.size = sizeof(*r);
+	r->hdr.ktime_ns = bpf_ktime_get_ns();
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	bpf_ringbuf_submit(r, 0);
+	count_add(RP_CNT_EXECS, 1);
 	return 0;
 }

@@ -27,6 +27,8 @@ enum rp_record_type {
 	RP_REC_DATA = 1,   /* plaintext bytes of one write, or a slice of it */
 	RP_REC_GAP = 2,    /* bytes of a write that were not captured (budget, ring full, fault) */
 	RP_REC_FLOW_END = 3, /* TLS object freed / socket closed: userspace may flush the flow */
+	RP_REC_FLOW_LINK = 4, /* a TLS flow was linked to its socket after data was already sent */
+	RP_REC_EXEC = 5,     /* a process called exec: userspace looks for new TLS code to hook */
 };
 
 enum rp_source {
@@ -96,6 +98,18 @@ struct rp_flow_end_record {
 	struct rp_flow_identity id;
 };
 
+struct rp_flow_link_record {
+	struct rp_record_header hdr;
+	struct rp_flow_identity id; /* with its socket fields filled */
+};
+
+struct rp_exec_record {
+	struct rp_record_header hdr;
+	__u32 pid;
+	__u32 uid;
+	char comm[RP_COMM_LEN];
+};
+
 /* Per-CPU counters: index into the counters array map. Never reuse an index. */
 enum rp_counter {
 	RP_CNT_WRITES = 0,         /* hooked write calls seen */
@@ -108,6 +122,10 @@ enum rp_counter {
 	RP_CNT_READ_FAULTS = 7,    /* bpf_probe_read_user failures */
 	RP_CNT_GAPS_LOST = 8,      /* a gap record itself could not be emitted */
 	RP_CNT_SELF_SKIPPED = 9,   /* writes by the agent itself, ignored */
+	RP_CNT_LINKS = 10,         /* TLS flows linked to their socket */
+	RP_CNT_TCP_WRITES = 11,    /* plaintext TCP writes captured */
+	RP_CNT_TLS_SOCK_SKIPS = 12, /* syscall writes skipped: the socket carries TLS */
+	RP_CNT_EXECS = 13,         /* exec records sent */
 	RP_CNT__MAX = 16,
 };
 

@@ -123,6 +123,13 @@ int rp_stream_feed(struct rp_stream *st, struct rp_scratch *s, const void *buf, 
 		   rp_finding_cb cb, void *userdata);
 /* Tell the stream bytes were lost (capture gap): matching restarts after them. */
 int rp_stream_skip(struct rp_stream *st, struct rp_scratch *s, uint64_t len, rp_finding_cb cb, void *userdata);
+/*
+ * The writer paused (the flow is idle, or held for a verdict): decide now what was waiting for
+ * more bytes or for trailing context, as if the data ended here, and keep the stream usable:
+ * a value continuing in the next feed is still matched whole (and may be reported again with
+ * the same offset: callers count a (detector, offset) pair once).
+ */
+int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb, void *userdata);
 /* Flush pending findings and free. NULL-safe; cb may be NULL to discard. */
 int rp_stream_close(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb, void *userdata);
 

@@ -68,7 +68,10 @@ static bool try_span(struct rp_scan_ctx *c, struct run *r, size_t gi, size_t gj)
 	uint64_t off = r->gstart[gi];
 	const uint8_t *raw = r->raw + (off - r->start);
 	size_t raw_len = (size_t)(r->gend[gj] - off);
-	bool neg = rp_negative_near(c, off), found = false;
+	/* SIRET/order keyword right before: searched only once a Luhn-only check passed */
+	int neg_state = -1;
+#define NEG() (neg_state < 0 ? (neg_state = rp_negative_near(c, off)) : neg_state)
+	bool found = false;
 	int before = off > 0 ? view_byte(&c->v, off - 1) : -1;
 	char masked[RP_MASKED_MAX];
 
@@ -89,7 +92,7 @@ static bool try_span(struct rp_scan_ctx *c, struct run *r, size_t gi, size_t gj)
 		add(c, RP_DET_PHONE_FR, off, raw, raw_len, n == 10 ? 2 : 3, 2);
 		return true;
 	}
-	if (n >= 13 && n <= 19 && !neg && rp_card_valid(d, n) && rp_card_grouping_ok(r->glen + gi, ng, n)) {
+	if (n >= 13 && n <= 19 && rp_card_valid(d, n) && rp_card_grouping_ok(r->glen + gi, ng, n) && !NEG()) {
 		add(c, RP_DET_CREDIT_CARD, off, raw, raw_len, 4, 4);
 		return true;
 	}
@@ -106,7 +109,7 @@ static bool try_span(struct rp_scan_ctx *c, struct run *r, size_t gi, size_t gj)
 			}
 			return false;
 		}
-		if (!neg && rp_luhn(d, 9)) {
+		if (rp_luhn(d, 9) && !NEG()) {
 			/* FINESS and ADELI share the shape; the keyword nearby decides which counts */
 			add(c, RP_DET_FR_FINESS, off, raw, raw_len, 2, 2);
 			add(c, RP_DET_FR_ADELI, off, raw, raw_len, 2, 2);
@@ -114,20 +117,20 @@ static bool try_span(struct rp_scan_ctx *c, struct run *r, size_t gi, size_t gj)
 		}
 		break;
 	case 10:
-		if (!neg && rp_npi_valid(d, 10)) {
+		if (rp_npi_valid(d, 10) && !NEG()) {
 			add(c, RP_DET_US_NPI, off, raw, raw_len, 2, 2);
 			return true;
 		}
 		break;
 	case 11:
-		if (!neg && rp_luhn(d, 11)) {
+		if (rp_luhn(d, 11) && !NEG()) {
 			add(c, RP_DET_FR_RPPS, off, raw, raw_len, 2, 2);
 			return true;
 		}
 		break;
 	case 12:
 		/* IdNat_PS: "8" + RPPS */
-		if (!neg && d[0] == '8' && rp_luhn(d + 1, 11)) {
+		if (d[0] == '8' && rp_luhn(d + 1, 11) && !NEG()) {
 			add(c, RP_DET_FR_RPPS, off, raw, raw_len, 2, 2);
 			return true;
 		}
@@ -139,6 +142,7 @@ static bool try_span(struct rp_scan_ctx *c, struct run *r, size_t gi, size_t gj)
 		break;
 	}
 	return false;
+#undef NEG
 }
 
 /* A long run may hold a NIR or a phone number followed by another number ("... 93 12 ans"):

@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	if (!err || errlen == 0)
@@ -82,6 +82,55 @@ static int check_custom(const struct rp_custom_detector *cd, size_t i, const str
 	return 0;
 }
 
+/*
+ * One small keyword database per context class: a candidate's window is searched only for the
+ * keywords of its own detector, a handful of literals, which Hyperscan does at memory speed.
+ */
+static int compile_keywords(struct rp_engine *e, const char *const *kexprs, const unsigned *kflags,
+			    const unsigned *kids, size_t nk, const struct rp_engine_config *cfg, char *err,
+			    size_t errlen)
+{
+	const char **ex = calloc(nk ? nk : 1, sizeof(*ex));
+	unsigned *fl = calloc(nk ? nk : 1, sizeof(*fl)), *id = calloc(nk ? nk : 1, sizeof(*id));
+	hs_compile_error_t *ce = NULL;
+	int r = -ENOMEM;
+
+	e->db_kwc = calloc(e->n_classes, sizeof(*e->db_kwc));
+	if (!ex || !fl || !id || !e->db_kwc)
+		goto cleanup;
+	for (uint32_t cls = 0; cls < e->n_classes; cls++) {
+		unsigned m = 0;
+		for (size_t k = 0; k < nk; k++) {
+			bool in = cls < KW__BUILTIN ? (e->kw[k].classes >> cls) & 1 : e->kw[k].custom_class == cls;
+			if (!in)
+				continue;
+			ex[m] = kexprs[k];
+			fl[m] = kflags[k];
+			id[m] = kids[k];
+			m++;
+		}
+		if (m == 0)
+			continue;
+		if (hs_compile_multi(ex, fl, id, m, HS_MODE_BLOCK, NULL, &e->db_kwc[cls], &ce) != HS_SUCCESS) {
+			if (cls >= KW__BUILTIN)
+				set_err(err, errlen, "detectors.custom[%u] (%s): invalid keyword: %s", cls - KW__BUILTIN,
+					cfg->custom[cls - KW__BUILTIN].id, ce && ce->message ? ce->message : "?");
+			else
+				set_err(err, errlen, "detectors: cannot compile keyword class %u: %s", cls,
+					ce && ce->message ? ce->message : "unknown error");
+			hs_free_compile_error(ce);
+			r = -EINVAL;
+			goto cleanup;
+		}
+	}
+	r = 0;
+cleanup:
+	free(ex);
+	free(fl);
+	free(id);
+	return r;
+}
+
 static int compile(struct rp_engine *e, const struct rp_engine_config *cfg, char *err, size_t errlen)
 {
 	const char *const *bexprs;
@@ -96,7 +145,7 @@ static int compile(struct rp_engine *e, const struct rp_engine_config *cfg, char
 	r = rp_keywords_build(e, cfg, &kexprs, &kflags, &kids, &nk, err, errlen);
 	if (r < 0)
 		return r;
-	n = nb + nk + cfg->n_custom;
+	n = nb + cfg->n_custom;
 	r = -ENOMEM;
 	exprs = calloc(n, sizeof(*exprs));
 	flags = calloc(n, sizeof(*flags));
@@ -108,17 +157,16 @@ static int compile(struct rp_engine *e, const struct rp_engine_config *cfg, char
 		flags[i] = bflags[i];
 		ids[i] = bids[i];
 	}
-	for (size_t i = 0; i < nk; i++) {
-		exprs[nb + i] = kexprs[i];
-		flags[nb + i] = kflags[i];
-		ids[nb + i] = kids[i];
-	}
 	for (size_t i = 0; i < cfg->n_custom; i++) {
-		exprs[nb + nk + i] = cfg->custom[i].regex;
-		flags[nb + nk + i] = HS_FLAG_SOM_LEFTMOST;
-		ids[nb + nk + i] = PAT_CUSTOM_BASE + (unsigned)i;
+		exprs[nb + i] = cfg->custom[i].regex;
+		flags[nb + i] = HS_FLAG_SOM_LEFTMOST;
+		ids[nb + i] = PAT_CUSTOM_BASE + (unsigned)i;
 	}
 
+	r = -EINVAL;
+	r = compile_keywords(e, (const char *const *)kexprs, kflags, kids, nk, cfg, err, errlen);
+	if (r < 0)
+		goto cleanup;
 	r = -EINVAL;
 	if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &e->db_block, &ce) != HS_SUCCESS)
 		goto compile_error;
@@ -130,11 +178,9 @@ static int compile(struct rp_engine *e, const struct rp_engine_config *cfg, char
 	goto cleanup;
 
 compile_error:
-	if (ce && ce->expression >= 0 && (size_t)ce->expression >= nb + nk) {
-		size_t i = (size_t)ce->expression - nb - nk;
+	if (ce && ce->expression >= 0 && (size_t)ce->expression >= nb) {
+		size_t i = (size_t)ce->expression - nb;
 		set_err(err, errlen, "detectors.custom[%zu] (%s): invalid regex: %s", i, cfg->custom[i].id, ce->message);
-	} else if (ce && ce->expression >= 0 && (size_t)ce->expression >= nb) {
-		set_err(err, errlen, "detectors: keyword pattern %d: %s", ce->expression - (int)nb, ce->message);
 	} else {
 		set_err(err, errlen, "detectors: cannot compile the pattern database: %s",
 			ce && ce->message ? ce->message : "unknown error");
@@ -167,6 +213,10 @@ int rp_engine_new(const struct rp_engine_config *cfg, struct rp_engine **out, ch
 	}
 	if (cfg->n_custom && !cfg->custom)
 		return -EINVAL;
+	if (cfg->context_window > RP_MAX_WINDOW) {
+		set_err(err, errlen, "detectors: context window must be at most %d bytes", RP_MAX_WINDOW);
+		return -EINVAL;
+	}
 	for (unsigned i = 0; i < RP_DET__BUILTIN; i++) {
 		double m = cfg->builtin[i].min_confidence;
 		if (!(m >= 0.0 && m <= 1.0)) {
@@ -187,7 +237,6 @@ int rp_engine_new(const struct rp_engine_config *cfg, struct rp_engine **out, ch
 	e->now_year = gmtime_r(&now, &tm) ? tm.tm_year + 1900 : 2025;
 	e->n_det = RP_DET__BUILTIN + (unsigned)cfg->n_custom;
 	e->n_classes = KW__BUILTIN + (unsigned)cfg->n_custom;
-	e->has_som = cfg->n_custom > 0;
 	rp_builtin_info(e->det);
 	for (unsigned i = 0; i < RP_DET__BUILTIN; i++) {
 		snprintf(e->det[i].id, sizeof(e->det[i].id), "%s", rp_detector_builtin_id(i));
@@ -222,6 +271,9 @@ void rp_engine_free(struct rp_engine *e)
 		return;
 	hs_free_database(e->db_block);
 	hs_free_database(e->db_stream);
+	for (unsigned i = 0; e->db_kwc && i < e->n_classes; i++)
+		hs_free_database(e->db_kwc[i]);
+	free(e->db_kwc);
 	free(e->kw);
 	free(e);
 }
@@ -258,7 +310,7 @@ size_t rp_engine_stream_side_size(const struct rp_engine *e)
 {
 	if (!e)
 		return 0;
-	return sizeof(struct rp_stream) + e->n_classes * sizeof(uint64_t);
+	return sizeof(struct rp_stream) + e->window + RP_TAIL;
 }
 
 int rp_scratch_new(const struct rp_engine *e, struct rp_scratch **out)
@@ -270,15 +322,20 @@ int rp_scratch_new(const struct rp_engine *e, struct rp_scratch **out)
 	if (!s)
 		return -ENOMEM;
 	s->engine = e;
-	s->block_kw = calloc(e->n_classes, sizeof(uint64_t));
-	if (!s->block_kw || hs_alloc_scratch(e->db_block, &s->hs) != HS_SUCCESS ||
-	    hs_alloc_scratch(e->db_stream, &s->hs) != HS_SUCCESS) {
-		rp_scratch_free(s);
-		return -ENOMEM;
-	}
-	s->block_side.last_kw = s->block_kw;
+	/* the value, the window on each side, and keywords straddling the window's edges */
+	s->kwbuf_len = 2 * (size_t)e->window + RP_RAW_MAX + 2 * RP_KW_OVERLAP;
+	s->kwbuf = malloc(s->kwbuf_len);
+	if (!s->kwbuf || hs_alloc_scratch(e->db_block, &s->hs) != HS_SUCCESS ||
+	    hs_alloc_scratch(e->db_stream, &s->hs) != HS_SUCCESS)
+		goto fail;
+	for (unsigned i = 0; i < e->n_classes; i++)
+		if (e->db_kwc[i] && hs_alloc_scratch(e->db_kwc[i], &s->hs_kw) != HS_SUCCESS)
+			goto fail;
 	*out = s;
 	return 0;
+fail:
+	rp_scratch_free(s);
+	return -ENOMEM;
 }
 
 void rp_scratch_free(struct rp_scratch *s)
@@ -286,16 +343,19 @@ void rp_scratch_free(struct rp_scratch *s)
 	if (!s)
 		return;
 	hs_free_scratch(s->hs);
-	free(s->block_kw);
+	hs_free_scratch(s->hs_kw);
+	free(s->kwbuf);
 	free(s);
 }
 
 size_t rp_scratch_size(const struct rp_scratch *s)
 {
-	size_t sz = 0;
+	size_t sz = 0, kw = 0;
 	if (!s || hs_scratch_size(s->hs, &sz) != HS_SUCCESS)
 		return 0;
-	return sz + sizeof(*s) + s->engine->n_classes * sizeof(uint64_t);
+	if (s->hs_kw && hs_scratch_size(s->hs_kw, &kw) != HS_SUCCESS)
+		return 0;
+	return sz + kw + sizeof(*s) + s->kwbuf_len;
 }
 
 int rp_scan_block(const struct rp_engine *e, struct rp_scratch *s, const void *buf, size_t len,
@@ -311,8 +371,10 @@ int rp_scan_block(const struct rp_engine *e, struct rp_scratch *s, const void *b
 		return -E2BIG;
 	memset(&c, 0, sizeof(c));
 	c.e = e;
+	c.s = s;
 	c.side = &s->block_side;
-	rp_side_reset(c.side, e->n_classes);
+	rp_side_reset(c.side);
+	c.side->id = 0;
 	c.v.cur = buf;
 	c.v.cur_len = len;
 	c.v.eod = true;
@@ -321,6 +383,8 @@ int rp_scan_block(const struct rp_engine *e, struct rp_scratch *s, const void *b
 	hr = hs_scan(e->db_block, buf ? buf : "", (unsigned)len, 0, s->hs, rp_on_match, &c);
 	if (hr != HS_SUCCESS && hr != HS_SCAN_TERMINATED)
 		return hr == HS_NOMEM ? -ENOMEM : -EIO;
-	rp_pending_flush(&c, len, true);
+	rp_dscan(&c, buf, len, 0);
+	rp_dscan_eod(&c, len);
+	rp_pending_update(&c, true);
 	return c.stop;
 }

@@ -2,13 +2,17 @@
 /*
  * Internal structures of the detection library. Nothing here is part of the public API.
  *
- * Data path: one Hyperscan database holds a few generic patterns (digit runs with separators, an
- * IBAN-shaped run, structure markers) plus every context keyword as a literal-ish pattern.
- * Patterns report only end offsets (no start-of-match tracking: it would grow the stream state);
- * the C side walks back from the end over a "view" (the current chunk plus a small tail of earlier
- * bytes) to extract the candidate, then validates it, scores it against recent keyword hits, and
- * either emits it or parks it in a small pending list until the stream has passed the context
- * window after it.
+ * Data path, per block or feed:
+ *  - Hyperscan (one block and one streaming database per engine) finds what has a literal to
+ *    anchor on: e-mail '@', written dates, HL7/FHIR/CDA/DICOM markers, custom regexes;
+ *  - the C digit scanner (scanner.c) finds where digit groups end: digit runs with separators,
+ *    Corsican NIRs, IBANs, DEA numbers, ICD-10/ATC codes, numeric dates;
+ *  - handlers walk back from that end over a "view" (the current chunk plus the stream's kept
+ *    history) to the value's start, validate it and mask it;
+ *  - scoring.c searches the context window around the value for its keywords (one small
+ *    Hyperscan database per keyword class), and emits the finding, drops it, or parks it in a
+ *    small pending list until the stream has passed the window after it.
+ * Patterns report only end offsets: start-of-match tracking would grow the stream state.
  */
 #ifndef REMPART_DETECTORS_INTERNAL_H
 #define REMPART_DETECTORS_INTERNAL_H
@@ -24,7 +28,7 @@
  * JSON-escaped separators (34 chars + 8 * 6 bytes) and the look-behind at its start. */
 #define RP_TAIL 160
 /* Findings waiting for context after them, per stream (bounded: overflow flushes the oldest). */
-#define RP_PENDING_MAX 16
+#define RP_PENDING_MAX 8
 /* Longest separator: the JSON escape "\u00a0". */
 #define RP_SEP_MAXLEN 6
 /* Longest candidate we extract, significant characters (digits/letters). */
@@ -32,6 +36,9 @@
 /* Raw bytes of one candidate (significant chars + separators). */
 #define RP_RAW_MAX 256
 #define RP_DEFAULT_WINDOW 300
+#define RP_MAX_WINDOW 4096
+/* Keywords straddling the edge of an already searched range are searched again. */
+#define RP_KW_OVERLAP 64
 
 #define RP_NEVER UINT64_MAX
 
@@ -62,13 +69,10 @@ enum rp_kw_class {
 };
 #define KW_NONE UINT32_MAX
 
-/* Hyperscan pattern ids. */
+/* Hyperscan pattern ids; DATE_NUM, DATE_ISO, ICD10 and ATC only select a handler for the digit
+ * scanner (they are not in the databases). */
 enum rp_pattern_id {
-	PAT_DIGITRUN = 1,
-	PAT_NIR_CORSICA,
-	PAT_IBAN,
-	PAT_DEA,
-	PAT_EMAIL,
+	PAT_EMAIL = 1,
 	PAT_DATE_NUM,
 	PAT_DATE_ISO,
 	PAT_DATE_TXT,
@@ -79,6 +83,8 @@ enum rp_pattern_id {
 	PAT_FHIR_XML,
 	PAT_DICOM_ANY,
 	PAT_DICOM_128,
+	PAT_CDA_ROOT,
+	PAT_CDA_NS,
 	PAT_KW_BASE = 1000,      /* + index in engine->kw */
 	PAT_CUSTOM_BASE = 100000 /* + custom index */
 };
@@ -115,11 +121,12 @@ struct rp_kw_entry {
 struct rp_engine {
 	hs_database_t *db_block;
 	hs_database_t *db_stream;
+	hs_database_t **db_kwc; /* per keyword class (n_classes, NULL when empty), block mode: searched
+				 * only around candidates */
 	unsigned n_det;        /* built-ins + customs */
 	unsigned n_classes;    /* keyword classes */
 	unsigned window;
 	int now_year;          /* for date-of-birth plausibility, fixed at compile time */
-	bool has_som;          /* custom patterns need start of match */
 	struct rp_det_info det[RP_DET_MAX];
 	struct rp_kw_entry *kw;
 	size_t n_kw;
@@ -127,29 +134,45 @@ struct rp_engine {
 
 struct rp_pending {
 	uint64_t offset, length;
+	uint64_t scanned_to;   /* context after the value searched up to here */
 	double confidence;     /* without context */
 	unsigned detector;
 	char masked[RP_MASKED_MAX];
 };
 
+/* Digit/upper-case region tracker of the C scanner (scanner.c), carried across feeds. */
+struct rp_dscan {
+	uint32_t digits;       /* digits in the current region (loosely: escapes' hex digits count) */
+	uint32_t upper;        /* upper-case letters in it */
+	uint32_t glen;         /* length of the current digit group */
+	uint8_t gap;           /* separator-ish bytes since the last digit or letter */
+	bool in_digit;
+	bool in_upper;
+	bool saw_ab;           /* an A or B: Corsican NIR candidate */
+};
+
 /* Per-stream (or per-block-scan) state beside Hyperscan's. */
 struct rp_side {
-	uint64_t *last_kw;     /* n_classes entries: end offset of the latest hit, RP_NEVER */
+	uint64_t id;           /* unique per stream (0 for block scans) */
+	struct rp_dscan ds;
 	struct rp_pending pending[RP_PENDING_MAX];
 	unsigned n_pending;
 	bool run_deferred;     /* a digit run ended at a feed boundary, decision needs more bytes */
 	uint64_t run_end;
 	bool code_deferred;    /* same for an ICD-10 code ("E11" then ".9" in the next feed) */
 	uint64_t code_end;
-	uint64_t cda_root;     /* offset of the latest "<ClinicalDocument", RP_NEVER */
+	uint64_t cda_root;     /* end of the latest "<ClinicalDocument", RP_NEVER */
+	uint64_t cda_ns;       /* end of the latest "urn:hl7-org:v3", RP_NEVER */
 	bool cda_done, fhir_done, hl7_done, dicom_done;
 };
 
 struct rp_scratch {
 	hs_scratch_t *hs;
+	hs_scratch_t *hs_kw;   /* keyword searches run inside the main scan's callback */
 	const struct rp_engine *engine;
 	struct rp_side block_side; /* reused by rp_scan_block */
-	uint64_t *block_kw;
+	uint8_t *kwbuf;        /* bytes around a candidate, gathered for the keyword search */
+	size_t kwbuf_len;
 };
 
 struct rp_stream {
@@ -157,8 +180,9 @@ struct rp_stream {
 	hs_stream_t *hs;
 	uint64_t hs_base;      /* stream offset where the Hyperscan stream (re)started */
 	uint64_t pos;          /* bytes fed (and skipped) so far */
-	uint8_t tail[RP_TAIL]; /* the last bytes before pos, contiguous (cleared by a skip) */
-	unsigned tail_len;
+	uint8_t *tail;         /* the last bytes before pos, contiguous (cleared by a skip): enough for a
+				* split value and the context window before it */
+	unsigned tail_len, tail_cap;
 	bool stopped;          /* a callback asked to stop: Hyperscan refuses further scans */
 	struct rp_side side;
 };
@@ -181,6 +205,7 @@ struct rp_view {
 
 struct rp_scan_ctx {
 	const struct rp_engine *e;
+	struct rp_scratch *s;
 	struct rp_side *side;
 	struct rp_view v;
 	uint64_t hs_base;
@@ -245,16 +270,19 @@ size_t rp_builtin_patterns(const char *const **exprs, const unsigned **flags, co
 void rp_builtin_info(struct rp_det_info det[RP_DET__BUILTIN]);
 
 /* scoring.c */
-void rp_side_reset(struct rp_side *sd, unsigned n_classes);
-void rp_keyword_hit(struct rp_scan_ctx *c, unsigned kw_index, uint64_t end);
+void rp_side_reset(struct rp_side *sd);
 /* A validated candidate: emit now (context known), park it, or drop it. */
 void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length, double conf_adj,
 		  const char *masked);
-/* Emit or drop pending findings whose window ended before pos (all of them with force). */
-void rp_pending_flush(struct rp_scan_ctx *c, uint64_t pos, bool force);
+/* Search the newly arrived bytes for context after pending findings; decide those whose window
+ * is complete (all of them with force). */
+void rp_pending_update(struct rp_scan_ctx *c, bool force);
+void rp_cda_check(struct rp_scan_ctx *c);
+/* scanner.c: digit groups and upper-case codes, found in C rather than by Hyperscan */
+void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base);
+void rp_dscan_eod(struct rp_scan_ctx *c, uint64_t end);
 /* SIREN/SIRET/order keyword just before start: a Luhn-only number there is not health data. */
-bool rp_negative_near(const struct rp_scan_ctx *c, uint64_t start);
-bool rp_context_near(const struct rp_scan_ctx *c, uint32_t cls, uint64_t start, uint64_t end, unsigned window);
+bool rp_negative_near(struct rp_scan_ctx *c, uint64_t start);
 
 /* match.c */
 int rp_on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -22,15 +23,20 @@ struct kw_def {
 #define SUBSTR 0
 #define WORD 1
 #define ACRO 2
+#define LIT 3 /* a form written out by hand (JSON escape, no accent), same treatment as SUBSTR */
 
 static const struct kw_def builtin_kw[] = {
 	{"NIR", C(KW_NIR), ACRO},
 	{"NSS", C(KW_NIR), ACRO},
 	{"INS", C(KW_NIR), ACRO},
 	{"INSEE", C(KW_NIR), ACRO},
-	{"n° sécu", C(KW_NIR), SUBSTR},
+	{"n° sécu", C(KW_NIR), LIT},
+	{"n\\u00b0 s\\u00e9cu", C(KW_NIR), LIT},
+	{"no secu", C(KW_NIR), LIT},
 	{"sécurité sociale", C(KW_NIR), SUBSTR},
-	{"numéro de sécu", C(KW_NIR), SUBSTR},
+	{"numéro de sécu", C(KW_NIR), LIT},
+	{"num\\u00e9ro de s\\u00e9cu", C(KW_NIR), LIT},
+	{"numero de secu", C(KW_NIR), LIT},
 	{"matricule", C(KW_NIR), SUBSTR},
 	{"immatriculation", C(KW_NIR), SUBSTR},
 	{"assuré", C(KW_NIR) | C(KW_VITALE), SUBSTR},
@@ -82,12 +88,14 @@ static const struct kw_def builtin_kw[] = {
 	{"phone", C(KW_PHONE), SUBSTR},
 	{"joignable", C(KW_PHONE), SUBSTR},
 	{"email", C(KW_EMAIL), SUBSTR},
-	{"e-mail", C(KW_EMAIL), SUBSTR},
 	{"courriel", C(KW_EMAIL), SUBSTR},
 	{"mail", C(KW_EMAIL), WORD},
-	{"né le", C(KW_DOB), SUBSTR},
-	{"née le", C(KW_DOB), SUBSTR},
-	{"né(e) le", C(KW_DOB), SUBSTR},
+	{"né le", C(KW_DOB), LIT},
+	{"née le", C(KW_DOB), LIT},
+	{"né(e) le", C(KW_DOB), LIT},
+	{"n\\u00e9 le", C(KW_DOB), LIT},
+	{"n\\u00e9e le", C(KW_DOB), LIT},
+	{"n\\u00e9(e) le", C(KW_DOB), LIT},
 	{"date de naissance", C(KW_DOB), SUBSTR},
 	{"naissance", C(KW_DOB), SUBSTR},
 	{"DDN", C(KW_DOB), ACRO},
@@ -96,8 +104,11 @@ static const struct kw_def builtin_kw[] = {
 	{"birth date", C(KW_DOB), SUBSTR},
 	{"birthdate", C(KW_DOB), SUBSTR},
 	{"born", C(KW_DOB), WORD},
-	{"CIM-10", C(KW_ICD), SUBSTR},
-	{"ICD-10", C(KW_ICD), SUBSTR},
+	{"CIM-10", C(KW_ICD), LIT},
+	{"CIM10", C(KW_ICD), LIT},
+	{"CIM 10", C(KW_ICD), LIT},
+	{"ICD-10", C(KW_ICD), LIT},
+	{"ICD10", C(KW_ICD), LIT},
 	{"diagnostic", C(KW_ICD), SUBSTR},
 	{"diagnosis", C(KW_ICD), SUBSTR},
 	{"DP", C(KW_ICD), ACRO},
@@ -120,8 +131,6 @@ static const struct kw_def builtin_kw[] = {
 	{"colis", C(KW_ORDER), SUBSTR},
 	{"facture", C(KW_ORDER), SUBSTR},
 	{"invoice", C(KW_ORDER), SUBSTR},
-	{"<ClinicalDocument", C(KW_CDA_ROOT), SUBSTR},
-	{"urn:hl7-org:v3", C(KW_CDA_NS), SUBSTR},
 	{"1.2.250.1.213.1.1.1.1", C(KW_CDA_FR), SUBSTR},
 };
 
@@ -158,6 +167,25 @@ static void sb_add(struct sbuf *b, const char *s)
 	}
 	memcpy(b->p + b->len, s, n + 1);
 	b->len += n;
+}
+
+/* A literal, every byte but letters and digits escaped. */
+static char *literal_regex(const char *text)
+{
+	struct sbuf b = {0};
+	char tmp[8];
+	for (const unsigned char *s = (const unsigned char *)text; *s; s++) {
+		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9'))
+			snprintf(tmp, sizeof(tmp), "%c", *s);
+		else
+			snprintf(tmp, sizeof(tmp), "\\x%02x", *s);
+		sb_add(&b, tmp);
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
 }
 
 /* Regex for one keyword (UTF-8 text); NULL on OOM. */
@@ -219,53 +247,135 @@ static char *keyword_regex(const char *text, bool word)
 	return b.p;
 }
 
+#define MAX_VARIANTS 5
+#define VARIANT_LEN 512
+
+/*
+ * The forms a keyword takes in traffic, each searched as a plain literal (any ASCII case): as
+ * written, without accents, JSON-escaped (s\u00e9curit\u00e9), and with a capital accented first
+ * letter ("Établissement") in UTF-8 and escaped. Literals keep the keyword database fast, where
+ * one pattern with accent and escape alternations would not be.
+ */
+static size_t variants(const char *text, char out[MAX_VARIANTS][VARIANT_LEN])
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t len[MAX_VARIANTS] = {0}, n = 0;
+	bool first_accent = s[0] == 0xc3;
+
+	for (size_t i = 0; s[i]; i++) {
+		char buf[MAX_VARIANTS][8];
+		unsigned char c2 = s[i + 1];
+		int k = -1;
+		if (s[i] == 0xc3 && c2)
+			for (size_t a = 0; a < sizeof(accents) / sizeof(accents[0]); a++)
+				if (accents[a].lo == c2 || accents[a].up == c2)
+					k = (int)a;
+		if (k >= 0) {
+			unsigned lo = accents[k].lo, up = accents[k].up;
+			snprintf(buf[0], 8, "%c%c", 0xc3, c2);
+			snprintf(buf[1], 8, "%c", accents[k].base);
+			snprintf(buf[2], 8, "\\u00%02x", c2 + 0x40);
+			snprintf(buf[3], 8, "%c%c", 0xc3, i == 0 ? up : c2);
+			snprintf(buf[4], 8, "\\u00%02x", (i == 0 ? up : c2) + 0x40);
+			(void)lo;
+			i++;
+		} else if (s[i] == 0xc2 && c2 == 0xb0) {
+			snprintf(buf[0], 8, "%c%c", 0xc2, 0xb0);
+			snprintf(buf[1], 8, "o");
+			snprintf(buf[2], 8, "\\u00b0");
+			snprintf(buf[3], 8, "%c%c", 0xc2, 0xb0);
+			snprintf(buf[4], 8, "\\u00b0");
+			i++;
+		} else {
+			for (int v = 0; v < MAX_VARIANTS; v++)
+				snprintf(buf[v], 8, "%c", s[i]);
+		}
+		for (int v = 0; v < MAX_VARIANTS; v++) {
+			size_t bl = strlen(buf[v]);
+			if (len[v] + bl + 1 > VARIANT_LEN)
+				return 0;
+			memcpy(out[v] + len[v], buf[v], bl + 1);
+			len[v] += bl;
+		}
+	}
+	n = first_accent ? 5 : 3;
+	/* drop duplicates (a keyword without accents has one form) */
+	for (size_t v = 1; v < n;) {
+		bool dup = false;
+		for (size_t w = 0; w < v; w++)
+			dup = dup || strcasecmp(out[v], out[w]) == 0;
+		if (dup) {
+			memmove(out[v], out[v + 1 < n ? v + 1 : v], (n - v - 1) * VARIANT_LEN);
+			n--;
+		} else {
+			v++;
+		}
+	}
+	return n;
+}
+
 int rp_keywords_build(struct rp_engine *e, const struct rp_engine_config *cfg, char ***exprs_out,
 		      unsigned **flags_out, unsigned **ids_out, size_t *n_out, char *err, size_t errlen)
 {
-	size_t n_builtin = sizeof(builtin_kw) / sizeof(builtin_kw[0]), n = n_builtin, k = 0;
+	size_t n_builtin = sizeof(builtin_kw) / sizeof(builtin_kw[0]), n = n_builtin * MAX_VARIANTS, k = 0;
 	char **exprs = NULL;
 	unsigned *flags = NULL, *ids = NULL;
+	char (*var)[VARIANT_LEN] = NULL;
 	int r = -ENOMEM;
 
 	for (size_t i = 0; i < cfg->n_custom; i++)
 		for (const char *const *kw = cfg->custom[i].keywords; kw && *kw; kw++)
-			n++;
+			n += MAX_VARIANTS;
 	exprs = calloc(n, sizeof(*exprs));
 	flags = calloc(n, sizeof(*flags));
 	ids = calloc(n, sizeof(*ids));
 	e->kw = calloc(n, sizeof(*e->kw));
-	if (!exprs || !flags || !ids || !e->kw)
+	var = calloc(MAX_VARIANTS, VARIANT_LEN);
+	if (!exprs || !flags || !ids || !e->kw || !var)
 		goto fail;
 
-	for (size_t i = 0; i < n_builtin; i++, k++) {
-		exprs[k] = keyword_regex(builtin_kw[i].text, builtin_kw[i].mode != SUBSTR);
-		if (!exprs[k])
-			goto fail;
-		flags[k] = builtin_kw[i].mode == ACRO ? 0 : HS_FLAG_CASELESS;
-		ids[k] = PAT_KW_BASE + (unsigned)k;
-		e->kw[k].classes = builtin_kw[i].classes;
-		e->kw[k].custom_class = KW_NONE;
+	for (size_t i = 0; i < n_builtin; i++) {
+		size_t nv = 1;
+		if (builtin_kw[i].mode == SUBSTR || builtin_kw[i].mode == LIT)
+			nv = variants(builtin_kw[i].text, var);
+		for (size_t v = 0; v < nv; v++, k++) {
+			exprs[k] = builtin_kw[i].mode == SUBSTR || builtin_kw[i].mode == LIT
+					   ? literal_regex(var[v])
+					   : keyword_regex(builtin_kw[i].text, true);
+			if (!exprs[k])
+				goto fail;
+			flags[k] = builtin_kw[i].mode == ACRO ? 0 : HS_FLAG_CASELESS;
+			ids[k] = PAT_KW_BASE + (unsigned)k;
+			e->kw[k].classes = builtin_kw[i].classes;
+			e->kw[k].custom_class = KW_NONE;
+		}
 	}
 	for (size_t i = 0; i < cfg->n_custom; i++) {
 		size_t j = 0;
-		for (const char *const *kw = cfg->custom[i].keywords; kw && *kw; kw++, j++, k++) {
-			if (!**kw || strlen(*kw) > 200) {
+		for (const char *const *kw = cfg->custom[i].keywords; kw && *kw; kw++, j++) {
+			/* Short custom keywords match as whole words only, else "ID" is everywhere. */
+			bool word = strlen(*kw) <= 4;
+			size_t nv = word ? 1 : variants(*kw, var);
+			if (!**kw || strlen(*kw) > 200 || nv == 0) {
 				if (err)
 					snprintf(err, errlen, "detectors.custom[%zu] (%s): keywords[%zu]: empty or longer than 200 bytes",
 						 i, cfg->custom[i].id, j);
 				r = -EINVAL;
 				goto fail;
 			}
-			/* Short custom keywords match as whole words only, else "ID" is everywhere. */
-			exprs[k] = keyword_regex(*kw, strlen(*kw) <= 4);
-			if (!exprs[k])
-				goto fail;
-			flags[k] = HS_FLAG_CASELESS;
-			ids[k] = PAT_KW_BASE + (unsigned)k;
-			e->kw[k].classes = 0;
-			e->kw[k].custom_class = KW__BUILTIN + (uint32_t)i;
+			for (size_t v = 0; v < nv; v++, k++) {
+				exprs[k] = word ? keyword_regex(*kw, true) : literal_regex(var[v]);
+				if (!exprs[k])
+					goto fail;
+				flags[k] = HS_FLAG_CASELESS;
+				ids[k] = PAT_KW_BASE + (unsigned)k;
+				e->kw[k].classes = 0;
+				e->kw[k].custom_class = KW__BUILTIN + (uint32_t)i;
+			}
 		}
 	}
+	n = k;
+	free(var);
 	e->n_kw = n;
 	*exprs_out = exprs;
 	*flags_out = flags;
@@ -274,6 +384,7 @@ int rp_keywords_build(struct rp_engine *e, const struct rp_engine_config *cfg, c
 	return 0;
 
 fail:
+	free(var);
 	for (size_t i = 0; exprs && i < n; i++)
 		free(exprs[i]);
 	free(exprs);

@@ -82,6 +82,14 @@ void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		rp_candidate(c, RP_DET_FHIR, (uint64_t)at, end - (uint64_t)at, 0, masked);
 		return;
 	}
+	case PAT_CDA_ROOT:
+		sd->cda_root = end;
+		rp_cda_check(c);
+		return;
+	case PAT_CDA_NS:
+		sd->cda_ns = end;
+		rp_cda_check(c);
+		return;
 	case PAT_DICOM_ANY:
 	case PAT_DICOM_128:
 		if (sd->dicom_done)

@@ -2,15 +2,14 @@
 /*
  * The built-in Hyperscan patterns and the scoring table of the built-in detectors.
  *
- * Few, generic patterns: one digit run (any identifier made of digits and separators, dispatched
- * in C by length and checksum), one IBAN-shaped run, a handful of short shapes and structure
- * markers. Every pattern ends with \b (or a fixed literal) so it reports where the value ends;
- * the C side walks back to its start. No start-of-match tracking: it would grow stream state.
+ * Hyperscan gets what it is fast at: patterns with a literal to anchor on (e-mail '@', month
+ * names, structure markers). Digit runs and letter+digit codes are found by the C scanner
+ * (scanner.c); context keywords have their own database, searched only around candidates
+ * (scoring.c). Patterns report where a value ends; the C side walks back to its start: no
+ * start-of-match tracking, which would grow the stream state.
  */
 #include "internal.h"
 
-/* Separator: space, dot, dash, NBSP, narrow NBSP, and their JSON escapes. */
-#define SEP "(?:[ .\\-]|\\xc2\\xa0|\\xe2\\x80\\xaf|\\\\u00[aA]0|\\\\u202[fF])"
 #define SP "(?:\\s|\\xc2\\xa0|\\\\u00[aA]0)+"
 #define E_ACC "(?:e|\\xc3[\\xa9\\x89\\xa8\\x88]|\\\\u00[eEcC][98])"
 #define FHIR_TYPES                                                                                 \
@@ -19,20 +18,11 @@
 	"CarePlan|Practitioner|PractitionerRole|ServiceRequest|Specimen|ImagingStudy|Consent)"
 
 static const char *const exprs[] = {
-	/* 9+ digits with optional single separators; C dispatches by length and checksum. */
-	"[0-9](?:" SEP "?[0-9]){8,}\\b",
-	/* NIR of someone born in Corsica since 1976: department 2A/2B breaks the digit run. */
-	"[1-478]" SEP "?[0-9]{2}" SEP "?[0-9]{2}" SEP "?2[ABab]" SEP "?[0-9]{3}" SEP "?[0-9]{3}" SEP
-	"?[0-9]{2}\\b",
-	"[A-Z]{2}[0-9]{2}(?:" SEP "?[0-9A-Z]){11,}\\b",
-	"[ABCDEFGHJKLMPRSTUX][A-Z9][0-9]{7}\\b",
 	"[A-Za-z0-9._%+\\-]@[A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.[A-Za-z]{2,24}\\b",
-	"[0-9]{1,2}[/.\\-][0-9]{1,2}[/.\\-](?:19|20)[0-9]{2}\\b",
-	"(?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}\\b",
-	"[0-9]{1,2}(?:er)?" SP "(?:janvier|f" E_ACC "vrier|mars|avril|mai|juin|juillet|ao(?:u|\\xc3\\xbb|"
-	"\\\\u00fb)t|septembre|octobre|novembre|d" E_ACC "cembre)" SP "(?:19|20)[0-9]{2}\\b",
-	"[A-Z][0-9]{2}(?:\\.?[0-9A-Z]{1,4})?\\b",
-	"[ABCDGHJLMNPRSV][0-9]{2}[A-Z]{2}[0-9]{2}\\b",
+	/* written dates start with the month name (a literal Hyperscan can anchor on); the day
+	 * before it is read back in C */
+	"(?:janvier|f" E_ACC "vrier|mars|avril|mai|juin|juillet|ao(?:u|\\xc3\\xbb|\\\\u00fb)t|septembre|octobre|"
+	"novembre|d" E_ACC "cembre)" SP "(?:19|20)[0-9]{2}\\b",
 	/* HL7 v2 message header at a line start, after MLLP's 0x0B, or starting a JSON string;
 	 * inside JSON the escape character arrives doubled. */
 	"(?:^|[\\x0b\"]|\\\\[rn])MSH[|!#$%*+,/:;=?@]\\^~\\\\{1,2}&",
@@ -40,16 +30,17 @@ static const char *const exprs[] = {
 	"<" FHIR_TYPES "\\s+xmlns=\\\\?\"http://hl7\\.org/fhir",
 	"DICM\\x02\\x00\\x00\\x00UL",
 	"\\A.{128}DICM",
+	"<ClinicalDocument\\b",
+	"urn:hl7-org:v3",
 };
 
 static const unsigned flags[] = {
-	0, 0, 0, 0, 0, 0, 0, HS_FLAG_CASELESS, 0, 0, HS_FLAG_MULTILINE, 0, 0, 0, HS_FLAG_DOTALL,
+	0, HS_FLAG_CASELESS, HS_FLAG_MULTILINE, 0, 0, 0, HS_FLAG_DOTALL, 0, 0,
 };
 
 static const unsigned ids[] = {
-	PAT_DIGITRUN, PAT_NIR_CORSICA, PAT_IBAN, PAT_DEA, PAT_EMAIL, PAT_DATE_NUM, PAT_DATE_ISO,
-	PAT_DATE_TXT, PAT_ICD10, PAT_ATC, PAT_HL7, PAT_FHIR_JSON, PAT_FHIR_XML, PAT_DICOM_ANY,
-	PAT_DICOM_128,
+	PAT_EMAIL, PAT_DATE_TXT, PAT_HL7, PAT_FHIR_JSON, PAT_FHIR_XML, PAT_DICOM_ANY, PAT_DICOM_128, PAT_CDA_ROOT,
+	PAT_CDA_NS,
 };
 
 _Static_assert(sizeof(exprs) / sizeof(exprs[0]) == sizeof(flags) / sizeof(flags[0]), "flags");

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Scoring: base confidence, context keywords in a window before or after the match, pending
- * findings. A finding without context is held until the stream has moved past its window (a
- * keyword may still come after it), then reported at its base confidence, or dropped when its
- * detector needs context. The pending list is bounded: on overflow the oldest is decided early.
+ * Scoring: base confidence, then context keywords within the window before or after the value.
+ *
+ * Keywords are not scanned over the whole traffic (a hundred accent-insensitive keyword patterns
+ * would cost more than all detectors together); they are searched with their own small Hyperscan
+ * database only in the bytes around a candidate, which are rare. The window before a value is in
+ * the view (the stream keeps that much history); the window after it may still be to come: then
+ * the finding waits in a small pending list, and each later feed searches only its new bytes,
+ * until the window is complete or the stream closes.
  */
 #include <string.h>
 
@@ -14,29 +18,77 @@
 /* A CDA root element and its namespace are in the same start tag, or near it. */
 #define CDA_SPAN 1024
 
-void rp_side_reset(struct rp_side *sd, unsigned n_classes)
+void rp_side_reset(struct rp_side *sd)
 {
-	for (unsigned i = 0; i < n_classes; i++)
-		sd->last_kw[i] = RP_NEVER;
+	memset(&sd->ds, 0, sizeof(sd->ds));
 	sd->n_pending = 0;
 	sd->run_deferred = false;
 	sd->run_end = 0;
 	sd->code_deferred = false;
 	sd->code_end = 0;
 	sd->cda_root = RP_NEVER;
+	sd->cda_ns = RP_NEVER;
 	sd->cda_done = sd->fhir_done = sd->hl7_done = sd->dicom_done = false;
 }
 
-bool rp_context_near(const struct rp_scan_ctx *c, uint32_t cls, uint64_t start, uint64_t end, unsigned window)
+struct kw_query {
+	uint64_t base;         /* stream offset of the searched buffer */
+	uint64_t lo, hi;       /* accepted keyword end offsets */
+	bool found;
+};
+
+static int kw_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx)
 {
-	uint64_t k;
-	if (cls == KW_NONE || cls >= c->e->n_classes)
+	struct kw_query *q = ctx;
+	uint64_t end = q->base + to;
+	(void)id;
+	(void)from;
+	(void)flags;
+	if (end < q->lo || end > q->hi)
+		return 0;
+	q->found = true;
+	return 1; /* one is enough */
+}
+
+/* A keyword of class cls ending within [lo, hi], in the view bytes [from, to)? */
+static bool kw_search(struct rp_scan_ctx *c, uint32_t cls, uint64_t from, uint64_t to, uint64_t lo, uint64_t hi)
+{
+	const struct rp_view *v = &c->v;
+	uint64_t avail_lo = v->hist_len ? v->hist_base : v->cur_base, avail_hi = v->cur_base + v->cur_len;
+	struct kw_query q = {0, lo, hi, false};
+	hs_database_t *db;
+
+	if (!c->s || cls >= c->e->n_classes || !(db = c->e->db_kwc[cls]))
 		return false;
-	k = c->side->last_kw[cls];
-	if (k == RP_NEVER)
+	if (from < avail_lo)
+		from = avail_lo;
+	if (to > avail_hi)
+		to = avail_hi;
+	if (from >= to)
 		return false;
-	/* k is where the keyword ended: before the match (within window) or after it. */
-	return k + window >= start && k <= end + window;
+	if (to - from > c->s->kwbuf_len)
+		from = to - c->s->kwbuf_len;
+	if (!rp_view_gather(v, from, to, c->s->kwbuf))
+		return false;
+	q.base = from;
+	hs_scan(db, (const char *)c->s->kwbuf, (unsigned)(to - from), 0, c->s->hs_kw, kw_cb, &q);
+	return q.found;
+}
+
+static bool context_before(struct rp_scan_ctx *c, uint32_t cls, uint64_t start, uint64_t end)
+{
+	uint64_t w = c->e->window;
+	uint64_t lo = start > w ? start - w : 0;
+	uint64_t from = lo > RP_KW_OVERLAP ? lo - RP_KW_OVERLAP : 0;
+	/* everything in view up to the end of the window after the value */
+	return kw_search(c, cls, from, end + w, lo, end + w);
+}
+
+bool rp_negative_near(struct rp_scan_ctx *c, uint64_t start)
+{
+	uint64_t lo = start > NEG_WINDOW ? start - NEG_WINDOW : 0;
+	uint64_t from = lo > RP_KW_OVERLAP ? lo - RP_KW_OVERLAP : 0;
+	return kw_search(c, KW_BUSINESS, from, start, lo, start) || kw_search(c, KW_ORDER, from, start, lo, start);
 }
 
 static void emit(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length, double conf,
@@ -81,15 +133,29 @@ static void pending_expire(struct rp_scan_ctx *c, unsigned i)
 		emit(c, p.detector, p.offset, p.length, p.confidence, p.masked);
 }
 
-void rp_pending_flush(struct rp_scan_ctx *c, uint64_t pos, bool force)
+void rp_pending_update(struct rp_scan_ctx *c, bool force)
 {
 	struct rp_side *sd = c->side;
+	uint64_t avail_hi = c->v.cur_base + c->v.cur_len;
+
 	for (unsigned i = 0; i < sd->n_pending;) {
-		const struct rp_pending *p = &sd->pending[i];
-		if (force || p->offset + p->length + c->e->window < pos)
+		struct rp_pending *p = &sd->pending[i];
+		const struct rp_det_info *d = &c->e->det[p->detector];
+		uint64_t end = p->offset + p->length, hi = end + c->e->window;
+		uint64_t from = p->scanned_to > end + RP_KW_OVERLAP ? p->scanned_to - RP_KW_OVERLAP : end;
+		if (avail_hi > p->scanned_to && kw_search(c, d->kw_class, from, hi, end, hi)) {
+			struct rp_pending q = *p;
+			pending_remove(sd, i);
+			emit(c, q.detector, q.offset, q.length, q.confidence + d->ctx_bonus, q.masked);
+			continue;
+		}
+		if (avail_hi > p->scanned_to)
+			p->scanned_to = avail_hi;
+		if (force || c->v.eod || p->scanned_to >= hi) {
 			pending_expire(c, i);
-		else
-			i++;
+			continue;
+		}
+		i++;
 	}
 }
 
@@ -99,15 +165,22 @@ void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t
 	const struct rp_det_info *d = &c->e->det[det];
 	struct rp_side *sd = c->side;
 	double conf = d->base + conf_adj;
+	uint64_t end = offset + length, avail_hi = c->v.cur_base + c->v.cur_len;
 	struct rp_pending *p;
 
 	if (!d->enabled || c->stop)
 		return;
-	if (rp_context_near(c, d->kw_class, offset, offset + length, c->e->window)) {
+	if (d->kw_class == KW_NONE) {
+		if (!d->needs_context)
+			emit(c, det, offset, length, conf, masked);
+		return;
+	}
+	if (context_before(c, d->kw_class, offset, end)) {
 		emit(c, det, offset, length, conf + d->ctx_bonus, masked);
 		return;
 	}
-	if (d->kw_class == KW_NONE) {
+	/* the whole window after the value was in view: decided */
+	if (c->v.eod || end + c->e->window <= avail_hi) {
 		if (!d->needs_context)
 			emit(c, det, offset, length, conf, masked);
 		return;
@@ -121,25 +194,17 @@ void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t
 	p = &sd->pending[sd->n_pending++];
 	p->offset = offset;
 	p->length = length;
+	p->scanned_to = avail_hi;
 	p->confidence = conf;
 	p->detector = det;
 	strncpy(p->masked, masked, sizeof(p->masked) - 1);
 	p->masked[sizeof(p->masked) - 1] = '\0';
 }
 
-static bool class_hit(const struct rp_kw_entry *k, uint32_t cls)
-{
-	if (cls == KW_NONE)
-		return false;
-	if (cls < KW__BUILTIN)
-		return (k->classes >> cls) & 1;
-	return k->custom_class == cls;
-}
-
-static void cda_check(struct rp_scan_ctx *c, uint64_t end)
+void rp_cda_check(struct rp_scan_ctx *c)
 {
 	struct rp_side *sd = c->side;
-	uint64_t ns = sd->last_kw[KW_CDA_NS], root = sd->cda_root;
+	uint64_t ns = sd->cda_ns, root = sd->cda_root;
 	static const size_t root_len = sizeof("<ClinicalDocument") - 1;
 
 	if (sd->cda_done || root == RP_NEVER || ns == RP_NEVER)
@@ -148,51 +213,4 @@ static void cda_check(struct rp_scan_ctx *c, uint64_t end)
 		return;
 	sd->cda_done = true;
 	rp_candidate(c, RP_DET_CDA, root >= root_len ? root - root_len : 0, root_len, 0, "<ClinicalDocument>");
-	(void)end;
-}
-
-void rp_keyword_hit(struct rp_scan_ctx *c, unsigned kw_index, uint64_t end)
-{
-	const struct rp_kw_entry *k;
-	struct rp_side *sd = c->side;
-
-	if (kw_index >= c->e->n_kw)
-		return;
-	k = &c->e->kw[kw_index];
-	for (uint32_t cls = 0; cls < KW__BUILTIN; cls++)
-		if ((k->classes >> cls) & 1)
-			sd->last_kw[cls] = end;
-	if (k->custom_class != KW_NONE && k->custom_class < c->e->n_classes)
-		sd->last_kw[k->custom_class] = end;
-
-	/* Context after a finding: promote the pending ones it covers. */
-	for (unsigned i = 0; i < sd->n_pending;) {
-		struct rp_pending *p = &sd->pending[i];
-		const struct rp_det_info *d = &c->e->det[p->detector];
-		if (class_hit(k, d->kw_class) && end <= p->offset + p->length + c->e->window + 64 &&
-		    end + c->e->window >= p->offset) {
-			struct rp_pending q = *p;
-			pending_remove(sd, i);
-			emit(c, q.detector, q.offset, q.length, q.confidence + d->ctx_bonus, q.masked);
-			continue;
-		}
-		i++;
-	}
-	if ((k->classes >> KW_CDA_ROOT) & 1) {
-		sd->cda_root = end;
-		cda_check(c, end);
-	}
-	if ((k->classes >> KW_CDA_NS) & 1)
-		cda_check(c, end);
-}
-
-bool rp_negative_near(const struct rp_scan_ctx *c, uint64_t start)
-{
-	static const uint32_t neg[] = {KW_BUSINESS, KW_ORDER};
-	for (size_t i = 0; i < sizeof(neg) / sizeof(neg[0]); i++) {
-		uint64_t k = c->side->last_kw[neg[i]];
-		if (k != RP_NEVER && k <= start && k + NEG_WINDOW >= start)
-			return true;
-	}
-	return false;
 }

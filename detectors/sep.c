@@ -4,6 +4,8 @@
  * NIRs with spaces, dots or dashes; word processors insert NBSP or narrow NBSP; JSON bodies carry
  * those as "\u00a0" / "\u202f".
  */
+#include <string.h>
+
 #include "internal.h"
 
 static bool is_hex(int c)
@@ -70,7 +72,8 @@ int rp_view_sep_fwd(const struct rp_view *v, uint64_t off)
 bool rp_view_escape_back(const struct rp_view *v, uint64_t end)
 {
 	int b[6];
-	if (end < 6)
+	/* cheap rejection first: almost never an escape */
+	if (end < 6 || !is_hex(view_byte(v, end - 1)) || view_byte(v, end - 6) != '\\')
 		return false;
 	for (int i = 0; i < 6; i++) {
 		b[i] = view_byte(v, end - 6 + (uint64_t)i);
@@ -103,6 +106,21 @@ int rp_view_sep_back(const struct rp_view *v, uint64_t end)
 
 bool rp_view_gather(const struct rp_view *v, uint64_t from, uint64_t to, uint8_t *out)
 {
+	/* fast path: the range lies in the history and/or the current chunk, which are contiguous */
+	if (from <= to && to <= v->cur_base + v->cur_len) {
+		uint64_t hist_end = v->hist_base + v->hist_len;
+		if (from >= v->cur_base) {
+			memcpy(out, v->cur + (from - v->cur_base), (size_t)(to - from));
+			return true;
+		}
+		if (v->hist_len && from >= v->hist_base && hist_end == v->cur_base) {
+			size_t h = (size_t)((to < hist_end ? to : hist_end) - from);
+			memcpy(out, v->hist + (from - v->hist_base), h);
+			if (to > hist_end)
+				memcpy(out + h, v->cur, (size_t)(to - hist_end));
+			return true;
+		}
+	}
 	for (uint64_t o = from; o < to; o++) {
 		int c = view_byte(v, o);
 		if (c < 0)

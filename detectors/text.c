@@ -184,7 +184,8 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 	if (pat == PAT_DATE_ISO) {
 		/* YYYY-MM-DD: the year is first */
 		if (end < 10 || digits_back(v, end, 2, &b) != 2 || digits_back(v, end - 3, 2, &a) != 2 ||
-		    digits_back(v, end - 6, 4, &year) != 4)
+		    digits_back(v, end - 6, 4, &year) != 4 || view_byte(v, end - 3) != '-' ||
+		    view_byte(v, end - 6) != '-')
 			return;
 		if (!rp_view_boundary_before(v, end - 10) || !rp_date_valid(b, a, year, now))
 			return;
@@ -287,6 +288,10 @@ int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 
 	if (pat == PAT_ATC) {
 		if (end < 7 || !rp_view_gather(v, end - 7, end, raw) || !rp_view_boundary_before(v, end - 7))
+			return 1;
+		/* [ABCDGHJLMNPRSV]\d\d[A-Z]{2}\d\d */
+		if (!raw[0] || !strchr("ABCDGHJLMNPRSV", raw[0]) || !is_digit(raw[1]) || !is_digit(raw[2]) || !is_upper(raw[3]) ||
+		    !is_upper(raw[4]) || !is_digit(raw[5]) || !is_digit(raw[6]))
 			return 1;
 		rp_mask_keep_ends(raw, 7, 3, 0, masked, sizeof(masked));
 		rp_candidate(c, RP_DET_ATC, end - 7, 7, 0, masked);

@@ -9,13 +9,14 @@ build_pkgs=(
   cmake make gcc clang llvm pkg-config bpftool
   libbpf-dev libelf-dev zlib1g-dev libhyperscan-dev libjson-c-dev
   libnghttp2-dev libsystemd-dev libssl-dev libcurl4-openssl-dev
-  check libsubunit-dev
+  check libsubunit-dev libbrotli-dev
 )
 # Real clients, servers and tools the integration tests drive.
 test_pkgs=(
   openssl curl wget gnutls-bin python3 nodejs iproute2 procps
   nghttp2-server nghttp2-client libnss3-tools firefox-esr
-  xvfb dbus dbus-x11 dunst libnotify-bin libclang-rt-14-dev
+  xvfb dbus dbus-x11 dunst libnotify-bin libclang-rt-14-dev debhelper
+  python3-jsonschema
 )
 bench_pkgs=(libpcre2-dev)
 

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -121,6 +123,10 @@ static int run_scan(const struct rp_cli_global *g, int argc, char **argv)
 	struct rp_scratch *s = NULL;
 	struct scan_out o = {0};
 	int c, r, ret = 0;
+
+	/* The files scanned hold patient data: no core dump of this process may carry it. */
+	(void)setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	(void)g;
 	while ((c = getopt_long(argc, argv, "p:jh", opts, NULL)) != -1) {

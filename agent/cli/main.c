@@ -69,8 +69,8 @@ int main(int argc, char **argv)
 	}
 	for (struct rp_cli_command *cmd = commands; cmd; cmd = cmd->next) {
 		if (strcmp(cmd->name, argv[optind]) == 0) {
-			int first = optind; /* the command name becomes the subcommand's argv[0] */
-			optind = 0;         /* full getopt reset for the subcommand */
+			int first = optind;
+			optind = 0; /* full getopt reset for the subcommand's own options */
 			return cmd->run(&g, argc - first, argv + first);
 		}
 	}

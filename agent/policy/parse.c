@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy_internal.h"
@@ -96,6 +98,161 @@ static size_t lexically_invalid_at(const char *buf, size_t len)
 	return len;
 }
 
+/* One object being scanned: the keys seen so far, decoded, for a sort-and-compare at its end. */
+struct key_level {
+	bool is_object;
+	size_t n, cap;
+	struct key_ref {
+		char *key;
+		size_t offset;
+	} *keys;
+};
+
+static int cmp_key_ref(const void *a, const void *b)
+{
+	const struct key_ref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	/* Ties by position so the report names the second occurrence. */
+	return c ? c : (x->offset < y->offset ? -1 : x->offset > y->offset);
+}
+
+static unsigned hex4(const char *p)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* Decode a JSON string body (already known valid) so "\u0061ction" and "action" compare equal. */
+static char *decode_key(const char *s, size_t len)
+{
+	char *out = malloc(len * 3 + 1), *o = out; /* \uXXXX (6 bytes) decodes to at most 3 */
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned cp;
+
+		if (s[i] != '\\') {
+			*o++ = s[i];
+			continue;
+		}
+		i++;
+		switch (s[i]) {
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u':
+			cp = i + 4 < len ? hex4(s + i + 1) : 0xfffd;
+			i += 4;
+			if (cp >= 0xd800 && cp <= 0xdfff)
+				cp = 0xfffd; /* surrogate halves: compare as U+FFFD, never as text */
+			if (cp < 0x80) {
+				*o++ = (char)cp;
+			} else if (cp < 0x800) {
+				*o++ = (char)(0xc0 | (cp >> 6));
+				*o++ = (char)(0x80 | (cp & 0x3f));
+			} else {
+				*o++ = (char)(0xe0 | (cp >> 12));
+				*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+				*o++ = (char)(0x80 | (cp & 0x3f));
+			}
+			break;
+		default: *o++ = s[i]; break; /* \" \\ \/ */
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void level_clear(struct key_level *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->keys[i].key);
+	free(l->keys);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * json-c keeps the last of repeated keys; other parsers keep the first or refuse. A signed policy
+ * must mean one thing to every reader, so a repeated key is an error. Runs on a document json-c
+ * accepted, so the scan can trust its syntax. Returns the offset of the repeated key, len if none,
+ * or SIZE_MAX on allocation failure.
+ */
+static size_t duplicate_key_at(const char *buf, size_t len, char *dup, size_t duplen)
+{
+	struct key_level levels[RP_JSON_MAX_DEPTH + 2];
+	int depth = -1;
+	size_t found = len;
+
+	memset(levels, 0, sizeof(levels));
+	for (size_t i = 0; i < len && found == len; i++) {
+		char c = buf[i];
+
+		if (c == '{' || c == '[') {
+			if (depth + 1 >= (int)(sizeof(levels) / sizeof(levels[0])))
+				break; /* json-c enforces the depth; never overflow here regardless */
+			depth++;
+			levels[depth].is_object = c == '{';
+		} else if ((c == '}' || c == ']') && depth >= 0) {
+			struct key_level *l = &levels[depth];
+
+			if (l->n > 1) {
+				qsort(l->keys, l->n, sizeof(l->keys[0]), cmp_key_ref);
+				for (size_t k = 1; k < l->n && found == len; k++)
+					if (strcmp(l->keys[k - 1].key, l->keys[k].key) == 0) {
+						found = l->keys[k].offset;
+						snprintf(dup, duplen, "%s", l->keys[k].key);
+					}
+			}
+			level_clear(l);
+			depth--;
+		} else if (c == '"') {
+			size_t start = ++i, j;
+
+			while (i < len && buf[i] != '"')
+				i += buf[i] == '\\' ? 2 : 1;
+			if (depth < 0 || !levels[depth].is_object)
+				continue;
+			for (j = i + 1; j < len && strchr(" \t\r\n", buf[j]); j++)
+				;
+			if (j < len && buf[j] == ':') {
+				struct key_level *l = &levels[depth];
+
+				if (l->n == l->cap) {
+					size_t cap = l->cap ? l->cap * 2 : 16;
+					struct key_ref *nk = realloc(l->keys, cap * sizeof(*nk));
+
+					if (!nk) {
+						found = SIZE_MAX;
+						break;
+					}
+					l->keys = nk;
+					l->cap = cap;
+				}
+				l->keys[l->n].key = decode_key(buf + start, i - start);
+				l->keys[l->n].offset = start - 1;
+				if (!l->keys[l->n].key) {
+					found = SIZE_MAX;
+					break;
+				}
+				l->n++;
+			}
+		}
+	}
+	for (int d = 0; d <= depth && d < (int)(sizeof(levels) / sizeof(levels[0])); d++)
+		level_clear(&levels[d]);
+	return found;
+}
+
 int rp_json_parse(const char *buf, size_t len, const char *origin, struct json_object **out,
 		  struct rp_diag *diag)
 {
@@ -175,6 +332,22 @@ int rp_json_parse(const char *buf, size_t len, const char *origin, struct json_o
 			offset_to_line_col(buf, end, &line, &col);
 			rp_diag_addf(diag, "%s: line %zu, column %zu: trailing data after the JSON document",
 				     origin, line, col);
+			r = -EINVAL;
+			goto cleanup;
+		}
+	}
+	{
+		char dup[128] = "";
+
+		bad = duplicate_key_at(buf, end, dup, sizeof(dup));
+		if (bad == SIZE_MAX) {
+			r = -ENOMEM;
+			goto cleanup;
+		}
+		if (bad < end) {
+			offset_to_line_col(buf, bad, &line, &col);
+			rp_diag_addf(diag, "%s: line %zu, column %zu: duplicate key \"%s\" in the same object",
+				     origin, line, col, dup);
 			r = -EINVAL;
 			goto cleanup;
 		}

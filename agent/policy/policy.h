@@ -46,6 +46,9 @@ struct rp_policy_settings {
 	uint32_t hold_timeout_ms;        /* verdict timeout in hold mode */
 	bool fail_closed;                /* on hold timeout: true kills the flow, false releases */
 	uint32_t notify_rate_per_minute; /* desktop notifications per user per minute */
+	/* What to do with a flow some of whose bytes were not inspected (over the per-write capture
+	 * budget, ring buffer full): RP_ACTION_NONE ignores it. */
+	enum rp_action capture_gap_action;
 };
 
 struct rp_policy;

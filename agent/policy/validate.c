@@ -458,7 +458,7 @@ static bool get_cidrs(struct vctx *v, const char *path, struct json_object *obj,
 static void parse_settings(struct vctx *v, struct json_object *o)
 {
 	static const char *const keys[] = {"capture_budget_bytes", "hold_timeout_ms", "fail_mode",
-					   "notify_rate_per_minute", "context_window", NULL};
+					   "notify_rate_per_minute", "context_window", "capture_gap_action", NULL};
 	struct rp_policy_settings *s = &v->p->settings;
 	int64_t x;
 	char *mode;
@@ -484,6 +484,17 @@ static void parse_settings(struct vctx *v, struct json_object *o)
 		else
 			verr(v, "settings.fail_mode", "%s is not one of open, closed",
 			     quote(mode, q, sizeof(q)));
+		free(mode);
+	}
+	mode = get_string(v, "settings", o, "capture_gap_action", false, 64);
+	if (mode) {
+		int a = strcmp(mode, "none") == 0 ? RP_ACTION_NONE : rp_action_from_name(mode);
+		/* hold is about writes to come; a gap is in the past. */
+		if (a < 0 || a == RP_ACTION_HOLD)
+			verr(v, "settings.capture_gap_action", "%s is not one of none, audit, alert, block, kill",
+			     quote(mode, q, sizeof(q)));
+		else
+			s->capture_gap_action = (enum rp_action)a;
 		free(mode);
 	}
 }
@@ -658,6 +669,15 @@ static void parse_destinations(struct vctx *v, struct json_object *a)
 		get_cidrs(v, ep, o, "addresses", &d->addrs, &d->n_addrs);
 		if (!get(v, ep, o, "hosts", false) && !get(v, ep, o, "addresses", false))
 			verr(v, ep, "a destination needs \"hosts\" or \"addresses\"");
+		for (const char *const *k = (const char *const[]){"hosts", "addresses", NULL}; *k; k++) {
+			struct json_object *l = get(v, ep, o, *k, false);
+			char lp[PATH_LEN];
+
+			if (l && json_object_is_type(l, json_type_array) && json_object_array_length(l) == 0) {
+				join_key(lp, ep, *k);
+				verr(v, lp, "must not be empty (leave the key out instead)");
+			}
+		}
 		get_bool(v, ep, o, "approved", &d->approved);
 		d->approved_tenants = get_strv(v, ep, o, "approved_tenants", false, MAX_LIST, 253, NULL);
 		if (d->approved_tenants && !d->approved) {
@@ -919,8 +939,6 @@ static void parse_exceptions(struct vctx *v, struct json_object *a)
 			}
 			e->rules[e->n_rules++] = r;
 		}
-		if (rules && rules[0] && e->n_rules == 0)
-			e->n_rules = SIZE_MAX; /* every reference was wrong: match nothing, error reported */
 		rp_strv_free(rules);
 
 		val = get(v, ep, o, "scope", true);
@@ -932,9 +950,6 @@ static void parse_exceptions(struct vctx *v, struct json_object *a)
 					    "everywhere)");
 		}
 	}
-	for (size_t i = 0; i < v->p->n_exceptions; i++)
-		if (v->p->exceptions[i].n_rules == SIZE_MAX)
-			v->p->exceptions[i].n_rules = 0;
 }
 
 int rp_policy_from_json(struct json_object *root, struct rp_policy *p, struct rp_diag *diag)
@@ -953,6 +968,7 @@ int rp_policy_from_json(struct json_object *root, struct rp_policy *p, struct rp
 	p->settings.hold_timeout_ms = 1500;
 	p->settings.fail_closed = false;
 	p->settings.notify_rate_per_minute = 6;
+	p->settings.capture_gap_action = RP_ACTION_AUDIT;
 	p->context_window = 300;
 
 	/* The version decides what every other key means: stop here if we do not know it. */

@@ -4,9 +4,11 @@
  * and hand each ring-buffer record to the flow table.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -27,6 +29,22 @@ struct attached_object {
 	ino_t ino;
 };
 
+#define RP_DEFERRED_SCANS 256
+/* A new program maps its libraries just after exec, and may dlopen a TLS library later (Python
+ * imports ssl on first use): look again at these delays. One FIFO per stage keeps each sorted. */
+static const uint64_t rescan_delay_ns[] = {250000000ull, 1500000000ull, 6000000000ull};
+#define RP_RESCAN_STAGES (sizeof(rescan_delay_ns) / sizeof(rescan_delay_ns[0]))
+
+struct deferred_scan {
+	pid_t pid;
+	uint64_t due_ns;
+};
+
+struct deferred_queue {
+	struct deferred_scan q[RP_DEFERRED_SCANS];
+	uint64_t head, tail;
+};
+
 struct rp_capture {
 	struct capture_bpf *skel;
 	struct ring_buffer *rb;
@@ -36,6 +54,8 @@ struct rp_capture {
 	size_t n_probes, cap_probes;
 	struct attached_object *objects;
 	size_t n_objects, cap_objects;
+	unsigned n_hooked;      /* objects with at least one probe */
+	struct deferred_queue deferred[RP_RESCAN_STAGES];
 	int ncpus;
 };
 
@@ -138,28 +158,37 @@ void rp_capture_free(struct rp_capture *c)
 	free(c);
 }
 
-static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char *path, const char *func)
+static int push_probe(struct rp_capture *c, struct bpf_link *link, const char *target, const char *func)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = false);
-	struct bpf_link *link;
-
 	if (c->n_probes == c->cap_probes) {
-		size_t cap = c->cap_probes ? c->cap_probes * 2 : 16;
+		size_t cap = c->cap_probes ? c->cap_probes * 2 : 32;
 		struct probe *np = realloc(c->probes, cap * sizeof(*np));
 		if (!np)
 			return -ENOMEM;
 		c->probes = np;
 		c->cap_probes = cap;
 	}
+	c->probes[c->n_probes].link = link;
+	snprintf(c->probes[c->n_probes].target, sizeof(c->probes[0].target), "%s", target);
+	c->probes[c->n_probes].func = func;
+	c->n_probes++;
+	return 0;
+}
+
+static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char *path, const char *func)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = false);
+	struct bpf_link *link;
+	int r;
+
 	/* pid -1: every process that maps this file, now and later. */
 	link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
 	if (!link)
 		return -errno;
-	c->probes[c->n_probes].link = link;
-	snprintf(c->probes[c->n_probes].target, sizeof(c->probes[0].target), "%s", path);
-	c->probes[c->n_probes].func = func;
-	c->n_probes++;
-	return 0;
+	r = push_probe(c, link, path, func);
+	if (r < 0)
+		bpf_link__destroy(link);
+	return r;
 }
 
 static bool object_known(const struct rp_capture *c, dev_t dev, ino_t ino)
@@ -178,16 +207,41 @@ struct attach_ctx {
 	size_t errlen;
 };
 
+struct hook {
+	struct bpf_program *prog;
+	const char *func;
+	bool required; /* the object is not worth hooking without it */
+};
+
+static int attach_hooks(struct attach_ctx *ac, const char *path, const struct hook *hooks, size_t n)
+{
+	int ok = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int r = add_probe(ac->c, hooks[i].prog, path, hooks[i].func);
+		if (r == 0) {
+			ok++;
+		} else if (hooks[i].required && !ac->first_error && ac->err) {
+			ac->first_error = r;
+			snprintf(ac->err, ac->errlen, "cannot attach %s in %s: %s", hooks[i].func, path, strerror(-r));
+		}
+	}
+	return ok;
+}
+
 static int attach_object(const struct rp_tls_object *o, void *u)
 {
 	struct attach_ctx *ac = u;
 	struct rp_capture *c = ac->c;
-	int r, ok = 0;
+	struct capture_bpf *sk = c->skel;
+	enum rp_tls_kind kind = o->kind;
+	int ok = 0;
 
 	if (object_known(c, o->dev, o->ino))
 		return 0;
+	/* Remember every object looked at, hooked or not, so each is examined once. */
 	if (c->n_objects == c->cap_objects) {
-		size_t cap = c->cap_objects ? c->cap_objects * 2 : 8;
+		size_t cap = c->cap_objects ? c->cap_objects * 2 : 64;
 		struct attached_object *no = realloc(c->objects, cap * sizeof(*no));
 		if (!no)
 			return -ENOMEM;
@@ -196,33 +250,78 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 	}
 	c->objects[c->n_objects++] = (struct attached_object){.dev = o->dev, .ino = o->ino};
 
-	switch (o->kind) {
+	if (kind == RP_TLS_CANDIDATE_EXE) {
+		if (rp_elf_defines(o->path, "SSL_write") != 1)
+			return 0;
+		kind = RP_TLS_OPENSSL;
+	}
+	switch (kind) {
 	case RP_TLS_OPENSSL: {
-		/* SSL_write_ex appeared in OpenSSL 1.1.1; SSL_write and SSL_free exist in every version. */
-		const struct {
-			struct bpf_program *prog;
-			const char *func;
-			bool required;
-		} hooks[] = {
-			{c->skel->progs.ssl_write, "SSL_write", true},
-			{c->skel->progs.ssl_write_ex, "SSL_write_ex", false},
-			{c->skel->progs.ssl_free, "SSL_free", false},
+		/* SSL_write_ex appeared in OpenSSL 1.1.1; the others exist in every version. */
+		const struct hook hooks[] = {
+			{sk->progs.ssl_write, "SSL_write", true},
+			{sk->progs.ssl_write_ex, "SSL_write_ex", false},
+			{sk->progs.ssl_handshake, "SSL_do_handshake", false},
+			{sk->progs.ssl_handshake, "SSL_connect", false},
+			{sk->progs.ssl_free, "SSL_free", false},
 		};
-		for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-			r = add_probe(c, hooks[i].prog, o->path, hooks[i].func);
-			if (r == 0) {
-				ok++;
-			} else if (hooks[i].required && !ac->first_error) {
-				ac->first_error = r;
-				snprintf(ac->err, ac->errlen, "cannot attach %s in %s: %s", hooks[i].func, o->path,
-					 strerror(-r));
-			}
-		}
+		ok = attach_hooks(ac, o->path, hooks, sizeof(hooks) / sizeof(hooks[0]));
 		break;
 	}
+	case RP_TLS_GNUTLS: {
+		const struct hook hooks[] = {
+			{sk->progs.gnutls_send, "gnutls_record_send", true},
+			{sk->progs.gnutls_send, "gnutls_record_send2", false},
+			{sk->progs.gnutls_send, "gnutls_record_send_range", false},
+			{sk->progs.gnutls_handshake, "gnutls_handshake", false},
+			{sk->progs.gnutls_deinit, "gnutls_deinit", false},
+		};
+		ok = attach_hooks(ac, o->path, hooks, sizeof(hooks) / sizeof(hooks[0]));
+		break;
 	}
-	if (ok)
+	case RP_TLS_NSPR: {
+		const struct hook hooks[] = {
+			{sk->progs.pr_write, "PR_Write", true},
+			{sk->progs.pr_send, "PR_Send", false},
+			{sk->progs.pr_close, "PR_Close", false},
+		};
+		ok = attach_hooks(ac, o->path, hooks, sizeof(hooks) / sizeof(hooks[0]));
+		break;
+	}
+	case RP_TLS_CANDIDATE_EXE:
+		break;
+	}
+	if (ok) {
 		ac->attached++;
+		c->n_hooked++;
+	}
+	return 0;
+}
+
+static int attach_tracepoints(struct rp_capture *c, char *err, size_t errlen)
+{
+	struct capture_bpf *sk = c->skel;
+	struct bpf_program *progs[] = {
+		sk->progs.trace_write,   sk->progs.trace_sendto, sk->progs.trace_writev,
+		sk->progs.trace_sendmsg, sk->progs.trace_sendmmsg, sk->progs.trace_exec,
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_link *link = bpf_program__attach(progs[i]);
+		int r;
+
+		if (!link) {
+			r = -errno;
+			snprintf(err, errlen, "cannot attach tracepoint %s: %s", bpf_program__section_name(progs[i]),
+				 strerror(-r));
+			return r;
+		}
+		r = push_probe(c, link, bpf_program__section_name(progs[i]) + strlen("tracepoint/"), "tracepoint");
+		if (r < 0) {
+			bpf_link__destroy(link);
+			return r;
+		}
+	}
 	return 0;
 }
 
@@ -231,17 +330,65 @@ int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen)
 	struct attach_ctx ac = {.c = c, .err = err, .errlen = errlen};
 	int r;
 
+	r = attach_tracepoints(c, err, errlen);
+	if (r < 0)
+		return r;
 	r = rp_tls_libs_scan(attach_object, &ac);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot scan for TLS libraries: %s", strerror(-r));
 		return r;
 	}
-	if (c->n_probes == 0) {
+	if (ac.attached == 0) {
 		if (!ac.first_error)
-			snprintf(err, errlen, "no TLS library found to attach to (looked for libssl.so.3/1.1)");
+			snprintf(err, errlen, "no TLS library found to attach to (libssl, libgnutls, libnspr4)");
 		return ac.first_error ? ac.first_error : -ENOENT;
 	}
 	return (int)ac.attached;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void defer_scan(struct rp_capture *c, unsigned stage, pid_t pid, uint64_t now)
+{
+	struct deferred_queue *dq = &c->deferred[stage];
+
+	dq->q[dq->head % RP_DEFERRED_SCANS] = (struct deferred_scan){.pid = pid, .due_ns = now + rescan_delay_ns[stage]};
+	if (dq->head - dq->tail == RP_DEFERRED_SCANS)
+		dq->tail++; /* full: the oldest is dropped */
+	dq->head++;
+}
+
+void rp_capture_on_exec(struct rp_capture *c, pid_t pid)
+{
+	struct attach_ctx ac = {.c = c};
+
+	/* The executable is mapped already: if it embeds TLS, hook it now. */
+	(void)rp_tls_scan_pid(pid, attach_object, &ac);
+	defer_scan(c, 0, pid, mono_ns());
+}
+
+void rp_capture_tick(struct rp_capture *c, uint64_t now_ns)
+{
+	struct attach_ctx ac = {.c = c};
+
+	for (unsigned stage = 0; stage < RP_RESCAN_STAGES; stage++) {
+		struct deferred_queue *dq = &c->deferred[stage];
+		while (dq->tail != dq->head) {
+			struct deferred_scan d = dq->q[dq->tail % RP_DEFERRED_SCANS];
+			if (d.due_ns > now_ns)
+				break;
+			dq->tail++;
+			/* A process gone is not looked at again. */
+			if (rp_tls_scan_pid(d.pid, attach_object, &ac) == 0 && kill(d.pid, 0) == 0 &&
+			    stage + 1 < RP_RESCAN_STAGES)
+				defer_scan(c, stage + 1, d.pid, now_ns);
+		}
+	}
 }
 
 int rp_capture_fd(const struct rp_capture *c)
@@ -265,7 +412,7 @@ void rp_capture_stats(const struct rp_capture *c, struct rp_capture_stats *out)
 
 	memset(out, 0, sizeof(*out));
 	out->attached_probes = (unsigned)c->n_probes;
-	out->attached_objects = (unsigned)c->n_objects;
+	out->attached_objects = c->n_hooked;
 	vals = calloc((size_t)c->ncpus, sizeof(*vals));
 	if (!vals)
 		return;

@@ -129,6 +129,10 @@ static const char *const counter_names[RP_CNT__MAX] = {
 	[RP_CNT_READ_FAULTS] = "read_faults",
 	[RP_CNT_GAPS_LOST] = "gaps_lost",
 	[RP_CNT_SELF_SKIPPED] = "self_skipped",
+	[RP_CNT_LINKS] = "tls_socket_links",
+	[RP_CNT_TCP_WRITES] = "tcp_plaintext_writes",
+	[RP_CNT_TLS_SOCK_SKIPS] = "tls_socket_syscalls_skipped",
+	[RP_CNT_EXECS] = "execs",
 };
 
 static void add_probe(const char *target, const char *func, void *u)
@@ -158,6 +162,8 @@ static struct json_object *status_reply(struct rp_daemon *d)
 		json_object_object_add(pol, "generation", json_object_new_int64((int64_t)d->policy->generation));
 	}
 	json_object_object_add(pol, "path", json_object_new_string(d->policy_path ? d->policy_path : ""));
+	json_object_object_add(pol, "origin", json_object_new_string(d->policy_origin));
+	json_object_object_add(pol, "central", json_object_new_boolean(d->source != NULL));
 	json_object_object_add(pol, "last_error", json_object_new_string(d->policy_error));
 	json_object_object_add(o, "policy", pol);
 
@@ -181,6 +187,7 @@ static struct json_object *status_reply(struct rp_daemon *d)
 	json_object_object_add(agent, "alert_errors", json_object_new_uint64(rp_alert_sink_errors(d->alerts)));
 	json_object_object_add(agent, "flows", json_object_new_uint64(rp_flow_table_count(d->flows)));
 	json_object_object_add(o, "agent_counters", agent);
+	json_object_object_add(o, "notify", rp_notify_server_status(d->notify));
 	json_object_object_add(o, "enforcement_counters", rp_enforce_status_json(d->enforce)); /* issue 5 */
 	return o;
 }

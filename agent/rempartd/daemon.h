@@ -20,6 +20,7 @@
 #include "rempart.h"
 
 struct rp_daemon;
+struct rp_policy_source;
 
 /* ---- policy_state.c: the active policy, reference-counted so flows keep theirs across reloads */
 struct rp_policy_ref {
@@ -44,6 +45,10 @@ int rp_capture_open(struct rp_capture **out, uint64_t write_budget, size_t ringb
 		    rp_record_fn fn, struct rp_daemon *d, char *err, size_t errlen);
 void rp_capture_free(struct rp_capture *c); /* NULL-safe; detaches everything */
 int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen);
+/* A process exec'd: hook its executable now if it embeds TLS, and its libraries a moment later. */
+void rp_capture_on_exec(struct rp_capture *c, pid_t pid);
+/* Periodic work: deferred library scans of recently started processes. */
+void rp_capture_tick(struct rp_capture *c, uint64_t now_ns);
 int rp_capture_fd(const struct rp_capture *c);   /* epoll-able ring buffer fd */
 int rp_capture_drain(struct rp_capture *c);      /* consume available records */
 int rp_capture_set_budget(struct rp_capture *c, uint64_t write_budget);
@@ -53,7 +58,12 @@ void rp_capture_foreach_probe(const struct rp_capture *c, void (*cb)(const char 
 			      void *u);
 
 /* ---- tls_libs.c: find TLS libraries on disk and in running processes */
-enum rp_tls_kind { RP_TLS_OPENSSL = 1 };
+enum rp_tls_kind {
+	RP_TLS_OPENSSL = 1,
+	RP_TLS_GNUTLS = 2,
+	RP_TLS_NSPR = 3,
+	RP_TLS_CANDIDATE_EXE = 4, /* an executable: hooked as OpenSSL if it exports SSL_write */
+};
 struct rp_tls_object {
 	char path[4096];
 	dev_t dev;
@@ -62,6 +72,10 @@ struct rp_tls_object {
 };
 typedef int (*rp_tls_found_fn)(const struct rp_tls_object *o, void *u);
 int rp_tls_libs_scan(rp_tls_found_fn fn, void *u);
+int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u);
+
+/* ---- elf_syms.c: 1 if the ELF file defines the function in its dynamic symbols, 0 if not */
+int rp_elf_defines(const char *path, const char *symbol);
 
 /* ---- mounts.c */
 int rp_ensure_mounts(char *err, size_t errlen);
@@ -78,6 +92,11 @@ void rp_flow_table_free(struct rp_flow_table *t, struct rp_daemon *d);
 int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size);
 size_t rp_flow_table_count(const struct rp_flow_table *t);
 void rp_flow_table_expire(struct rp_flow_table *t, struct rp_daemon *d, uint64_t now_ns, uint64_t idle_ns);
+/* Decide what flows idle for idle_ns were holding back (a value at the very end of a write).
+ * Returns true while some flows still have undecided bytes. */
+bool rp_flows_flush_idle(struct rp_daemon *d, uint64_t now_ns, uint64_t idle_ns);
+/* Emit alerts that waited at least max_wait_ns for their flow's socket. */
+void rp_flows_flush_alerts(struct rp_daemon *d, uint64_t now_ns, uint64_t max_wait_ns);
 
 /* ---- alerts.c */
 struct rp_alert_sink;
@@ -114,6 +133,9 @@ int rp_control_fd(const struct rp_control *c);
 void rp_control_handle(struct rp_control *c, struct rp_daemon *d, int fd, uint32_t events);
 bool rp_control_owns_fd(const struct rp_control *c, int fd);
 
+/* ---- notify_server.c: per-user desktop notifications (declarations in notify_server.h) */
+#include "notify_server.h"
+
 /* ---- main.c: the daemon itself */
 struct rp_daemon {
 	const char *policy_path;
@@ -125,11 +147,15 @@ struct rp_daemon {
 	uint64_t started_ns;
 	struct rp_policy_ref *policy;     /* active */
 	uint64_t policy_generation;
-	char policy_error[512];           /* last reload error, empty when none */
+	char policy_error[1536];          /* last reload error, empty when none */
+	char policy_origin[256];          /* where the active policy came from */
+	struct rp_policy_source *source;  /* central policy (spool, URL), or NULL */
 	struct rp_capture *capture;
 	struct rp_flow_table *flows;
 	struct rp_alert_sink *alerts;
 	struct rp_control *control;
+	struct rp_notify_server *notify;  /* NULL when its socket could not be opened */
+	const char *notify_socket_path;
 	uint64_t records_seen;
 	uint64_t records_malformed;
 	uint64_t findings;

@@ -5,12 +5,14 @@
  * Records arrive in order per flow; a hole in the offsets is a loss and is treated like a GAP.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "daemon.h"
 #include "enforce.h" /* enforcement (issue 5) */
+#include "decoders.h"
 
 #define N_BUCKETS 16384u
 
@@ -23,17 +25,37 @@ struct rp_flow {
 	struct rp_flow_identity id;   /* identity from the latest record */
 	struct rp_policy_ref *pref;   /* policy the stream was opened with */
 	struct rp_stream *stream;
+	struct rp_decoder *decoder;   /* decoders: HTTP/1.1, HTTP/2, gzip -> text for the stream */
 	uint32_t *counts;             /* per engine detector */
 	uint64_t next_offset;
 	uint64_t last_seen_ns;
 	uint64_t gap_bytes;
-	enum rp_action reported;      /* strongest action already alerted */
+	enum rp_action reported;      /* strongest action already decided */
+	/* An alert waiting (briefly) for the flow's socket to be known, so it can name the
+	 * destination: set when a TLS flow is judged before its first socket syscall was seen. */
+	bool alert_pending;
+	uint64_t alert_pending_since;
+	struct rp_finding pending_finding;
+	struct rp_verdict pending_verdict;
+	const char *pending_enforcement;  /* static text from rp_enforce_verdict */
+	struct rp_flow *pending_next;
+	/* Bytes fed since the stream was last flushed: decided once the writer pauses. */
+	bool dirty;
+	struct rp_flow *dirty_next;
+	/* Recent findings (detector, offset): a flush may report a value again when it continues. */
+	struct {
+		unsigned detector;
+		uint64_t offset;
+	} recent[4];
+	unsigned n_recent;
 	char exe[512];
 	char user[64];
 };
 
 struct rp_flow_table {
 	struct rp_flow *buckets[N_BUCKETS];
+	struct rp_flow *pending_alerts;  /* flows with alert_pending */
+	struct rp_flow *dirty;           /* flows with dirty */
 	struct rp_flow *lru_head, *lru_tail;
 	size_t count, max;
 };
@@ -99,6 +121,56 @@ struct finding_ctx {
 	struct rp_flow *f;
 };
 
+static void emit_alert(struct rp_daemon *d, struct rp_flow *f, const struct rp_finding *trigger,
+		       const struct rp_verdict *v, const char *enforcement)
+{
+	const struct rp_policy *p = f->pref->policy;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct rp_alert a = {
+		.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+		.action = v->action,
+		.rule_id = v->rule_id,
+		.message = v->message,
+		.policy_name = rp_policy_name(p),
+		.policy_serial = rp_policy_serial(p),
+		.finding = trigger,
+		.counts = f->counts,
+		.engine = rp_policy_engine(p),
+		.id = &f->id,
+		.exe = f->exe,
+		.user = f->user,
+		.destination = v->destination,
+		.destination_approved = v->destination_approved,
+		.flow_had_gap = f->gap_bytes > 0,
+		.enforcement = enforcement ? enforcement : "none",
+	};
+	(void)rp_alert_emit(d->alerts, &a);
+	if (v->action >= RP_ACTION_ALERT) /* audit is log only */
+		(void)rp_notify_publish(d->notify, &a, rp_policy_settings(p)->notify_rate_per_minute);
+}
+
+static void pending_unlink(struct rp_flow_table *t, struct rp_flow *f)
+{
+	for (struct rp_flow **pp = &t->pending_alerts; *pp; pp = &(*pp)->pending_next) {
+		if (*pp == f) {
+			*pp = f->pending_next;
+			break;
+		}
+	}
+	f->pending_next = NULL;
+	f->alert_pending = false;
+}
+
+static void flush_pending_alert(struct rp_daemon *d, struct rp_flow *f)
+{
+	if (!f->alert_pending)
+		return;
+	pending_unlink(d->flows, f);
+	emit_alert(d, f, &f->pending_finding, &f->pending_verdict, f->pending_enforcement);
+}
+
 static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_finding *trigger)
 {
 	const struct rp_policy *p = f->pref->policy;
@@ -114,7 +186,6 @@ static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_findin
 		.rport = f->id.rport,
 	};
 	struct rp_verdict v;
-	struct timespec ts;
 	const char *enforcement;
 	bool suppress = false;
 
@@ -128,26 +199,35 @@ static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_findin
 		return;
 	/* ---- end enforcement */
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct rp_alert a = {
-		.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
-		.action = v.action,
-		.rule_id = v.rule_id,
-		.message = v.message,
-		.policy_name = rp_policy_name(p),
-		.policy_serial = rp_policy_serial(p),
-		.finding = trigger,
-		.counts = f->counts,
-		.engine = e,
-		.id = &f->id,
-		.exe = f->exe,
-		.user = f->user,
-		.destination = v.destination,
-		.destination_approved = v.destination_approved,
-		.flow_had_gap = f->gap_bytes > 0,
-		.enforcement = enforcement,
-	};
-	(void)rp_alert_emit(d->alerts, &a);
+	if (f->alert_pending) {
+		/* A stronger verdict replaces the one still waiting. */
+		f->pending_finding = *trigger;
+		f->pending_verdict = v;
+		f->pending_enforcement = enforcement;
+		return;
+	}
+	if (f->id.family == 0 && f->source != RP_SRC_TCP) {
+		f->alert_pending = true;
+		f->alert_pending_since = now_ns();
+		f->pending_finding = *trigger;
+		f->pending_verdict = v;
+		f->pending_enforcement = enforcement;
+		f->pending_next = d->flows->pending_alerts;
+		d->flows->pending_alerts = f;
+		return;
+	}
+	emit_alert(d, f, trigger, &v, enforcement);
+}
+
+void rp_flows_flush_alerts(struct rp_daemon *d, uint64_t now, uint64_t max_wait_ns)
+{
+	struct rp_flow *f = d->flows->pending_alerts, *next;
+
+	for (; f; f = next) {
+		next = f->pending_next;
+		if (now - f->alert_pending_since >= max_wait_ns)
+			flush_pending_alert(d, f);
+	}
 }
 
 static int on_finding(const struct rp_finding *fi, void *u)
@@ -156,6 +236,12 @@ static int on_finding(const struct rp_finding *fi, void *u)
 	struct rp_flow *f = fc->f;
 	const struct rp_engine *e = rp_policy_engine(f->pref->policy);
 
+	for (unsigned i = 0; i < f->n_recent && i < 4; i++)
+		if (f->recent[i].detector == fi->detector && f->recent[i].offset == fi->offset)
+			return 0;
+	f->recent[f->n_recent % 4].detector = fi->detector;
+	f->recent[f->n_recent % 4].offset = fi->offset;
+	f->n_recent++;
 	fc->d->findings++;
 	if (fi->detector < rp_engine_detector_count(e) && f->counts[fi->detector] < UINT32_MAX)
 		f->counts[fi->detector]++;
@@ -163,14 +249,33 @@ static int on_finding(const struct rp_finding *fi, void *u)
 	return 0;
 }
 
+static void dirty_unlink(struct rp_flow_table *t, struct rp_flow *f)
+{
+	for (struct rp_flow **pp = &t->dirty; *pp; pp = &(*pp)->dirty_next) {
+		if (*pp == f) {
+			*pp = f->dirty_next;
+			break;
+		}
+	}
+	f->dirty_next = NULL;
+	f->dirty = false;
+}
+
 static void flow_destroy(struct rp_flow_table *t, struct rp_daemon *d, struct rp_flow *f)
 {
 	struct finding_ctx fc = {.d = d, .f = f};
 	struct rp_flow **pp = &t->buckets[bucket_of(f->obj, f->pid, f->source)];
 
+
 	/* Closing flushes findings still waiting for trailing context: they may raise an alert. */
 	if (f->stream)
 		(void)rp_stream_close(f->stream, f->pref->scratch, d ? on_finding : NULL, &fc);
+	if (d)
+		flush_pending_alert(d, f);
+	else if (f->alert_pending)
+		pending_unlink(t, f);
+	if (f->dirty)
+		dirty_unlink(t, f);
 	while (*pp && *pp != f)
 		pp = &(*pp)->hnext;
 	if (*pp)
@@ -178,8 +283,15 @@ static void flow_destroy(struct rp_flow_table *t, struct rp_daemon *d, struct rp
 	lru_unlink(t, f);
 	t->count--;
 	rp_policy_ref_put(f->pref);
+	rp_decoder_free(f->decoder);
 	free(f->counts);
 	free(f);
+}
+
+/* A TCP socket may be shared by processes: its flow is the socket's, whoever writes. */
+static uint32_t flow_pid(const struct rp_flow_identity *id)
+{
+	return id->source == RP_SRC_TCP ? 0 : id->pid;
 }
 
 static struct rp_flow *flow_find(struct rp_flow_table *t, uint64_t obj, uint32_t pid, uint8_t source)
@@ -203,13 +315,14 @@ static struct rp_flow *flow_create(struct rp_flow_table *t, struct rp_daemon *d,
 	if (!f)
 		return NULL;
 	f->counts = calloc(rp_engine_detector_count(e) + 1, sizeof(*f->counts));
-	if (!f->counts || rp_stream_open(e, &f->stream) < 0) {
+	if (!f->counts || rp_decoder_new(&f->decoder) < 0 || rp_stream_open(e, &f->stream) < 0) {
+		rp_decoder_free(f->decoder);
 		free(f->counts);
 		free(f);
 		return NULL;
 	}
 	f->obj = id->flow_key;
-	f->pid = id->pid;
+	f->pid = flow_pid(id);
 	f->source = id->source;
 	f->pref = rp_policy_ref_get(d->policy);
 	(void)rp_proc_exe((pid_t)id->pid, f->exe, sizeof(f->exe));
@@ -224,7 +337,7 @@ static struct rp_flow *flow_create(struct rp_flow_table *t, struct rp_daemon *d,
 
 static struct rp_flow *flow_get(struct rp_flow_table *t, struct rp_daemon *d, const struct rp_flow_identity *id)
 {
-	struct rp_flow *f = flow_find(t, id->flow_key, id->pid, id->source);
+	struct rp_flow *f = flow_find(t, id->flow_key, flow_pid(id), id->source);
 
 	if (!f)
 		f = flow_create(t, d, id);
@@ -237,6 +350,33 @@ static struct rp_flow *flow_get(struct rp_flow_table *t, struct rp_daemon *d, co
 	return f;
 }
 
+/*
+ * Bytes of this flow were not inspected: the policy says what that deserves (settings
+ * capture_gap_action), once per flow, as an alert whose detector is "capture_gap".
+ */
+static void judge_gap(struct rp_daemon *d, struct rp_flow *f, uint64_t lost)
+{
+	const struct rp_policy *p = f->pref->policy;
+	enum rp_action a = rp_policy_settings(p)->capture_gap_action;
+	struct rp_finding gap = {
+		.detector = UINT32_MAX,
+		.id = "capture_gap",
+		.offset = f->next_offset,
+		.length = lost,
+		.confidence = 1.0,
+	};
+	struct rp_verdict v = {.action = a, .rule_id = "settings.capture_gap_action"};
+	bool suppress = false;
+
+	if (a == RP_ACTION_NONE)
+		return;
+	/* Its own alert, whatever the content verdict so far: not seeing is a different finding. */
+	if (a > f->reported)
+		f->reported = a;
+	snprintf(gap.masked, sizeof(gap.masked), "%llu bytes not inspected", (unsigned long long)lost);
+	emit_alert(d, f, &gap, &v, rp_enforce_verdict(d, &f->id, a, &suppress));
+}
+
 /* Bytes between what the flow has seen and where this record starts were lost. */
 static void account_hole(struct rp_daemon *d, struct rp_flow *f, uint64_t offset)
 {
@@ -244,10 +384,22 @@ static void account_hole(struct rp_daemon *d, struct rp_flow *f, uint64_t offset
 
 	if (offset > f->next_offset) {
 		uint64_t lost = offset - f->next_offset;
+		bool first = f->gap_bytes == 0;
 		f->gap_bytes += lost;
+		if (first)
+			judge_gap(d, f, lost);
+		rp_decoder_gap(f->decoder, lost);
 		(void)rp_stream_skip(f->stream, f->pref->scratch, lost, on_finding, &fc);
 		f->next_offset = offset;
 	}
+}
+
+/* decoders: what the flow's decoder makes of its bytes is what the detection stream scans. */
+static int on_decoded(const void *buf, size_t len, void *u)
+{
+	struct finding_ctx *fc = u;
+
+	return rp_stream_feed(fc->f->stream, fc->f->pref->scratch, buf, len, on_finding, fc);
 }
 
 static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t size)
@@ -270,7 +422,32 @@ static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t s
 	if (skip >= r->len)
 		return 0;
 	f->next_offset = r->flow_offset + r->len;
-	return rp_stream_feed(f->stream, f->pref->scratch, r->data + skip, r->len - skip, on_finding, &fc);
+	if (!f->dirty) {
+		f->dirty = true;
+		f->dirty_next = d->flows->dirty;
+		d->flows->dirty = f;
+	}
+	return rp_decoder_feed(f->decoder, r->data + skip, r->len - skip, on_decoded, &fc);
+}
+
+bool rp_flows_flush_idle(struct rp_daemon *d, uint64_t now, uint64_t idle_ns)
+{
+	struct rp_flow_table *t = d->flows;
+	struct rp_flow **pp = &t->dirty;
+
+	while (*pp) {
+		struct rp_flow *f = *pp;
+		if (now - f->last_seen_ns < idle_ns) {
+			pp = &f->dirty_next;
+			continue;
+		}
+		*pp = f->dirty_next;
+		f->dirty_next = NULL;
+		f->dirty = false;
+		struct finding_ctx fc = {.d = d, .f = f};
+		(void)rp_stream_flush(f->stream, f->pref->scratch, on_finding, &fc);
+	}
+	return t->dirty != NULL;
 }
 
 static int on_gap(struct rp_daemon *d, const struct rp_gap_record *g, size_t size)
@@ -292,10 +469,33 @@ static int on_flow_end(struct rp_daemon *d, const struct rp_flow_end_record *e, 
 
 	if (size < sizeof(*e))
 		return -EBADMSG;
-	f = flow_find(d->flows, e->id.flow_key, e->id.pid, e->id.source);
+	f = flow_find(d->flows, e->id.flow_key, flow_pid(&e->id), e->id.source);
 	if (f)
 		flow_destroy(d->flows, d, f);
 	rp_enforce_on_flow_end(d, &e->id); /* enforcement (issue 5) */
+	return 0;
+}
+
+static int on_flow_link(struct rp_daemon *d, const struct rp_flow_link_record *l, size_t size)
+{
+	struct rp_flow *f;
+
+	if (size < sizeof(*l))
+		return -EBADMSG;
+	f = flow_find(d->flows, l->id.flow_key, flow_pid(&l->id), l->id.source);
+	if (!f)
+		return 0;
+	f->id = l->id;
+	flush_pending_alert(d, f);
+	return 0;
+}
+
+static int on_exec(struct rp_daemon *d, const struct rp_exec_record *x, size_t size)
+{
+	if (size < sizeof(*x))
+		return -EBADMSG;
+	if (d->capture)
+		rp_capture_on_exec(d->capture, (pid_t)x->pid);
 	return 0;
 }
 
@@ -318,6 +518,12 @@ int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size)
 		break;
 	case RP_REC_FLOW_END:
 		r = on_flow_end(d, rec, h->size);
+		break;
+	case RP_REC_FLOW_LINK:
+		r = on_flow_link(d, rec, h->size);
+		break;
+	case RP_REC_EXEC:
+		r = on_exec(d, rec, h->size);
 		break;
 	case RP_REC_HOLD: /* enforcement (issue 5) */
 		r = rp_enforce_on_hold_record(d, rec, h->size);

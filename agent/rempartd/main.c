@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -18,12 +20,28 @@
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+
+/* journalctl MESSAGE_ID=... lists every policy change. */
+#define RP_POLICY_MESSAGE_ID "0c7a4e8b2f1d4a5e9b6c3d2e1f0a9b8c"
 
 #include "daemon.h"
 #include "enforce.h" /* enforcement (issue 5) */
 #include "paths.h"
+#include "policy_source.h"
 
 #define FLOW_IDLE_NS (600ull * 1000000000ull) /* a flow silent this long is closed */
+/* How long an alert may wait for its TLS flow's socket (to name the destination). */
+#define ALERT_LINK_WAIT_NS (200ull * 1000000ull)
+/* A flow whose writer paused this long is flushed: a value ending its last write is decided. A
+ * value split across writes closer together than this is still found whole. */
+#define FLOW_PAUSE_NS (20ull * 1000000ull)
+
+static void arm_flush_timer(int fd, bool on)
+{
+	struct itimerspec its = {.it_value = {.tv_nsec = on ? (long)FLOW_PAUSE_NS : 0}};
+	timerfd_settime(fd, 0, &its, NULL);
+}
 
 static void usage(FILE *f)
 {
@@ -35,13 +53,25 @@ static void usage(FILE *f)
 		"  -p, --policy FILE      policy to enforce (default %s)\n"
 		"  -a, --alerts FILE      append alerts as JSON lines to FILE (default %s)\n"
 		"  -s, --socket PATH      control socket for the rempart CLI (default %s)\n"
-		"      --ringbuf-mb N     size of the kernel-to-agent ring buffer in MiB, power of two (default 32)\n"
+		"      --notify-socket PATH  socket rempart-notify clients subscribe to (default %s)\n"
+		"      --ringbuf-mb N     size of the kernel-to-agent ring buffer in MiB, power of two (default 16)\n"
+		"Central policy (signed bundles; either source turns it on):\n"
+		"      --spool DIR        watch DIR for signed policy bundles from configuration management\n"
+		"      --policy-url URL   pull signed bundles from this https URL\n"
+		"      --policy-ca FILE   CA certificate(s) trusted for --policy-url (default: system store)\n"
+		"      --pull-interval S  seconds between pulls, with jitter (default 300)\n"
+		"      --keys DIR         trusted Ed25519 public keys, *.pem (default %s)\n"
+		"      --state-dir DIR    last accepted serial and last-known-good bundle (default %s)\n"
+		"      --allow-unsigned   accept unsigned policies from the spool or URL (testing only)\n"
 		"      --no-journal       do not send alerts to journald\n"
 		"  -q, --quiet            do not print alerts on stderr\n"
 		"  -h, --help             this help\n"
 		"  -V, --version          print the version\n\n"
-		"Signals: SIGHUP reloads the policy; SIGINT/SIGTERM detach everything and exit.\n",
-		RP_DEFAULT_POLICY, RP_DEFAULT_ALERTS, RP_DEFAULT_SOCKET);
+		"At start the last-known-good central policy is used when there is one, else --policy.\n"
+		"Signals: SIGHUP reloads the policy (central mode: looks for a newer bundle);\n"
+		"SIGINT/SIGTERM detach everything and exit.\n",
+		RP_DEFAULT_POLICY, RP_DEFAULT_ALERTS, RP_DEFAULT_SOCKET, RP_DEFAULT_NOTIFY_SOCKET, RP_DEFAULT_KEYS_DIR,
+		RP_DEFAULT_STATE_DIR);
 }
 
 static uint64_t now_ns(void)
@@ -93,17 +123,12 @@ static int load_policy(const char *path, struct rp_policy **out, char *err, size
 	return r;
 }
 
-int rp_daemon_reload(struct rp_daemon *d)
+/* Put a loaded policy in force: flows in progress keep theirs, new flows get this one. */
+static int install_policy(struct rp_daemon *d, struct rp_policy *p, const char *origin)
 {
-	struct rp_policy *p = NULL;
 	struct rp_policy_ref *ref;
 	int r;
 
-	r = load_policy(d->policy_path, &p, d->policy_error, sizeof(d->policy_error));
-	if (r < 0) {
-		fprintf(stderr, "rempartd: reload refused, previous policy stays in force: %s\n", d->policy_error);
-		return r;
-	}
 	r = rp_policy_ref_new(p, ++d->policy_generation, &ref);
 	if (r < 0) {
 		rp_policy_free(p);
@@ -115,16 +140,55 @@ int rp_daemon_reload(struct rp_daemon *d)
 	/* ---- enforcement (issue 5): on failure the previous enforcement settings stay */
 	if (d->enforce) {
 		char eerr[512];
-		if (rp_enforce_apply_policy(d->enforce, p, d->policy_path, eerr, sizeof(eerr)) < 0)
+		if (rp_enforce_apply_policy(d->enforce, p, origin, eerr, sizeof(eerr)) < 0)
 			fprintf(stderr, "rempartd: enforcement settings not updated: %s\n", eerr);
 	}
 	/* ---- end enforcement */
 	rp_policy_ref_put(d->policy);
 	d->policy = ref;
 	d->policy_error[0] = '\0';
-	fprintf(stderr, "rempartd: policy '%s' serial %llu sha256 %s in force\n", rp_policy_name(p),
-		(unsigned long long)rp_policy_serial(p), rp_policy_sha256(p));
+	snprintf(d->policy_origin, sizeof(d->policy_origin), "%s", origin);
+	fprintf(stderr, "rempartd: policy '%s' serial %llu sha256 %s from %s in force\n", rp_policy_name(p),
+		(unsigned long long)rp_policy_serial(p), rp_policy_sha256(p), origin);
+	(void)sd_journal_send("MESSAGE=rempart policy '%s' serial %llu in force", rp_policy_name(p),
+			      (unsigned long long)rp_policy_serial(p), "MESSAGE_ID=" RP_POLICY_MESSAGE_ID,
+			      "REMPART_POLICY_SHA256=%s", rp_policy_sha256(p), "REMPART_POLICY_ORIGIN=%s", origin,
+			      NULL);
 	return 0;
+}
+
+int rp_daemon_reload(struct rp_daemon *d)
+{
+	struct rp_policy *p = NULL;
+	int r;
+
+	/* Central mode: the central policy rules; look for a newer one. */
+	if (d->source) {
+		rp_policy_source_refresh(d->source);
+		return 0;
+	}
+	r = load_policy(d->policy_path, &p, d->policy_error, sizeof(d->policy_error));
+	if (r < 0) {
+		fprintf(stderr, "rempartd: reload refused, previous policy stays in force: %s\n", d->policy_error);
+		return r;
+	}
+	return install_policy(d, p, d->policy_path);
+}
+
+static void on_policy_source(struct rp_daemon *d, int fd)
+{
+	struct rp_policy *p = NULL;
+	char origin[256], msg[RP_SOURCE_MSG_LEN];
+	int r = rp_policy_source_handle(d->source, fd, &p, origin, sizeof(origin), msg, sizeof(msg));
+
+	if (r > 0) {
+		(void)install_policy(d, p, origin);
+	} else if (r < 0) {
+		snprintf(d->policy_error, sizeof(d->policy_error), "%s", msg);
+		fprintf(stderr, "rempartd: policy refused, the running one stays in force: %s\n", msg);
+	} else if (msg[0]) {
+		fprintf(stderr, "rempartd: %s\n", msg);
+	}
 }
 
 static int epoll_add(int epfd, int fd)
@@ -133,10 +197,15 @@ static int epoll_add(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-static int run(struct rp_daemon *d, int sigfd, int timerfd)
+static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd)
 {
 	struct epoll_event evs[32];
 	int capfd = rp_capture_fd(d->capture);
+	int srcfds[3] = {-1, -1, -1};
+	bool flush_armed = false;
+
+	if (d->source)
+		rp_policy_source_fds(d->source, srcfds);
 
 	while (!d->stopping) {
 		int n = epoll_wait(d->epfd, evs, 32, -1);
@@ -149,6 +218,16 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd)
 			int fd = evs[i].data.fd;
 			if (fd == capfd) {
 				(void)rp_capture_drain(d->capture);
+				rp_flows_flush_alerts(d, now_ns(), ALERT_LINK_WAIT_NS);
+				/* Not re-armed while armed: busy flows must not postpone paused ones. */
+				if (!flush_armed)
+					arm_flush_timer(flushfd, flush_armed = true);
+			} else if (fd == flushfd) {
+				uint64_t ticks;
+				if (read(flushfd, &ticks, sizeof(ticks)) < 0)
+					continue;
+				flush_armed = rp_flows_flush_idle(d, now_ns(), FLOW_PAUSE_NS);
+				arm_flush_timer(flushfd, flush_armed);
 			} else if (fd == sigfd) {
 				struct signalfd_siginfo si;
 				if (read(sigfd, &si, sizeof(si)) != sizeof(si))
@@ -161,11 +240,19 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd)
 				uint64_t ticks;
 				if (read(timerfd, &ticks, sizeof(ticks)) < 0)
 					continue;
-				rp_flow_table_expire(d->flows, d, now_ns(), FLOW_IDLE_NS);
+				uint64_t now = now_ns();
+				rp_flows_flush_alerts(d, now, ALERT_LINK_WAIT_NS);
+				rp_capture_tick(d->capture, now);
+				rp_flow_table_expire(d->flows, d, now, FLOW_IDLE_NS);
+				rp_notify_server_tick(d->notify, rp_policy_settings(d->policy->policy)->notify_rate_per_minute);
+			} else if (d->source && (fd == srcfds[0] || fd == srcfds[1] || fd == srcfds[2])) {
+				on_policy_source(d, fd);
 			} else if (d->enforce && fd == rp_enforce_timer_fd(d->enforce)) { /* issue 5 */
 				rp_enforce_on_timer(d);
 			} else if (d->control && rp_control_owns_fd(d->control, fd)) {
 				rp_control_handle(d->control, d, fd, evs[i].events);
+			} else if (rp_notify_server_owns_fd(d->notify, fd)) {
+				rp_notify_server_handle(d->notify, fd, evs[i].events);
 			}
 		}
 	}
@@ -180,8 +267,16 @@ int main(int argc, char **argv)
 		{"policy", required_argument, NULL, 'p'},
 		{"alerts", required_argument, NULL, 'a'},
 		{"socket", required_argument, NULL, 's'},
+		{"notify-socket", required_argument, NULL, 'N'},
 		{"ringbuf-mb", required_argument, NULL, 'R'},
 		{"no-journal", no_argument, NULL, 'J'},
+		{"spool", required_argument, NULL, 'S'},
+		{"policy-url", required_argument, NULL, 'U'},
+		{"policy-ca", required_argument, NULL, 'C'},
+		{"pull-interval", required_argument, NULL, 'I'},
+		{"keys", required_argument, NULL, 'K'},
+		{"state-dir", required_argument, NULL, 'D'},
+		{"allow-unsigned", no_argument, NULL, 'A'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -191,12 +286,18 @@ int main(int argc, char **argv)
 		.policy_path = RP_DEFAULT_POLICY,
 		.alerts_path = RP_DEFAULT_ALERTS,
 		.socket_path = RP_DEFAULT_SOCKET,
+		.notify_socket_path = RP_DEFAULT_NOTIFY_SOCKET,
 		.epfd = -1,
 	};
 	struct rp_policy *policy = NULL;
-	unsigned long ringbuf_mb = 32;
+	unsigned long ringbuf_mb = 16;
+	struct rp_policy_source_config src = {
+		.keys_dir = RP_DEFAULT_KEYS_DIR,
+		.state_dir = RP_DEFAULT_STATE_DIR,
+		.pull_interval_s = 300,
+	};
 	bool journal = true, quiet = false;
-	int c, r, sigfd = -1, timerfd = -1, ret = 1;
+	int c, r, sigfd = -1, timerfd = -1, flushfd = -1, ret = 1;
 	char err[1024];
 	sigset_t mask;
 
@@ -211,6 +312,9 @@ int main(int argc, char **argv)
 		case 's':
 			d.socket_path = optarg;
 			break;
+		case 'N':
+			d.notify_socket_path = optarg;
+			break;
 		case 'R': {
 			char *end;
 			errno = 0;
@@ -223,6 +327,36 @@ int main(int argc, char **argv)
 		}
 		case 'J':
 			journal = false;
+			break;
+		case 'S':
+			src.spool_dir = optarg;
+			break;
+		case 'U':
+			src.url = optarg;
+			break;
+		case 'C':
+			src.ca_file = optarg;
+			break;
+		case 'I': {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || *end || v < 10 || v > 86400) {
+				fprintf(stderr, "rempartd: --pull-interval: '%s' is not a number of seconds between 10 and 86400\n",
+					optarg);
+				return 2;
+			}
+			src.pull_interval_s = (unsigned)v;
+			break;
+		}
+		case 'K':
+			src.keys_dir = optarg;
+			break;
+		case 'D':
+			src.state_dir = optarg;
+			break;
+		case 'A':
+			src.allow_unsigned = true;
 			break;
 		case 'q':
 			quiet = true;
@@ -243,16 +377,47 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	/* Policy first: a bad policy is a user error worth a precise message before anything else. */
-	r = load_policy(d.policy_path, &policy, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "rempartd: %s\n", err);
-		return 1;
+	/* This process holds other people's plaintext: no core dump may carry it, and no unprivileged
+	 * process may read its memory through ptrace or /proc/PID/mem. */
+	(void)setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+	/* Signals are read from a signalfd: block them before any thread exists, so none of the
+	 * threads takes SIGTERM's default action. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	/* Policy first: a bad policy is a user error worth a precise message before anything else.
+	 * In central mode the last-known-good bundle, when there is one, outranks the local file. */
+	if (src.spool_dir || src.url) {
+		r = rp_policy_source_open(&src, &d.source, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "rempartd: %s\n", err);
+			return 1;
+		}
+		r = rp_policy_source_load_last_good(d.source, &policy, d.policy_origin, sizeof(d.policy_origin));
+		if (r < 0 && r != -ENOENT)
+			fprintf(stderr, "rempartd: last-known-good policy unusable (%s), using %s\n", strerror(-r),
+				d.policy_path);
+	}
+	if (!policy) {
+		r = load_policy(d.policy_path, &policy, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "rempartd: %s\n", err);
+			rp_policy_source_free(d.source);
+			return 1;
+		}
+		snprintf(d.policy_origin, sizeof(d.policy_origin), "%s", d.policy_path);
 	}
 	r = rp_policy_ref_new(policy, ++d.policy_generation, &d.policy);
 	if (r < 0) {
 		fprintf(stderr, "rempartd: cannot allocate scanning scratch: %s\n", strerror(-r));
 		rp_policy_free(policy);
+		rp_policy_source_free(d.source);
 		return 1;
 	}
 	if (!privileged()) {
@@ -260,20 +425,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	flushfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sigfd < 0 || timerfd < 0 || d.epfd < 0) {
+	if (sigfd < 0 || timerfd < 0 || flushfd < 0 || d.epfd < 0) {
 		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
-	struct itimerspec its = {.it_interval = {.tv_sec = 5}, .it_value = {.tv_sec = 5}};
+	/* 250 ms: deferred alerts and library scans; cheap when there is nothing to do. */
+	struct itimerspec its = {.it_interval = {.tv_nsec = 250000000}, .it_value = {.tv_nsec = 250000000}};
 	timerfd_settime(timerfd, 0, &its, NULL);
 
 	r = rp_alert_sink_open(d.alerts_path, !quiet, journal, &d.alerts);
@@ -329,20 +490,39 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rempartd: cannot listen on %s: %s\n", d.socket_path, strerror(-r));
 		goto out;
 	}
+	if (d.source) {
+		int fds[3];
+		rp_policy_source_fds(d.source, fds);
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0 && epoll_add(d.epfd, fds[i]) < 0) {
+				fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
+				goto out;
+			}
+	}
 	if (epoll_add(d.epfd, rp_capture_fd(d.capture)) < 0 || epoll_add(d.epfd, sigfd) < 0 ||
-	    epoll_add(d.epfd, timerfd) < 0 || epoll_add(d.epfd, rp_control_fd(d.control)) < 0) {
+	    epoll_add(d.epfd, timerfd) < 0 || epoll_add(d.epfd, flushfd) < 0 ||
+	    epoll_add(d.epfd, rp_control_fd(d.control)) < 0) {
 		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
+	}
+	/* Notifications are a courtesy to the user: without them, protection goes on. */
+	r = rp_notify_server_open(d.notify_socket_path, d.epfd, &d.notify);
+	if (r < 0 || epoll_add(d.epfd, rp_notify_server_fd(d.notify)) < 0) {
+		fprintf(stderr, "rempartd: no desktop notifications: cannot listen on %s: %s\n", d.notify_socket_path,
+			strerror(r < 0 ? -r : errno));
+		rp_notify_server_free(d.notify);
+		d.notify = NULL;
 	}
 
 	struct rp_capture_stats st;
 	rp_capture_stats(d.capture, &st);
 	d.ready = true;
-	fprintf(stderr, "rempartd: ready: policy '%s', %u probes on %u TLS objects, alerts to %s\n",
-		rp_policy_name(policy), st.attached_probes, st.attached_objects, d.alerts_path);
+	fprintf(stderr, "rempartd: ready: policy '%s' serial %llu from %s, %u probes on %u TLS objects, alerts to %s\n",
+		rp_policy_name(policy), (unsigned long long)rp_policy_serial(policy), d.policy_origin,
+		st.attached_probes, st.attached_objects, d.alerts_path);
 	(void)sd_notify(0, "READY=1\nSTATUS=watching outbound plaintext");
 
-	r = run(&d, sigfd, timerfd);
+	r = run(&d, sigfd, timerfd, flushfd);
 	if (r < 0)
 		fprintf(stderr, "rempartd: event loop failed: %s\n", strerror(-r));
 	else
@@ -352,9 +532,11 @@ int main(int argc, char **argv)
 out:
 	/* Order: stop capture first (links detached), then flush flows so pending findings alert. */
 	rp_control_free(d.control);
+	rp_policy_source_free(d.source);
 	rp_capture_free(d.capture);
 	d.capture = NULL;
 	rp_flow_table_free(d.flows, &d);
+	rp_notify_server_free(d.notify); /* after the flows: their last alerts are offered to it */
 	rp_enforce_free(d.enforce); /* issue 5: resumes held writers, detaches */
 	d.enforce = NULL;
 	rp_alert_sink_free(d.alerts);
@@ -363,6 +545,8 @@ out:
 		close(sigfd);
 	if (timerfd >= 0)
 		close(timerfd);
+	if (flushfd >= 0)
+		close(flushfd);
 	if (d.epfd >= 0)
 		close(d.epfd);
 	return ret;

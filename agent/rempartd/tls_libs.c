@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Find the TLS libraries worth hooking: the ones installed in the usual library directories, and
- * the ones running processes actually mapped (which catches copies outside those directories).
+ * Find the TLS code worth hooking: the libraries installed in the usual directories, the ones
+ * running processes actually mapped (copies bundled under an application's own directory), and
+ * executables that embed a TLS library (reported as candidates; the caller checks their symbols).
  * The caller de-duplicates by (device, inode): /lib and /usr/lib are often the same files.
  */
 #include <ctype.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon.h"
 
@@ -21,21 +23,24 @@ static const char *const lib_dirs[] = {
 	"/usr/lib",                  "/lib",                  "/usr/local/lib",
 };
 
-/* Sonames by library family. A versioned name only: the unversioned .so is a dev symlink. */
+/* Sonames by library family. Versioned names only: the unversioned .so is a -dev symlink, except
+ * for NSPR whose soname has no version. */
 static const struct {
-	const char *prefix;
+	const char *soname;
 	enum rp_tls_kind kind;
 } known[] = {
 	{"libssl.so.3", RP_TLS_OPENSSL},
 	{"libssl.so.1.1", RP_TLS_OPENSSL},
+	{"libgnutls.so.30", RP_TLS_GNUTLS},
+	{"libnspr4.so", RP_TLS_NSPR},
 };
 
 static int classify(const char *base, enum rp_tls_kind *kind)
 {
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		size_t n = strlen(known[i].prefix);
+		size_t n = strlen(known[i].soname);
 		/* Exact soname, or soname plus a minor suffix (libssl.so.1.1.1w). */
-		if (strncmp(base, known[i].prefix, n) == 0 && (base[n] == '\0' || base[n] == '.')) {
+		if (strncmp(base, known[i].soname, n) == 0 && (base[n] == '\0' || base[n] == '.')) {
 			*kind = known[i].kind;
 			return 1;
 		}
@@ -66,7 +71,7 @@ static int scan_dirs(rp_tls_found_fn fn, void *u)
 		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
 			char path[PATH_MAX];
 			int r;
-			snprintf(path, sizeof(path), "%s/%s", lib_dirs[i], known[k].prefix);
+			snprintf(path, sizeof(path), "%s/%s", lib_dirs[i], known[k].soname);
 			r = report(path, known[k].kind, fn, u);
 			if (r < 0)
 				return r;
@@ -75,13 +80,23 @@ static int scan_dirs(rp_tls_found_fn fn, void *u)
 	return 0;
 }
 
-static int scan_maps(const char *pid, rp_tls_found_fn fn, void *u)
+int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u)
 {
-	char path[64], line[4608];
+	char path[64], exe[PATH_MAX], line[4608];
 	FILE *f;
 	int r = 0;
+	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	/* The executable itself may embed a TLS library (node exports OpenSSL's SSL_write). */
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		r = report(exe, RP_TLS_CANDIDATE_EXE, fn, u);
+		if (r < 0)
+			return r;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return 0; /* the process went away, or is not ours to read */
@@ -121,7 +136,7 @@ int rp_tls_libs_scan(rp_tls_found_fn fn, void *u)
 	while ((de = readdir(proc))) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		r = scan_maps(de->d_name, fn, u);
+		r = rp_tls_scan_pid((pid_t)atoi(de->d_name), fn, u);
 		if (r < 0)
 			break;
 	}

@@ -49,7 +49,8 @@ make_certs() {
     -days 2 -extfile "$T/san.ext" -out "$T/server.pem" 2>/dev/null
 }
 
-# start_server NAME [--host H] [--plain]: records into $T/NAME/, port in $T/NAME.port
+# start_server NAME [--host H] [--plain] [--page FILE]: records into $T/NAME/; sets SERVER_PORT.
+# Not to be called in $(...): the server's pid must reach the cleanup list of this shell.
 start_server() {
   local name=$1; shift
   mkdir -p "$T/$name"
@@ -58,7 +59,7 @@ start_server() {
   PIDS+=($!)
   for _ in $(seq 100); do [[ -s "$T/$name.port" ]] && break; sleep 0.1; done
   [[ -s "$T/$name.port" ]] || fail "server $name did not start"
-  cat "$T/$name.port"
+  SERVER_PORT=$(cat "$T/$name.port")
 }
 
 # start_daemon POLICY [extra args]: waits (bounded) until `rempart status` says ready.
@@ -66,7 +67,9 @@ start_daemon() {
   local policy=$1; shift
   SOCK=$T/control.sock
   ALERTS=$T/alerts.jsonl
-  "$BIN/rempartd" --policy "$policy" --alerts "$ALERTS" --socket "$SOCK" --no-journal "$@" \
+  NOTIFY_SOCK=$T/notify.sock
+  "$BIN/rempartd" --policy "$policy" --alerts "$ALERTS" --socket "$SOCK" --notify-socket "$NOTIFY_SOCK" \
+    --no-journal "$@" \
     >"$T/daemon.log" 2>&1 &
   DAEMON_PID=$!
   for _ in $(seq 150); do
@@ -85,9 +88,13 @@ stop_daemon() {
   return $rc
 }
 
-alert_count() { [[ -f "$ALERTS" ]] && wc -l < "$ALERTS" || echo 0; }
+# Alerts about traffic to ALERT_PORT only (when set): the hooks see every program on the machine,
+# and a test must not count what others send.
+ALERT_PORT=
 
-# wait_alerts N: until the alert file has at least N lines (bounded, 10 s).
+alert_count() { alerts_query "len(alerts)"; }
+
+# wait_alerts N: until at least N alerts (bounded, 10 s).
 wait_alerts() {
   for _ in $(seq 100); do
     [[ $(alert_count) -ge $1 ]] && return 0
@@ -98,9 +105,11 @@ wait_alerts() {
 
 # Query alerts with a Python expression over `alerts` (list of dicts); prints the result.
 alerts_query() {
-  "$PY" - "$ALERTS" "$1" <<'PYEOF'
-import json, sys
-alerts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()] if __import__("os").path.exists(sys.argv[1]) else []
+  "$PY" - "$ALERTS" "$1" "$ALERT_PORT" <<'PYEOF'
+import json, os, sys
+alerts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()] if os.path.exists(sys.argv[1]) else []
+if sys.argv[3]:
+    alerts = [a for a in alerts if a["dst_endpoint"]["port"] == int(sys.argv[3])]
 print(eval(sys.argv[2]))
 PYEOF
 }

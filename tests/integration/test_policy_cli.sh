@@ -214,5 +214,16 @@ expect_rc 1 "$R" policy fetch --ca "$T/ca.pem" -o "$T/x" "http://127.0.0.1:$(cat
 err_has "only https:// URLs are fetched"
 expect_rc 1 "$R" policy fetch --ca "$T/ca.pem" -o "$T/x" "$URL/missing.bundle"
 err_has "HTTP status 404"
+# A server that accepts and then says nothing: the timeout bounds the pull.
+"$PY" -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4)
+open(sys.argv[1], "w").write(str(s.getsockname()[1])); time.sleep(120)' "$T/silent.port" &
+PIDS+=($!)
+for _ in $(seq 50); do [[ -s "$T/silent.port" ]] && break; sleep 0.1; done
+start=$(date +%s%N)
+expect_rc 1 "$R" policy fetch --ca "$T/ca.pem" --timeout-ms 1000 -o "$T/x" "https://127.0.0.1:$(cat "$T/silent.port")/p"
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+err_has "timed out"
+[[ $elapsed_ms -lt 5000 ]] || fail "timeout of 1000 ms took $elapsed_ms ms"
 log "HTTPS fetch with ETag/304 OK"
 log "PASS"

@@ -4,7 +4,8 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 make_certs
-PORT=$(start_server srv)
+start_server srv; PORT=$SERVER_PORT
+ALERT_PORT=$PORT
 start_daemon "$SRC/policies/default.json"
 
 NIR_SPACED="2 95 10 99 126 111 93"
@@ -83,6 +84,9 @@ grep -q "NIR 1 51 02 46102 043 25" "$T"/srv/conn-*.bin || fail "server did not r
 
 # The full values never appear in alerts or the daemon's output.
 assert_no_leak "$NIR_SPACED" "$NIR_PLAIN" "1 51 02 46102 043 25" "151024610204325" "2 95 10 99 126"
+
+# No core dump of the daemon may carry plaintext.
+grep -Eq "^Max core file size +0 +0 " "/proc/$DAEMON_PID/limits" || fail "rempartd may dump core"
 
 # status shows the probes and the counters.
 "$BIN/rempart" --socket "$SOCK" status > "$T/status.txt" || fail "status not ready"

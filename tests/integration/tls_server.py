@@ -19,6 +19,7 @@ parser.add_argument("--record-dir", required=True)
 parser.add_argument("--port-file", required=True)
 parser.add_argument("--host", default="127.0.0.1")
 parser.add_argument("--plain", action="store_true", help="no TLS (plaintext HTTP)")
+parser.add_argument("--page", help="HTML file served for GET /")
 args = parser.parse_args()
 
 family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
@@ -59,9 +60,12 @@ def handle(conn):
                     if len(rest) < length:
                         break
                     buf = rest[length:]
-                    body = b"ok\n"
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s"
-                                 % (len(body), body))
+                    body, ctype = b"ok\n", b"text/plain"
+                    if args.page and head.startswith(b"GET / "):
+                        with open(args.page, "rb") as p:
+                            body, ctype = p.read(), b"text/html"
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: %s\r\n\r\n%s"
+                                 % (len(body), ctype, body))
                 if len(buf) > 64 << 20:
                     buf = b""
     except (OSError, ssl.SSLError, ValueError):

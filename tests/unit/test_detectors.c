@@ -106,6 +106,17 @@ static const struct vec vecs[] = {
 	{"<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"1\"/></Patient>", "fhir", 1, NULL},
 	{"<?xml version=\"1.0\"?><ClinicalDocument xmlns=\"urn:hl7-org:v3\"><templateId root=\"1.2.250.1.213.1.1.1.1\"/>",
 	 "cda", 1, NULL},
+	{"IBAN IT05X054281110100000012345L, merci", "iban", 1, "IT05*******************345L"},
+	{"iban IT93 X054 2811 1010 0000 0123 ABC", "iban", 1, NULL},
+	/* keywords: capital accented first letter, JSON-escaped, ASCII without accents */
+	{"\u00c9tablissement 750712184", "fr_finess", 1, NULL},
+	{"\xc3\x89tablissement 750712184", "fr_finess", 1, NULL},
+	{"etablissement 750712184", "fr_finess", 1, NULL},
+	{"{\"c\":\"n\\u00e9 le 12/03/1985\"}", "date_of_birth", 1, NULL},
+	{"{\"c\":\"NIR\\u00a02\\u202f53\\u202f07\\u202f2B\\u202f073\\u202f004\\u202f70\"}", "fr_nir", 1,
+	 "2 53 07 ** *** *** 70"},
+	/* a clinical "suivi" (follow-up) is not an order-tracking context */
+	{"suivi par son médecin.\nNPI: 1234567893", "us_npi", 1, NULL},
 	/* look-alikes */
 	{"SIRET 732 829 320 00074 et SIREN 732 829 320", "credit_card", 0, NULL},
 	{"SIRET 732 829 320 00074 et SIREN 732 829 320", "fr_finess", 0, NULL},

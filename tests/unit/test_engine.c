@@ -2,6 +2,7 @@
 /* Engine, block and streaming scans: NIR end to end (separators, splits, offsets, masking). */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,37 @@ START_TEST(api_misuse)
 }
 END_TEST
 
+/* One engine shared by threads, one scratch each (the daemon's model). */
+static void *thread_scan(void *arg)
+{
+	struct rp_scratch *s = NULL;
+	struct collect c;
+	const char *t = "NIR 2 95 10 99 126 111 93 et IBAN FR7630006000011234567890189";
+	long ok = 1;
+	(void)arg;
+	if (rp_scratch_new(engine, &s) < 0)
+		return NULL;
+	for (int i = 0; i < 2000 && ok; i++) {
+		memset(&c, 0, sizeof(c));
+		ok = rp_scan_block(engine, s, t, strlen(t), collect_cb, &c) == 0 && c.n == 2;
+	}
+	rp_scratch_free(s);
+	return (void *)ok;
+}
+
+START_TEST(threads_share_engine)
+{
+	pthread_t th[4];
+	void *ret;
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, thread_scan, NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], &ret), 0);
+		ck_assert_ptr_eq(ret, (void *)1);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("engine");
@@ -286,6 +318,7 @@ int main(void)
 	tcase_add_test(tc, stream_skip_restarts);
 	tcase_add_test(tc, callback_stops_scan);
 	tcase_add_test(tc, api_misuse);
+	tcase_add_test(tc, threads_share_engine);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

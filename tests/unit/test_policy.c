@@ -424,6 +424,58 @@ START_TEST(test_sha256_is_of_bytes)
 }
 END_TEST
 
+static int count_finding(const struct rp_finding *f, void *userdata)
+{
+	uint32_t *counts = userdata;
+
+	counts[f->detector]++;
+	return 0;
+}
+
+/* What the daemon does: scan with the policy's engine, count, evaluate. */
+static struct rp_verdict scan_and_judge(const struct rp_policy *p, const struct rp_flow_context *ctx,
+					const char *text)
+{
+	const struct rp_engine *e = rp_policy_engine(p);
+	uint32_t *counts = calloc(rp_engine_detector_count(e), sizeof(uint32_t));
+	struct rp_scratch *s = NULL;
+	struct rp_verdict v;
+
+	ck_assert_ptr_nonnull(counts);
+	ck_assert_int_eq(rp_scratch_new(e, &s), 0);
+	ck_assert_int_eq(rp_scan_block(e, s, text, strlen(text), count_finding, counts), 0);
+	rp_policy_evaluate(p, ctx, counts, rp_engine_detector_count(e), &v);
+	rp_scratch_free(s);
+	free(counts);
+	return v;
+}
+
+START_TEST(test_default_policy_end_to_end)
+{
+	/* The thresholds in default.json must let a checksum-valid NIR count without a keyword. */
+	struct rp_policy *p = load_src("policies/default.json");
+	struct rp_flow_context chat = {.comm = "firefox-esr", .host = "chatgpt.com"};
+	struct rp_flow_context other = {.comm = "curl", .host = "upload.example.net"};
+	struct rp_verdict v;
+
+	v = scan_and_judge(p, &chat,
+			   "{\"prompt\":\"R\\u00e9sume le dossier du patient 2 95 10 99 126 111 93, "
+			   "hospitalis\\u00e9 pour une pneumopathie\"}");
+	ck_assert_int_eq(v.action, RP_ACTION_BLOCK);
+	ck_assert_str_eq(v.rule_id, "patient-id-to-unapproved-genai");
+
+	v = scan_and_judge(p, &other, "NIR : 253072B07300470");
+	ck_assert_int_eq(v.action, RP_ACTION_ALERT);
+
+	/* A NIR-shaped number with a wrong key is not patient data. */
+	v = scan_and_judge(p, &chat, "reference 2 95 10 99 126 111 94 for the order");
+	ck_assert_int_eq(v.action, RP_ACTION_NONE);
+	v = scan_and_judge(p, &chat, "Bonjour, peux-tu corriger ce texte ?");
+	ck_assert_int_eq(v.action, RP_ACTION_NONE);
+	rp_policy_free(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("policy");
@@ -435,6 +487,7 @@ int main(void)
 	tcase_add_test(tc, test_default_policy_loads);
 	tcase_add_test(tc, test_examples_load);
 	tcase_add_test(tc, test_default_genai_verdicts);
+	tcase_add_test(tc, test_default_policy_end_to_end);
 	tcase_add_test(tc, test_host_matching);
 	tcase_add_test(tc, test_address_matching);
 	tcase_add_test(tc, test_severity_min_count_and_ties);

@@ -491,6 +491,34 @@ START_TEST(test_sign_needs_ed25519_private_key)
 }
 END_TEST
 
+START_TEST(test_fetch_refusals)
+{
+	/* The HTTPS happy path, ETag and 304 run against a real TLS server in test_policy_cli.sh. */
+	struct rp_diag d = {0};
+	char etag[RP_ETAG_MAX] = "x", *body = (char *)0x1;
+	size_t len = 1;
+
+	ck_assert_int_eq(rp_bundle_fetch("http://127.0.0.1:1/p", NULL, NULL, etag, sizeof(etag), &body,
+					 &len, 1024, 1000, &d),
+			 -EINVAL);
+	ck_assert(diag_has(&d, "only https:// URLs are fetched"));
+	ck_assert_ptr_null(body);
+	ck_assert_str_eq(etag, "");
+	ck_assert_int_eq(rp_bundle_fetch("https://127.0.0.1:1/p", NULL, "\"a\"\r\nX-Evil: 1", etag,
+					 sizeof(etag), &body, &len, 1024, 1000, &d),
+			 -EINVAL);
+	ck_assert(diag_has(&d, "invalid ETag to send"));
+	ck_assert_int_eq(rp_bundle_fetch("https://127.0.0.1:1/p", NULL, NULL, etag, sizeof(etag), &body,
+					 &len, 0, 1000, &d),
+			 -EINVAL);
+	/* Nothing listens on port 1. */
+	ck_assert_int_eq(rp_bundle_fetch("https://127.0.0.1:1/p", NULL, NULL, etag, sizeof(etag), &body,
+					 &len, 1024, 2000, &d),
+			 -ECONNREFUSED);
+	ck_assert_ptr_null(body);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("policy-bundle");
@@ -511,6 +539,7 @@ int main(void)
 	tcase_add_test(tc, test_spool_scan);
 	tcase_add_test(tc, test_keyring_skips_bad_files);
 	tcase_add_test(tc, test_sign_needs_ed25519_private_key);
+	tcase_add_test(tc, test_fetch_refusals);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

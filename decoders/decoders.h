@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Rempart flow decoders: turn what an outbound flow carries into the text the detectors should
+ * scan. HTTP/1.x (request/status line and headers as they are, bodies without chunk framing,
+ * gzip/deflate bodies decompressed), HTTP/2 (frames parsed, HPACK header blocks decoded into
+ * "name: value\n" lines, DATA payloads without padding, per-stream gzip/deflate). Anything else,
+ * or anything malformed, passes through raw from that point on: a decoder that fails must never
+ * blind the detector, so bytes are only ever dropped when they are framing that was understood.
+ *
+ * One decoder per flow, outbound direction only. Library code: never logs, negative errno.
+ * Memory per flow is bounded (one partial line, one partial HTTP/2 frame of at most
+ * RP_DECODER_HEADER_MAX bytes, a bounded number of zlib streams), and so is decompression.
+ */
+#ifndef REMPART_DECODERS_H
+#define REMPART_DECODERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RP_DECODER_HEADER_MAX (64u * 1024u)        /* HTTP/2 frame or header block buffered */
+#define RP_DECODER_INFLATE_MAX (64ull << 20)       /* decompressed bytes per flow */
+#define RP_DECODER_INFLATE_RATIO 1000u             /* output/input per body, past 1 MiB */
+#define RP_DECODER_H2_INFLATE_STREAMS 8u           /* HTTP/2 streams decompressed at once */
+
+struct rp_decoder;
+
+/* Text to scan, in flow order. A negative return is remembered and returned by the feed call
+ * (decoding carries on so the decoder's state stays consistent with the flow). */
+typedef int (*rp_decoded_fn)(const void *buf, size_t len, void *userdata);
+
+enum rp_decoder_protocol {
+	RP_DECODER_UNKNOWN = 0, /* not enough bytes yet */
+	RP_DECODER_RAW,         /* not recognised: passed through */
+	RP_DECODER_HTTP1,
+	RP_DECODER_HTTP2,
+};
+
+struct rp_decoder_stats {
+	uint64_t bytes_in;          /* fed */
+	uint64_t bytes_out;         /* emitted for scanning */
+	uint64_t inflated;          /* of bytes_out, produced by decompression */
+	uint64_t messages;          /* HTTP/1 messages, HTTP/2 header blocks */
+	uint64_t fallbacks;         /* malformed or over-limit framing: raw from there on */
+	uint64_t inflate_errors;    /* corrupt compressed bodies: passed raw */
+	uint64_t bombs;             /* decompression stopped at a limit: rest passed raw */
+	uint64_t gaps;              /* capture gaps seen */
+	enum rp_decoder_protocol protocol; /* as first detected */
+	enum rp_decoder_protocol mode;     /* current: RAW after a fallback or a gap */
+};
+
+int rp_decoder_new(struct rp_decoder **out);
+/* Feed the flow's next outbound bytes, split anywhere; emit gets the text to scan, in order. */
+int rp_decoder_feed(struct rp_decoder *d, const void *buf, size_t len, rp_decoded_fn emit, void *userdata);
+/* len bytes of the flow were lost: framing is given up, the rest of the flow passes raw. */
+void rp_decoder_gap(struct rp_decoder *d, uint64_t len);
+void rp_decoder_get_stats(const struct rp_decoder *d, struct rp_decoder_stats *out);
+const char *rp_decoder_protocol_name(enum rp_decoder_protocol p);
+/* Whether this build decodes a Content-Encoding ("gzip", "deflate", "br"...). */
+bool rp_decoder_supports(const char *content_coding);
+void rp_decoder_free(struct rp_decoder *d); /* NULL-safe */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

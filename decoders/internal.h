@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Decoder internals shared by detect.c, http1.c, http2.c and inflate.c. */
+#ifndef REMPART_DECODERS_INTERNAL_H
+#define REMPART_DECODERS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <zlib.h>
+
+#include "decoders.h"
+
+#define H1_LINE_MAX 256u   /* bytes of a line kept for parsing; the line itself may be longer */
+#define H1_TAIL 16u        /* last bytes of a line (the request line's version is at its end) */
+
+/* Where decoded text goes: the caller's callback, its first error, and the byte count. */
+struct rp_out {
+	rp_decoded_fn fn;
+	void *userdata;
+	int err;
+	struct rp_decoder_stats *stats;
+	uint64_t *inflate_budget; /* decompressed bytes the flow may still produce */
+};
+
+static inline void out_emit(struct rp_out *o, const void *buf, size_t len)
+{
+	int r;
+
+	if (len == 0)
+		return;
+	o->stats->bytes_out += len;
+	r = o->fn(buf, len, o->userdata);
+	if (r < 0 && o->err == 0)
+		o->err = r;
+}
+
+/* ---- inflate.c: one compressed body, decompressed as it streams in */
+enum rp_coding {
+	RP_CODING_IDENTITY = 0,
+	RP_CODING_GZIP,
+	RP_CODING_DEFLATE,
+	RP_CODING_BR,        /* only when built with libbrotlidec */
+	RP_CODING_UNKNOWN,   /* something we cannot decode: the body passes raw */
+};
+enum rp_coding rp_coding_parse(const char *value, size_t len);
+
+struct rp_inflate {
+	z_stream zs;
+	enum rp_coding coding;
+	bool init;           /* zs initialised */
+	bool failed;         /* corrupt or over a limit: the rest of the body passes raw */
+	uint8_t head[16];    /* zlib: first two bytes, held until the format is known;
+			      * brotli: a copy of the first bytes, replayed raw if it fails at once */
+	unsigned n_head;
+	uint64_t in, out;    /* this body */
+	void *br;            /* brotli decoder state */
+};
+void rp_inflate_begin(struct rp_inflate *z, enum rp_coding c);
+void rp_inflate_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struct rp_out *o);
+/* The body ended: whatever is still held passes raw; zlib state is released. */
+void rp_inflate_end(struct rp_inflate *z, struct rp_out *o);
+/* Release without emitting (gap, free). */
+void rp_inflate_discard(struct rp_inflate *z);
+/* Decompressed bytes: emitted if within the flow's budget and the body's ratio; false (and the
+ * body marked failed, the bomb counted) when over. */
+bool rp_inflate_deliver(struct rp_inflate *z, const uint8_t *out, size_t n, struct rp_out *o);
+void rp_inflate_give_up(struct rp_inflate *z, uint64_t *counter);
+
+/* ---- brotli.c */
+bool rp_brotli_available(void);
+void rp_brotli_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struct rp_out *o);
+void rp_brotli_free(struct rp_inflate *z);
+
+/* ---- http1.c */
+enum h1_state {
+	H1_START_LINE = 0,
+	H1_HEADERS,
+	H1_BODY_LEN,
+	H1_BODY_CLOSE,
+	H1_CHUNK_SIZE,
+	H1_CHUNK_DATA,
+	H1_CHUNK_CRLF,
+	H1_TRAILERS,
+};
+
+struct h1_line {
+	char buf[H1_LINE_MAX];
+	size_t len;          /* stored, <= H1_LINE_MAX */
+	uint64_t total;      /* whole line so far */
+	char tail[H1_TAIL];
+	size_t n_tail;
+};
+
+struct rp_http1 {
+	enum h1_state state;
+	struct h1_line line;
+	bool request, connect, no_body, framing_unknown, chunked, seen_cr;
+	int64_t content_length; /* -1: none */
+	enum rp_coding coding;
+	uint64_t remaining;     /* body or chunk bytes left */
+	struct rp_inflate body;
+};
+
+/* ---- http2.c */
+struct rp_http2;
+int rp_http2_new(struct rp_http2 **out);
+void rp_http2_free(struct rp_http2 *h);
+
+/* ---- the decoder (detect.c) */
+enum dec_mode {
+	MODE_DETECT = 0,
+	MODE_RAW,
+	MODE_HTTP1,
+	MODE_HTTP2,
+};
+
+struct rp_decoder {
+	enum dec_mode mode;
+	uint8_t det[24];        /* first bytes of a message, until its protocol is known */
+	size_t n_det;
+	bool between_messages;  /* DETECT after an HTTP/1 message (keep-alive) */
+	struct rp_http1 h1;
+	struct rp_http2 *h2;    /* allocated on the HTTP/2 preface */
+	uint64_t inflate_budget;/* decompressed bytes this flow may still produce */
+	struct rp_decoder_stats stats;
+};
+
+/* Each consumes a prefix of buf (at least one byte unless it changed d->mode) and returns its size. */
+size_t rp_http1_feed(struct rp_decoder *d, const uint8_t *buf, size_t len, struct rp_out *o);
+size_t rp_http2_feed(struct rp_decoder *d, const uint8_t *buf, size_t len, struct rp_out *o);
+void rp_http1_reset(struct rp_decoder *d);
+void rp_http1_discard(struct rp_decoder *d);
+/* Give up framing: from now on bytes pass raw. malformed counts it as a fallback (a tunnel
+ * after CONNECT is not one). */
+void rp_decoder_fallback(struct rp_decoder *d, bool malformed);
+
+#endif

@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# `rempart scan`: exit codes, --json shape, stdin, offsets in the file for a value that crosses
+# the CLI's 64 KiB read boundary, masked evidence only.
+set -euo pipefail
+
+SRC=${REMPART_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${REMPART_BUILD_DIR:-$SRC/build}
+REMPART=$BUILD/bin/rempart
+if [ ! -x "$REMPART" ]; then
+	echo "SKIP: $REMPART not built"
+	exit 77
+fi
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# usage and input errors: 2
+set +e
+"$REMPART" scan >/dev/null 2>&1; [ $? -eq 2 ] || fail "no path: want 2"
+"$REMPART" scan --bogus x >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad option: want 2"
+"$REMPART" scan "$WORK/missing" >/dev/null 2>&1; [ $? -eq 2 ] || fail "missing file: want 2"
+set -e
+
+# a NIR straddling 65536, an IBAN, nothing else but prose
+python3 - "$WORK/big.txt" <<'PY'
+import sys
+nir = "2 95 10 99 126 111 93"
+pad = "x" * (65536 - 10)
+text = pad + " NIR " + nir + " fin.\n" + "Le patient va bien.\n" * 1000 + "IBAN FR76 3000 6000 0112 3456 7890 189\n"
+open(sys.argv[1], "w").write(text)
+PY
+"$REMPART" scan --json "$WORK/big.txt" > "$WORK/out.jsonl"
+python3 - "$WORK/out.jsonl" "$WORK/big.txt" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+data = open(sys.argv[2], "rb").read()
+found = [json.loads(l) for l in lines]
+assert all(set(f) == {"file", "detector", "offset", "length", "confidence", "masked"} for f in found), found
+dets = sorted(f["detector"] for f in found)
+assert dets == ["fr_nir", "iban"], dets
+for f in found:
+    value = data[f["offset"]:f["offset"] + f["length"]]
+    assert value.decode() not in json.dumps(found), "full value leaked"
+    if f["detector"] == "fr_nir":
+        assert value == b"2 95 10 99 126 111 93", value
+        assert f["masked"] == "2 95 10 ** *** *** 93", f
+    assert 0.0 < f["confidence"] <= 1.0
+PY
+
+# stdin, and human output on stdout
+printf 'NIR 2 95 10 99 126 111 93\n' | "$REMPART" scan - > "$WORK/human.txt" 2>/dev/null
+grep -q '^-:4: fr_nir (confidence 0\.[0-9][0-9]): 2 95 10 \*\* \*\*\* \*\*\* 93$' "$WORK/human.txt" || fail "human line: $(cat "$WORK/human.txt")"
+# no finding: exit 0, nothing on stdout in --json mode
+printf 'rien à signaler\n' > "$WORK/clean.txt"
+out=$("$REMPART" scan --json "$WORK/clean.txt")
+[ -z "$out" ] || fail "clean file printed: $out"
+echo "ok"

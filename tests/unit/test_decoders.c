@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Flow decoders: what a flow carries must reach the scanner as text whatever the split of the
+ * writes, framing stripped only when understood, everything else passed raw; limits hold.
+ * HTTP/2 inputs are built here with nghttp2's HPACK encoder and hand-made frames.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <nghttp2/nghttp2.h>
+
+#include "decoders.h"
+#include "detectors.h"
+
+#define NIR "2 95 10 99 126 111 93"
+
+struct buf {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2 + 64;
+		b->p = realloc(b->p, b->cap);
+		ck_assert_ptr_nonnull(b->p);
+	}
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static int collect(const void *p, size_t n, void *u)
+{
+	ck_assert_uint_gt(n, 0);
+	buf_add(u, p, n);
+	return 0;
+}
+
+static bool contains(const struct buf *b, const char *s)
+{
+	return memmem(b->p, b->n, s, strlen(s)) != NULL;
+}
+
+/* Decode in pieces of `step` bytes (0: at once). */
+static struct buf decode(const struct buf *in, size_t step, struct rp_decoder_stats *st)
+{
+	struct rp_decoder *d = NULL;
+	struct buf out = {0};
+
+	ck_assert_int_eq(rp_decoder_new(&d), 0);
+	for (size_t pos = 0; pos < in->n;) {
+		size_t n = step && in->n - pos > step ? step : in->n - pos;
+		ck_assert_int_eq(rp_decoder_feed(d, in->p + pos, n, collect, &out), 0);
+		pos += n;
+	}
+	if (st)
+		rp_decoder_get_stats(d, st);
+	rp_decoder_free(d);
+	buf_add(&out, "", 0);
+	return out;
+}
+
+static const size_t steps[] = {0, 1, 2, 7, 100, 4096};
+#define N_STEPS (sizeof(steps) / sizeof(steps[0]))
+
+/* zlib helpers: wbits 15+16 gzip, 15 zlib, -15 raw deflate. */
+static void compress_into(struct buf *out, const void *p, size_t n, int wbits)
+{
+	z_stream zs = {0};
+	uint8_t tmp[16384];
+	int r;
+
+	ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	zs.next_in = (Bytef *)p;
+	zs.avail_in = (uInt)n;
+	do {
+		zs.next_out = tmp;
+		zs.avail_out = sizeof(tmp);
+		r = deflate(&zs, Z_FINISH);
+		buf_add(out, tmp, sizeof(tmp) - zs.avail_out);
+	} while (r == Z_OK);
+	ck_assert_int_eq(r, Z_STREAM_END);
+	deflateEnd(&zs);
+}
+
+START_TEST(raw_passes_unchanged)
+{
+	struct buf in = {0};
+	uint8_t bin[300];
+
+	for (size_t i = 0; i < sizeof(bin); i++)
+		bin[i] = (uint8_t)(i * 37 + 0x16);
+	buf_str(&in, "ssh-2.0 hello " NIR "\n");
+	buf_add(&in, bin, sizeof(bin));
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert_uint_eq(out.n, in.n);
+		ck_assert_mem_eq(out.p, in.p, in.n);
+		ck_assert_int_eq(st.protocol, RP_DECODER_RAW);
+		ck_assert_uint_eq(st.bytes_in, in.n);
+		ck_assert_uint_eq(st.bytes_out, in.n);
+		free(out.p);
+	}
+	free(in.p);
+}
+END_TEST
+
+START_TEST(http1_content_length_keep_alive)
+{
+	struct buf in = {0};
+	const char *body1 = "{\"prompt\": \"NIR " NIR "\"}";
+
+	buf_str(&in, "POST /chat HTTP/1.1\r\nHost: x\r\nContent-Length: ");
+	char len[32];
+	snprintf(len, sizeof(len), "%zu\r\n\r\n", strlen(body1));
+	buf_str(&in, len);
+	buf_str(&in, body1);
+	buf_str(&in, "GET /next?q=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+	buf_str(&in, "\r\nPUT /x HTTP/1.0\r\ncontent-length: 3\r\n\r\nabc");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		/* Identity HTTP/1 is text already: the scanner sees exactly the flow. */
+		ck_assert_uint_eq(out.n, in.n);
+		ck_assert_mem_eq(out.p, in.p, in.n);
+		ck_assert_int_eq(st.protocol, RP_DECODER_HTTP1);
+		ck_assert_int_eq(st.mode, RP_DECODER_HTTP1);
+		ck_assert_uint_eq(st.messages, 3);
+		ck_assert_uint_eq(st.fallbacks, 0);
+		free(out.p);
+	}
+	free(in.p);
+}
+END_TEST
+
+START_TEST(http1_chunked_strips_framing)
+{
+	struct buf in = {0};
+
+	buf_str(&in, "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		     "9\r\nNIR: 2 95\r\n"
+		     "6;ext=1\r\n 10 99\r\n"
+		     "A\r\n 126 111 9\r\n"
+		     "1\r\n3\r\n"
+		     "0\r\nX-Trailer: t\r\n\r\n"
+		     "GET / HTTP/1.1\r\n\r\n");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert_msg(contains(&out, "\r\n\r\nNIR: " NIR "X-Trailer: t\r\n\r\nGET / HTTP/1.1"), "step %zu: %.*s",
+			      steps[s], (int)out.n, out.p);
+		ck_assert(!contains(&out, "6;ext"));
+		ck_assert_uint_eq(st.messages, 2);
+		ck_assert_uint_eq(st.fallbacks, 0);
+		free(out.p);
+	}
+	free(in.p);
+}
+END_TEST
+
+static void gzip_request(struct buf *in, const char *coding, int wbits, const char *plain, bool chunked)
+{
+	struct buf z = {0};
+	char head[256];
+
+	compress_into(&z, plain, strlen(plain), wbits);
+	if (chunked) {
+		snprintf(head, sizeof(head), "POST /g HTTP/1.1\r\nContent-Encoding: %s\r\nTransfer-Encoding: chunked\r\n\r\n",
+			 coding);
+		buf_str(in, head);
+		/* Two chunks, cut in the middle of the compressed data. */
+		size_t half = z.n / 2;
+		snprintf(head, sizeof(head), "%zx\r\n", half);
+		buf_str(in, head);
+		buf_add(in, z.p, half);
+		snprintf(head, sizeof(head), "\r\n%zx\r\n", z.n - half);
+		buf_str(in, head);
+		buf_add(in, z.p + half, z.n - half);
+		buf_str(in, "\r\n0\r\n\r\n");
+	} else {
+		snprintf(head, sizeof(head), "POST /g HTTP/1.1\r\nContent-Encoding: %s\r\nContent-Length: %zu\r\n\r\n",
+			 coding, z.n);
+		buf_str(in, head);
+		buf_add(in, z.p, z.n);
+	}
+	free(z.p);
+}
+
+START_TEST(http1_gzip_deflate_bodies)
+{
+	static const struct {
+		const char *coding;
+		int wbits;
+		bool chunked;
+	} cases[] = {
+		{"gzip", 15 + 16, false}, {"x-gzip", 15 + 16, true}, {"deflate", 15, false}, {"deflate", -15, true},
+	};
+	const char *plain = "{\"messages\":[{\"role\":\"user\",\"content\":\"Le patient NIR " NIR " présente...\"}]}";
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct buf in = {0};
+		gzip_request(&in, cases[c].coding, cases[c].wbits, plain, cases[c].chunked);
+		buf_str(&in, "GET /after HTTP/1.1\r\n\r\n");
+		ck_assert(!contains(&in, NIR));
+		for (size_t s = 0; s < N_STEPS; s++) {
+			struct rp_decoder_stats st;
+			struct buf out = decode(&in, steps[s], &st);
+			ck_assert_msg(contains(&out, plain), "case %zu step %zu", c, steps[s]);
+			ck_assert(contains(&out, "GET /after HTTP/1.1"));
+			ck_assert_uint_eq(st.inflated, strlen(plain));
+			ck_assert_uint_eq(st.inflate_errors, 0);
+			ck_assert_uint_eq(st.messages, 2);
+			free(out.p);
+		}
+		free(in.p);
+	}
+}
+END_TEST
+
+/* Made once with libbrotlienc (quality 9): the JSON below. */
+static const uint8_t br_body[] = {
+	0x1b, 0x53, 0x00, 0x00, 0xc4, 0x3e, 0xf6, 0x57, 0xaa, 0x3b, 0x2f, 0x7f, 0x39, 0x34, 0x38, 0x44, 0xc0,
+	0x77, 0xb0, 0x01, 0x27, 0xa0, 0x01, 0x07, 0x84, 0x01, 0x2d, 0xc3, 0xc6, 0x98, 0x9e, 0xe5, 0x8b, 0xfe,
+	0x8f, 0xe6, 0x75, 0x1a, 0xe6, 0x9d, 0x2c, 0x50, 0xba, 0x4e, 0x7b, 0xdf, 0x20, 0x9d, 0xf2, 0x87, 0xc1,
+	0xf5, 0x2c, 0x08, 0xec, 0x04, 0x12, 0x4c, 0x15, 0xa2, 0x00, 0xd3, 0x84, 0x28, 0x69, 0x20, 0x8a, 0x2a,
+	0x33, 0xc8, 0xe2, 0x2a, 0xb0, 0x16, 0x63, 0x7e, 0x20, 0x2f, 0x30, 0x2b, 0x9b, 0x82, 0xfe,
+};
+static const char br_plain[] = "{\"prompt\": \"brotli body, patient NIR " NIR ", compte rendu de sortie\"}";
+
+START_TEST(http1_brotli_when_built_with_it)
+{
+	struct buf in = {0};
+	char head[128];
+
+	ck_assert(rp_decoder_supports("gzip"));
+	ck_assert(rp_decoder_supports("deflate"));
+	ck_assert(!rp_decoder_supports("identity"));
+	ck_assert(!rp_decoder_supports("compress"));
+	snprintf(head, sizeof(head), "POST / HTTP/1.1\r\nContent-Encoding: br\r\nContent-Length: %zu\r\n\r\n", sizeof(br_body));
+	buf_str(&in, head);
+	buf_add(&in, br_body, sizeof(br_body));
+	/* A mislabelled plain body: decoding fails, every byte of it is still scanned. */
+	buf_str(&in, "POST / HTTP/1.1\r\nContent-Encoding: br\r\nContent-Length: 25\r\n\r\nplain text NIR 2951099126");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		if (rp_decoder_supports("br")) {
+			ck_assert_msg(contains(&out, br_plain), "step %zu", steps[s]);
+			ck_assert_uint_eq(st.inflated, strlen(br_plain));
+			ck_assert_uint_eq(st.inflate_errors, 1);
+		} else {
+			ck_assert_uint_eq(out.n, in.n);
+			ck_assert_mem_eq(out.p, in.p, in.n);
+		}
+		ck_assert_msg(contains(&out, "\r\n\r\nplain text NIR 2951099126"), "step %zu", steps[s]);
+		free(out.p);
+	}
+	free(in.p);
+}
+END_TEST
+
+START_TEST(http1_lying_gzip_passes_raw)
+{
+	struct buf in = {0};
+	const char *body = "not compressed at all: NIR " NIR;
+	char head[128];
+
+	snprintf(head, sizeof(head), "POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", strlen(body));
+	buf_str(&in, head);
+	buf_str(&in, body);
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert_uint_eq(out.n, in.n);
+		ck_assert_mem_eq(out.p, in.p, in.n);
+		ck_assert_uint_eq(st.inflate_errors, 1);
+		free(out.p);
+	}
+	free(in.p);
+}
+END_TEST
+
+START_TEST(http1_malformed_chunk_falls_back_raw)
+{
+	struct buf in = {0};
+
+	buf_str(&in, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\nzz\r\nNIR " NIR);
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert_msg(contains(&out, "\r\n\r\nabcdzz\r\nNIR " NIR), "step %zu", steps[s]);
+		ck_assert_uint_eq(st.fallbacks, 1);
+		ck_assert_int_eq(st.mode, RP_DECODER_RAW);
+		free(out.p);
+	}
+	free(in.p);
+}
+END_TEST
+
+START_TEST(http1_gzip_bomb_bounded)
+{
+	struct buf in = {0}, z = {0};
+	size_t plain_len = 256u << 20; /* 256 MiB of zeros */
+	uint8_t *zeros = calloc(1, plain_len);
+	char head[128];
+
+	ck_assert_ptr_nonnull(zeros);
+	compress_into(&z, zeros, plain_len, 15 + 16);
+	free(zeros);
+	snprintf(head, sizeof(head), "POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", z.n);
+	buf_str(&in, head);
+	buf_add(&in, z.p, z.n);
+	buf_str(&in, "POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\nNext");
+
+	struct rp_decoder_stats st;
+	struct buf out = decode(&in, 65536, &st);
+	ck_assert_uint_eq(st.bombs, 1);
+	ck_assert_uint_le(st.inflated, RP_DECODER_INFLATE_MAX);
+	ck_assert_uint_lt(out.n, 16u << 20); /* the ratio limit stops it long before 256 MiB */
+	/* Framing survived: the next request is decoded too. */
+	ck_assert(contains(&out, "POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\nNext"));
+	ck_assert_uint_eq(st.messages, 2);
+	free(out.p);
+	free(z.p);
+	free(in.p);
+}
+END_TEST
+
+/* Bodies each within the ratio limit, together past the flow's decompression budget. */
+START_TEST(http1_flow_inflate_budget)
+{
+	size_t plain_len = 16u << 20, bodies = 5;
+	uint8_t *plain = calloc(1, plain_len);
+	struct buf in = {0}, z = {0};
+	char head[128];
+	uint32_t x = 12345;
+
+	ck_assert_ptr_nonnull(plain);
+	for (size_t i = 0; i < plain_len; i += 64) {
+		x = x * 1103515245u + 12345u;
+		plain[i] = (uint8_t)(x >> 24);
+	}
+	compress_into(&z, plain, plain_len, 15 + 16);
+	free(plain);
+	ck_assert_uint_gt(z.n * RP_DECODER_INFLATE_RATIO, plain_len * 4); /* ratio well under the limit */
+	for (size_t b = 0; b < bodies; b++) {
+		snprintf(head, sizeof(head), "POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", z.n);
+		buf_str(&in, head);
+		buf_add(&in, z.p, z.n);
+	}
+	struct rp_decoder_stats st;
+	struct buf out = decode(&in, 16384, &st);
+	ck_assert_uint_eq(st.bombs, 1);
+	ck_assert_uint_le(st.inflated, RP_DECODER_INFLATE_MAX);
+	ck_assert_uint_ge(st.inflated, RP_DECODER_INFLATE_MAX - (64u << 10));
+	ck_assert_uint_eq(st.messages, bodies);
+	/* The body that hit the budget, and the one after, went out compressed. */
+	ck_assert(memmem(out.p + out.n - z.n, z.n, z.p, z.n) != NULL);
+	free(out.p);
+	free(z.p);
+	free(in.p);
+}
+END_TEST
+
+START_TEST(http1_response_until_close)
+{
+	struct buf in = {0}, z = {0};
+	const char *plain = "<html>dossier NIR " NIR "</html>";
+
+	compress_into(&z, plain, strlen(plain), 15 + 16);
+	buf_str(&in, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n");
+	buf_add(&in, z.p, z.n);
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct buf out = decode(&in, steps[s], NULL);
+		ck_assert(contains(&out, plain));
+		free(out.p);
+	}
+	free(z.p);
+	free(in.p);
+}
+END_TEST
+
+START_TEST(gap_gives_up_framing)
+{
+	struct rp_decoder *d = NULL;
+	struct buf out = {0};
+	struct rp_decoder_stats st;
+	const char *a = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123";
+	const char *b = "4\r\nNIR " NIR;
+
+	ck_assert_int_eq(rp_decoder_new(&d), 0);
+	ck_assert_int_eq(rp_decoder_feed(d, a, strlen(a), collect, &out), 0);
+	rp_decoder_gap(d, 100);
+	ck_assert_int_eq(rp_decoder_feed(d, b, strlen(b), collect, &out), 0);
+	rp_decoder_get_stats(d, &st);
+	ck_assert_uint_eq(st.gaps, 1);
+	ck_assert_int_eq(st.mode, RP_DECODER_RAW);
+	buf_add(&out, "", 0);
+	ck_assert(contains(&out, "01234\r\nNIR " NIR));
+	rp_decoder_free(d);
+	rp_decoder_free(NULL);
+	free(out.p);
+}
+END_TEST
+
+static int failing(const void *p, size_t n, void *u)
+{
+	(*(unsigned *)u)++;
+	return -EIO;
+}
+
+START_TEST(emit_error_is_returned)
+{
+	struct rp_decoder *d = NULL;
+	unsigned calls = 0;
+
+	ck_assert_int_eq(rp_decoder_new(&d), 0);
+	ck_assert_int_eq(rp_decoder_feed(d, "hello", 5, failing, &calls), -EIO);
+	ck_assert_uint_ge(calls, 1);
+	ck_assert_int_eq(rp_decoder_feed(NULL, "x", 1, failing, &calls), -EINVAL);
+	rp_decoder_free(d);
+}
+END_TEST
+
+/* ---- HTTP/2 */
+
+static void frame(struct buf *b, uint8_t type, uint8_t flags, uint32_t stream, const void *p, size_t n)
+{
+	uint8_t h[9] = {(uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, type, flags,
+			(uint8_t)(stream >> 24), (uint8_t)(stream >> 16), (uint8_t)(stream >> 8), (uint8_t)stream};
+	buf_add(b, h, 9);
+	buf_add(b, p, n);
+}
+
+static void preface(struct buf *b)
+{
+	static const uint8_t settings[] = {0, 3, 0, 0, 0, 100, 0, 4, 0, 0x60, 0, 0};
+	buf_add(b, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	frame(b, 0x4, 0, 0, settings, sizeof(settings));
+	frame(b, 0x8, 0, 0, "\0\x0f\0\x01", 4); /* WINDOW_UPDATE */
+}
+
+#define MAKE_NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+
+static struct buf hpack(nghttp2_hd_deflater *def, const nghttp2_nv *nv, size_t n)
+{
+	struct buf b = {0};
+	size_t bound = nghttp2_hd_deflate_bound(def, nv, n);
+	ssize_t r;
+
+	b.p = malloc(bound);
+	b.cap = bound;
+	r = nghttp2_hd_deflate_hd(def, b.p, bound, nv, n);
+	ck_assert_int_ge(r, 0);
+	b.n = (size_t)r;
+	return b;
+}
+
+START_TEST(http2_hpack_and_data_across_frames)
+{
+	nghttp2_hd_deflater *def;
+	struct buf in = {0}, hb, hb2;
+	const char *path = "/v1/chat?nir=295109912611193&lang=fr";
+	nghttp2_nv nv[] = {
+		MAKE_NV(":method", "POST"), MAKE_NV(":scheme", "https"), MAKE_NV(":authority", "127.0.0.1"),
+		MAKE_NV(":path", path), MAKE_NV("content-type", "application/json"),
+	};
+	const char *d1 = "{\"prompt\": \"NIR 2 95 10";
+	const char *d2 = " 99 126 111 93\"}";
+	uint8_t padded[64];
+
+	ck_assert_int_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+	hb = hpack(def, nv, 5);
+	preface(&in);
+	frame(&in, 0x1, 0x4, 1, hb.p, hb.n); /* HEADERS, END_HEADERS */
+	frame(&in, 0x0, 0, 1, d1, strlen(d1));
+	frame(&in, 0x8, 0, 1, "\0\0\x10\0", 4);
+	/* The rest in a padded DATA frame: pad length 5, then data, then 5 zero bytes. */
+	padded[0] = 5;
+	memcpy(padded + 1, d2, strlen(d2));
+	memset(padded + 1 + strlen(d2), 0, 5);
+	frame(&in, 0x0, 0x8 | 0x1, 1, padded, 1 + strlen(d2) + 5);
+	/* A second request on the same connection reuses the dynamic table. */
+	hb2 = hpack(def, nv, 5);
+	ck_assert_uint_lt(hb2.n, hb.n);
+	frame(&in, 0x1, 0x4 | 0x1, 3, hb2.p, hb2.n);
+	/* HPACK Huffman-coded the path: the raw flow does not carry it in clear. */
+	ck_assert(!contains(&in, "295109912611193"));
+	ck_assert(!contains(&in, NIR));
+
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert_int_eq(st.protocol, RP_DECODER_HTTP2);
+		ck_assert_int_eq(st.mode, RP_DECODER_HTTP2);
+		ck_assert_uint_eq(st.fallbacks, 0);
+		ck_assert_uint_eq(st.messages, 2);
+		ck_assert_msg(contains(&out, ":method: POST\n:scheme: https\n:authority: 127.0.0.1\n:path: /v1/chat?nir=295109912611193&lang=fr\ncontent-type: application/json\n"),
+			      "step %zu: %.*s", steps[s], (int)out.n, out.p);
+		ck_assert(contains(&out, "{\"prompt\": \"NIR " NIR "\"}\n:method: POST"));
+		ck_assert(!contains(&out, "PRI *"));
+		free(out.p);
+	}
+	nghttp2_hd_deflate_del(def);
+	free(hb.p);
+	free(hb2.p);
+	free(in.p);
+}
+END_TEST
+
+START_TEST(http2_continuation_gzip_streams)
+{
+	nghttp2_hd_deflater *def;
+	struct buf in = {0}, hb, hb3, z = {0};
+	nghttp2_nv nv[] = {
+		MAKE_NV(":method", "POST"), MAKE_NV(":path", "/upload"),
+		MAKE_NV("content-encoding", "gzip"), MAKE_NV("x-note", "a header value long enough to split"),
+	};
+	nghttp2_nv nv3[] = {MAKE_NV(":method", "POST"), MAKE_NV(":path", "/plain")};
+	const char *plain = "compressed prompt with NIR " NIR " inside";
+	size_t cut;
+
+	ck_assert_int_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+	hb = hpack(def, nv, 4);
+	hb3 = hpack(def, nv3, 2);
+	compress_into(&z, plain, strlen(plain), 15 + 16);
+	preface(&in);
+	/* Stream 1's header block split over HEADERS (with priority) and CONTINUATION. */
+	cut = hb.n / 2;
+	{
+		struct buf p = {0};
+		buf_add(&p, "\0\0\0\0\x10", 5); /* priority: dependency 0, weight 16 */
+		buf_add(&p, hb.p, cut);
+		frame(&in, 0x1, 0x20, 1, p.p, p.n);
+		free(p.p);
+	}
+	frame(&in, 0x9, 0x4, 1, hb.p + cut, hb.n - cut);
+	frame(&in, 0x1, 0x4, 3, hb3.p, hb3.n);
+	/* Streams interleave: stream 1's gzip in two DATA frames (cut inside the compressed data),
+	 * stream 3's plain text before them. A new line separates text of different streams, so
+	 * digits from two streams are never glued into one value. */
+	frame(&in, 0x0, 0x1, 3, "plain text", 10);
+	frame(&in, 0x0, 0, 1, z.p, z.n / 2);
+	frame(&in, 0x0, 0x1, 1, z.p + z.n / 2, z.n - z.n / 2);
+	frame(&in, 0x3, 0, 5, "\0\0\0\x08", 4); /* RST_STREAM of an unknown stream: harmless */
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert_msg(contains(&out, plain), "step %zu: %.*s", steps[s], (int)out.n, out.p);
+		ck_assert(contains(&out, "x-note: a header value long enough to split\n"));
+		ck_assert(contains(&out, "\nplain text\n"));
+		ck_assert_uint_eq(st.inflated, strlen(plain));
+		ck_assert_uint_eq(st.fallbacks, 0);
+		ck_assert_uint_eq(st.messages, 2);
+		free(out.p);
+	}
+	nghttp2_hd_deflate_del(def);
+	free(hb.p);
+	free(hb3.p);
+	free(z.p);
+	free(in.p);
+}
+END_TEST
+
+/* More compressed streams open at once than slots: the one idle longest gives its slot up. */
+START_TEST(http2_compressed_streams_bounded)
+{
+	nghttp2_hd_deflater *def;
+	nghttp2_nv nv[] = {MAKE_NV(":method", "POST"), MAKE_NV(":path", "/s"), MAKE_NV("content-encoding", "gzip")};
+	struct buf in = {0}, hb, z = {0};
+	const char *plain = "stream text NIR " NIR " end";
+	uint32_t n = RP_DECODER_H2_INFLATE_STREAMS + 1;
+
+	ck_assert_int_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+	compress_into(&z, plain, strlen(plain), 15 + 16);
+	preface(&in);
+	for (uint32_t i = 0; i < n; i++) {
+		hb = hpack(def, nv, 3);
+		frame(&in, 0x1, 0x4, 2 * i + 1, hb.p, hb.n);
+		free(hb.p);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		frame(&in, 0x0, 0x1, 2 * i + 1, z.p, z.n);
+	struct rp_decoder_stats st;
+	struct buf out = decode(&in, 0, &st);
+	ck_assert_uint_eq(st.inflate_errors, 1);               /* stream 1 was evicted */
+	ck_assert_uint_eq(st.inflated, (n - 1) * strlen(plain)); /* the others decoded */
+	ck_assert(memmem(out.p, out.n, z.p, z.n) != NULL);       /* stream 1 passed compressed */
+	ck_assert_uint_eq(st.fallbacks, 0);
+	free(out.p);
+	nghttp2_hd_deflate_del(def);
+	free(z.p);
+	free(in.p);
+}
+END_TEST
+
+START_TEST(http2_malformed_falls_back_raw)
+{
+	struct buf in = {0}, big = {0};
+
+	/* CONTINUATION without a HEADERS before it. */
+	preface(&in);
+	frame(&in, 0x9, 0x4, 1, "NIR " NIR, strlen("NIR " NIR));
+	buf_str(&in, " and after");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert(contains(&out, "NIR " NIR " and after"));
+		ck_assert_uint_eq(st.fallbacks, 1);
+		ck_assert_int_eq(st.mode, RP_DECODER_RAW);
+		free(out.p);
+	}
+	free(in.p);
+
+	/* A HEADERS frame over the header limit: not buffered, passed raw. */
+	in = (struct buf){0};
+	preface(&in);
+	for (size_t i = 0; i < RP_DECODER_HEADER_MAX + 10; i++)
+		buf_add(&big, "x", 1);
+	frame(&in, 0x1, 0x4, 1, big.p, big.n);
+	{
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, 1000, &st);
+		ck_assert_uint_eq(st.fallbacks, 1);
+		ck_assert_uint_ge(out.n, big.n + 9);
+		free(out.p);
+	}
+	/* Garbage HPACK: decoding error, raw from that frame. */
+	free(in.p);
+	in = (struct buf){0};
+	preface(&in);
+	frame(&in, 0x1, 0x4, 1, "\xff\xff\xff\xff\xff\xff\xff\xff\xff" NIR, 9 + strlen(NIR));
+	{
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, 3, &st);
+		ck_assert_uint_eq(st.fallbacks, 1);
+		ck_assert(contains(&out, NIR));
+		free(out.p);
+	}
+	/* Padding longer than the frame. */
+	free(in.p);
+	in = (struct buf){0};
+	preface(&in);
+	frame(&in, 0x0, 0x8, 1, "\x20" "abc", 4);
+	{
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, 0, &st);
+		ck_assert_uint_eq(st.fallbacks, 1);
+		ck_assert(contains(&out, "\x20" "abc"));
+		free(out.p);
+	}
+	free(in.p);
+	free(big.p);
+}
+END_TEST
+
+START_TEST(h2c_upgrade_after_http1)
+{
+	nghttp2_hd_deflater *def;
+	nghttp2_nv nv[] = {MAKE_NV(":method", "GET"), MAKE_NV(":path", "/q?id=295109912611193")};
+	struct buf in = {0}, hb;
+
+	ck_assert_int_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+	hb = hpack(def, nv, 2);
+	buf_str(&in, "GET / HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n");
+	preface(&in);
+	frame(&in, 0x1, 0x5, 3, hb.p, hb.n);
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert(contains(&out, ":path: /q?id=295109912611193\n"));
+		ck_assert_int_eq(st.protocol, RP_DECODER_HTTP1);
+		ck_assert_int_eq(st.mode, RP_DECODER_HTTP2);
+		free(out.p);
+	}
+	nghttp2_hd_deflate_del(def);
+	free(hb.p);
+	free(in.p);
+}
+END_TEST
+
+/* The reason for all this: the detector misses a NIR cut by a DATA frame header in the raw flow,
+ * and finds it in the decoded text. */
+static int count_nir(const struct rp_finding *f, void *u)
+{
+	if (f->detector == RP_DET_FR_NIR)
+		(*(unsigned *)u)++;
+	return 0;
+}
+
+START_TEST(detector_needs_the_decoder)
+{
+	struct rp_engine_config cfg;
+	struct rp_engine *e = NULL;
+	struct rp_scratch *sc = NULL;
+	struct buf in = {0};
+	unsigned raw = 0, dec = 0;
+	const char *d1 = "{\"prompt\": \"Patient NIR 2 95 10 9";
+	const char *d2 = "9 126 111 93, compte rendu\"}";
+
+	rp_engine_config_default(&cfg);
+	ck_assert_int_eq(rp_engine_new(&cfg, &e, NULL, 0), 0);
+	ck_assert_int_eq(rp_scratch_new(e, &sc), 0);
+	preface(&in);
+	frame(&in, 0x0, 0, 1, d1, strlen(d1));
+	frame(&in, 0x0, 0x1, 1, d2, strlen(d2));
+	struct buf out = decode(&in, 0, NULL);
+	ck_assert_int_eq(rp_scan_block(e, sc, in.p, in.n, count_nir, &raw), 0);
+	ck_assert_int_eq(rp_scan_block(e, sc, out.p, out.n, count_nir, &dec), 0);
+	ck_assert_uint_eq(raw, 0);
+	ck_assert_uint_eq(dec, 1);
+	free(out.p);
+	free(in.p);
+	rp_scratch_free(sc);
+	rp_engine_free(e);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("decoders");
+	TCase *h1 = tcase_create("http1"), *h2 = tcase_create("http2");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(h1, 120);
+	tcase_add_test(h1, raw_passes_unchanged);
+	tcase_add_test(h1, http1_content_length_keep_alive);
+	tcase_add_test(h1, http1_chunked_strips_framing);
+	tcase_add_test(h1, http1_gzip_deflate_bodies);
+	tcase_add_test(h1, http1_lying_gzip_passes_raw);
+	tcase_add_test(h1, http1_brotli_when_built_with_it);
+	tcase_add_test(h1, http1_malformed_chunk_falls_back_raw);
+	tcase_add_test(h1, http1_gzip_bomb_bounded);
+	tcase_add_test(h1, http1_flow_inflate_budget);
+	tcase_add_test(h1, http1_response_until_close);
+	tcase_add_test(h1, gap_gives_up_framing);
+	tcase_add_test(h1, emit_error_is_returned);
+	tcase_add_test(h2, http2_hpack_and_data_across_frames);
+	tcase_add_test(h2, http2_continuation_gzip_streams);
+	tcase_add_test(h2, http2_compressed_streams_bounded);
+	tcase_add_test(h2, http2_malformed_falls_back_raw);
+	tcase_add_test(h2, h2c_upgrade_after_http1);
+	tcase_add_test(h2, detector_needs_the_decoder);
+	suite_add_tcase(s, h1);
+	suite_add_tcase(s, h2);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
