@@ -249,13 +249,21 @@ cleanup:
 	return r;
 }
 
-int rp_enforcement_check(const struct rp_policy *p, struct json_object *o, struct rp_diag *diag)
+int rp_enforcement_attach(struct rp_policy *p, struct json_object *o, struct rp_diag *diag)
 {
 	struct rp_enforcement_settings *s = NULL;
 	int r = enforcement_from_object(p, o, &s, diag);
 
-	rp_enforcement_settings_free(s);
-	return r;
+	if (r < 0)
+		return r;
+	rp_enforcement_settings_free(p->enforcement);
+	p->enforcement = s;
+	return 0;
+}
+
+const struct rp_enforcement_settings *rp_policy_enforcement(const struct rp_policy *p)
+{
+	return p ? p->enforcement : NULL;
 }
 
 int rp_policy_enforcement_parse(const struct rp_policy *p, const char *json, size_t len,

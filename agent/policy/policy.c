@@ -60,6 +60,7 @@ void rp_policy_free(struct rp_policy *p)
 	if (!p)
 		return;
 	rp_engine_free(p->engine);
+	rp_enforcement_settings_free(p->enforcement); /* issue 5 */
 	for (size_t i = 0; i < p->n_rules; i++) {
 		free(p->rules[i].id);
 		free(p->rules[i].message);

@@ -171,6 +171,8 @@ struct rp_enforcement_settings {
 int rp_policy_enforcement_parse(const struct rp_policy *p, const char *json, size_t len,
 				struct rp_enforcement_settings **out, struct rp_diag *diag);
 void rp_enforcement_settings_free(struct rp_enforcement_settings *s); /* NULL-safe */
+/* The settings parsed when p was loaded (defaults when the policy has no "enforcement"). */
+const struct rp_enforcement_settings *rp_policy_enforcement(const struct rp_policy *p);
 /* ==== end enforcement settings ==== */
 
 #ifdef __cplusplus

@@ -103,6 +103,7 @@ struct rp_policy {
 	size_t n_exceptions;
 
 	struct rp_engine *engine;
+	struct rp_enforcement_settings *enforcement; /* issue 5: destinations_access.c */
 };
 
 /* diag.c */
@@ -130,8 +131,9 @@ bool rp_destination_approved(const struct rp_policy *p, ssize_t dest,
 bool rp_scope_match(const struct rp_policy *p, const struct rp_scope *s,
 		    const struct rp_flow_context *ctx, ssize_t dest);
 
-/* destinations_access.c (issue 5): check the "enforcement" object (catalogue already parsed). */
-int rp_enforcement_check(const struct rp_policy *p, struct json_object *o, struct rp_diag *diag);
+/* destinations_access.c (issue 5): the "enforcement" object (catalogue already parsed). */
+/* Parse o (NULL: the defaults) into p->enforcement; -EINVAL with diagnostics. */
+int rp_enforcement_attach(struct rp_policy *p, struct json_object *o, struct rp_diag *diag);
 
 /* policy.c */
 void rp_strv_free(rp_strv v);

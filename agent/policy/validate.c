@@ -996,7 +996,7 @@ int rp_policy_from_json(struct json_object *root, struct rp_policy *p, struct rp
 	if ((o = get(&v, "", root, "exceptions", false)))
 		parse_exceptions(&v, o);
 	/* issue 5: the "enforcement" object is checked by destinations_access.c */
-	if ((o = get(&v, "", root, "enforcement", false)) && rp_enforcement_check(p, o, diag) < 0)
+	if (rp_enforcement_attach(p, get(&v, "", root, "enforcement", false), diag) < 0)
 		v.errors++;
 
 	rp_strv_free(v.categories);

@@ -390,31 +390,19 @@ static bool policy_has_hold(const struct rp_policy *p)
 	return false;
 }
 
-int rp_enforce_apply_policy(struct rp_enforce *e, const struct rp_policy *p, const char *policy_path, char *err,
+int rp_enforce_apply_policy(struct rp_enforce *e, const struct rp_policy *p, const char *origin, char *err,
 			    size_t errlen)
 {
-	struct rp_enforcement_settings *s = NULL;
-	struct rp_diag *diag = NULL;
+	const struct rp_enforcement_settings *s = rp_policy_enforcement(p);
 	struct rp_net_config net;
-	char *json = NULL;
-	size_t len = 0;
 	__u32 zero = 0;
-	int r;
+	int r = 0;
 
-	diag = calloc(1, sizeof(*diag));
-	if (!diag)
-		return -ENOMEM;
-	r = rp_read_file_bounded(policy_path, RP_POLICY_MAX_BYTES, &json, &len);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot read %s: %s", policy_path, strerror(-r));
-		goto cleanup;
+	if (!s) {
+		snprintf(err, errlen, "%s: no enforcement settings (policy not loaded by the library?)",
+			 origin ? origin : "policy");
+		return -EINVAL;
 	}
-	r = rp_policy_enforcement_parse(p, json, len, &s, diag);
-	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", policy_path, diag->n ? diag->lines[0] : strerror(-r));
-		goto cleanup;
-	}
-
 	/* Destinations: rebuild both tries. Names resolve now (and at every reload). */
 	map_clear(e->skel->maps.rp_deny4, sizeof(struct rp_lpm4_key));
 	map_clear(e->skel->maps.rp_deny6, sizeof(struct rp_lpm6_key));
@@ -461,10 +449,6 @@ int rp_enforce_apply_policy(struct rp_enforce *e, const struct rp_policy *p, con
 			      rp_policy_settings(p)->fail_closed);
 	if (r < 0)
 		snprintf(err, errlen, "cannot configure hold mode: %s", strerror(-r));
-cleanup:
-	rp_enforcement_settings_free(s);
-	free(json);
-	free(diag);
 	return r;
 }
 

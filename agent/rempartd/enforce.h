@@ -50,9 +50,9 @@ void rp_enforce_free(struct rp_enforce *e); /* NULL-safe: resumes held writers, 
 int rp_enforce_share_maps(struct rp_enforce *e, struct bpf_object *capture_obj);
 /* Attach the cgroup and tracepoint programs. */
 int rp_enforce_attach(struct rp_enforce *e, char *err, size_t errlen);
-/* Apply the policy: denied destinations (names resolved here), QUIC, hold scope and timeouts.
- * On failure the previous settings stay in force and err says why. */
-int rp_enforce_apply_policy(struct rp_enforce *e, const struct rp_policy *p, const char *policy_path, char *err,
+/* Apply the policy's enforcement settings (parsed with it): denied destinations (names resolved
+ * here), QUIC, hold scope and timeouts. origin only names the policy in messages. */
+int rp_enforce_apply_policy(struct rp_enforce *e, const struct rp_policy *p, const char *origin, char *err,
 			    size_t errlen);
 int rp_enforce_timer_fd(const struct rp_enforce *e);
 void rp_enforce_on_timer(struct rp_daemon *d);

@@ -113,6 +113,12 @@ static int parse(const char *enforcement, struct rp_enforcement_settings **out, 
 	if (r < 0)
 		return r;
 	r = rp_policy_enforcement_parse(p, json, strlen(json), out, diag);
+	/* The loader keeps the same settings with the policy. */
+	ck_assert_ptr_nonnull(rp_policy_enforcement(p));
+	if (r == 0) {
+		ck_assert_int_eq(rp_policy_enforcement(p)->n_deny_addrs, (*out)->n_deny_addrs);
+		ck_assert_int_eq(rp_policy_enforcement(p)->block_quic, (*out)->block_quic);
+	}
 	rp_policy_free(p);
 	return r;
 }
