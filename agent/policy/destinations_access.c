@@ -283,3 +283,19 @@ int rp_policy_enforcement_parse(const struct rp_policy *p, const char *json, siz
 	json_object_put(root);
 	return r;
 }
+
+static bool scope_uses_destination(const struct rp_scope *s)
+{
+	if (!s)
+		return false;
+	return s->hosts || s->n_addrs || s->n_ports || s->n_destinations || s->categories || s->approved != -1 ||
+	       scope_uses_destination(s->negated);
+}
+
+bool rp_policy_hold_depends_on_destination(const struct rp_policy *p)
+{
+	for (size_t i = 0; p && i < p->n_rules; i++)
+		if (p->rules[i].action == RP_ACTION_HOLD && scope_uses_destination(&p->rules[i].scope))
+			return true;
+	return false;
+}

@@ -173,6 +173,9 @@ int rp_policy_enforcement_parse(const struct rp_policy *p, const char *json, siz
 void rp_enforcement_settings_free(struct rp_enforcement_settings *s); /* NULL-safe */
 /* The settings parsed when p was loaded (defaults when the policy has no "enforcement"). */
 const struct rp_enforcement_settings *rp_policy_enforcement(const struct rp_policy *p);
+/* Whether a hold rule's scope names destinations (hosts, addresses, ports, catalogue entries,
+ * categories, approval): then a flow's hold answer needs its destination. */
+bool rp_policy_hold_depends_on_destination(const struct rp_policy *p);
 /* ==== end enforcement settings ==== */
 
 #ifdef __cplusplus

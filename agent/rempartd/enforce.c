@@ -761,12 +761,19 @@ int rp_enforce_on_hold_record(struct rp_daemon *d, const void *rec, size_t size)
 		return 0;
 	}
 	if (f->mode == 0) {
-		f->mode = rp_policy_prejudge(p, &ctx) >= RP_ACTION_HOLD ? RP_HOLD_YES : RP_HOLD_NO;
-		rp_hold_set_flow_mode(e->hold, f->flow_key, f->pid, f->mode);
-		/* Without a destination the answer holds for every flow of the process: its next flows
+		bool by_dest = rp_policy_hold_depends_on_destination(p);
+		uint32_t mode = rp_policy_prejudge(p, &ctx) >= RP_ACTION_HOLD ? RP_HOLD_YES : RP_HOLD_NO;
+
+		/* An answer that may depend on a destination not known yet is not an answer: this write
+		 * is judged on its content below, the flow stays held until its socket is known. */
+		if (!by_dest || h->id.family) {
+			f->mode = mode;
+			rp_hold_set_flow_mode(e->hold, f->flow_key, f->pid, f->mode);
+		}
+		/* When no hold rule looks at destinations the answer is the process's: its next flows
 		 * are not stopped just to learn it again. */
-		if (!h->id.family)
-			rp_hold_set_flow_mode(e->hold, 0, f->pid, f->mode);
+		if (!by_dest)
+			rp_hold_set_flow_mode(e->hold, 0, f->pid, mode);
 	}
 	if (f->mode == RP_HOLD_NO) {
 		free(f->buf);

@@ -83,4 +83,21 @@ server_has "uncovered-5" || fail "uncovered process's data did not arrive"
 
 "$BIN/rempart" --socket "$SOCK" status > "$T/status.txt"
 stop_daemon || fail "rempartd did not exit cleanly"
+
+# 6. Hold scoped by destination: the flow's socket decides (127.0.0.1 is held, nothing else).
+"$PY" - "$T/hold.json" "$T/hold-dest.json" <<'PYEOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+for r in p["rules"]:
+    r["scope"]["addresses"] = ["127.0.0.1/32"]
+json.dump(p, open(sys.argv[2], "w"))
+PYEOF
+start_daemon "$T/hold-dest.json"
+out=$(session dest-6 "premier envoi propre" "patient NIR $NIR, fin")
+log "destination-scoped hold: $(echo $out)"
+[[ $(sed -n 1p <<<"$out") == OK ]] || fail "clean request failed under a destination-scoped hold"
+[[ $(sed -n 2p <<<"$out") != OK ]] || fail "the NIR request was answered under a destination-scoped hold"
+server_has "dest-6 premier" || fail "server lacks the clean request"
+server_has "dest-6 patient" && fail "server received bytes of the held write (destination-scoped)"
+stop_daemon || fail "rempartd did not exit cleanly"
 log "PASS"

@@ -194,6 +194,27 @@ START_TEST(enforcement_errors)
 }
 END_TEST
 
+START_TEST(hold_destination_dependency)
+{
+	static const char *plain = "{\"schema_version\": 1, \"name\": \"t\", \"serial\": 1, \"rules\": [{\"id\": \"r\","
+				   " \"detectors\": [\"fr_nir\"], \"action\": \"hold\", \"scope\": {\"comm\": [\"curl\"]}}]}";
+	static const char *by_addr = "{\"schema_version\": 1, \"name\": \"t\", \"serial\": 1, \"rules\": [{\"id\": \"r\","
+				     " \"detectors\": [\"fr_nir\"], \"action\": \"hold\", \"scope\": {\"addresses\": [\"10.0.0.0/8\"]}},"
+				     " {\"id\": \"b\", \"detectors\": [\"fr_nir\"], \"action\": \"block\","
+				     " \"scope\": {\"ports\": [443]}}]}";
+	struct rp_policy *p = NULL;
+	struct rp_diag diag = {0};
+
+	ck_assert_int_eq(rp_policy_load_buffer_ex(plain, strlen(plain), "t", RP_POLICY_NO_COMPILE, &p, &diag), 0);
+	ck_assert(!rp_policy_hold_depends_on_destination(p));
+	rp_policy_free(p);
+	p = NULL;
+	ck_assert_int_eq(rp_policy_load_buffer_ex(by_addr, strlen(by_addr), "t", RP_POLICY_NO_COMPILE, &p, &diag), 0);
+	ck_assert(rp_policy_hold_depends_on_destination(p));
+	rp_policy_free(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("enforce");
@@ -205,6 +226,7 @@ int main(void)
 	tcase_add_test(tc, enforcement_defaults);
 	tcase_add_test(tc, enforcement_full);
 	tcase_add_test(tc, enforcement_errors);
+	tcase_add_test(tc, hold_destination_dependency);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
