@@ -633,6 +633,20 @@ const char *rp_enforce_verdict(struct rp_daemon *d, const struct rp_flow_identit
 /* ------------------------------------------------------------------------------------------ */
 /* hold */
 
+/* Whether the BPF side already knows this flow, or its process, is not held. */
+static bool flow_known_not_held(struct rp_enforce *e, uint64_t flow_key, uint32_t pid)
+{
+	struct rp_flow_ref ref = {.flow_key = flow_key, .pid = pid};
+	__u32 mode;
+
+	if (bpf_map__lookup_elem(e->skel->maps.rp_hold_flows, &ref, sizeof(ref), &mode, sizeof(mode), 0) == 0)
+		return mode == RP_HOLD_NO;
+	ref.flow_key = 0;
+	if (bpf_map__lookup_elem(e->skel->maps.rp_hold_flows, &ref, sizeof(ref), &mode, sizeof(mode), 0) == 0)
+		return mode == RP_HOLD_NO;
+	return false;
+}
+
 void rp_enforce_on_data(struct rp_daemon *d, const struct rp_data_record *r)
 {
 	struct rp_enforce *e = d->enforce;
@@ -641,7 +655,11 @@ void rp_enforce_on_data(struct rp_daemon *d, const struct rp_data_record *r)
 	if (!e || !rp_hold_active(e->hold))
 		return;
 	f = hold_flow_get(e, r->id.flow_key, r->id.pid);
-	if (!f || f->mode == RP_HOLD_NO)
+	if (!f)
+		return;
+	if (f->mode == 0 && flow_known_not_held(e, r->id.flow_key, r->id.pid))
+		f->mode = RP_HOLD_NO; /* the BPF side will not hold it: keep nothing */
+	if (f->mode == RP_HOLD_NO)
 		return;
 	f->last_ns = mono_ns();
 	(void)hold_flow_append(f, r->data, r->len); /* too big: the scan sees less, the stream all */
