@@ -90,8 +90,6 @@ struct {
 /* Per thread: the TLS object whose call is in progress, waiting for its socket syscall. */
 struct pending_tls {
 	__u64 obj;
-	__u64 buf;
-	__u64 len;
 	__u8 source;
 	__u8 _pad[7];
 };
@@ -330,23 +328,18 @@ static __always_inline bool is_self(void)
 
 /*
  * A TLS call is starting on obj: arm the thread's pending slot so the next socket syscall links
- * obj to its socket. Returns true when this exact write is already being captured by an outer
- * hooked function of the same library (an exported function calling another one).
+ * obj to its socket. Nested hooked calls (gnutls_record_send calling gnutls_record_send2) are
+ * avoided where the probes are attached, not here: an application may well write the same buffer
+ * twice in a row.
  */
-static __always_inline bool arm_pending(void *obj, const void *buf, __u64 len, __u8 source)
+static __always_inline void arm_pending(void *obj, __u8 source)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_tls *p, np = {};
+	struct pending_tls np = {};
 
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (p && buf && p->obj == (__u64)obj && p->buf == (__u64)buf && p->len == len && p->source == source)
-		return true;
 	np.obj = (__u64)obj;
-	np.buf = (__u64)buf;
-	np.len = len;
 	np.source = source;
 	bpf_map_update_elem(&pending, &tid, &np, BPF_ANY);
-	return false;
 }
 
 static __always_inline int tls_write(void *obj, const void *buf, __u64 len, __u8 source)
@@ -355,8 +348,7 @@ static __always_inline int tls_write(void *obj, const void *buf, __u64 len, __u8
 
 	if (is_self() || !obj)
 		return 0;
-	if (arm_pending(obj, buf, len, source))
-		return 0;
+	arm_pending(obj, source);
 	key.obj = (__u64)obj;
 	key.pid = bpf_get_current_pid_tgid() >> 32;
 	key.source = source;
@@ -366,7 +358,7 @@ static __always_inline int tls_write(void *obj, const void *buf, __u64 len, __u8
 static __always_inline void tls_handshake(void *obj, __u8 source)
 {
 	if (!is_self() && obj)
-		arm_pending(obj, NULL, 0, source);
+		arm_pending(obj, source);
 }
 
 static __always_inline void tls_end(void *obj, __u8 source)

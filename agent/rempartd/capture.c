@@ -175,6 +175,19 @@ static int push_probe(struct rp_capture *c, struct bpf_link *link, const char *t
 	return 0;
 }
 
+/* Offset past the function's entry where the probe costs least (probe_site.c); 0 when unsure.
+ * REMPART_PROBE_AT_ENTRY=1 turns the optimisation off. */
+static size_t cheapest_site(const char *path, const char *func)
+{
+	uint8_t code[64];
+	ssize_t n;
+
+	if (getenv("REMPART_PROBE_AT_ENTRY"))
+		return 0;
+	n = rp_elf_func_bytes(path, func, code, sizeof(code));
+	return n > 0 ? rp_probe_site(code, (size_t)n) : 0;
+}
+
 static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char *path, const char *func)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = false);
@@ -182,7 +195,7 @@ static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char 
 	int r;
 
 	/* pid -1: every process that maps this file, now and later. */
-	link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+	link = bpf_program__attach_uprobe_opts(prog, -1, path, cheapest_site(path, func), &opts);
 	if (!link)
 		return -errno;
 	r = push_probe(c, link, path, func);
@@ -269,9 +282,11 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 		break;
 	}
 	case RP_TLS_GNUTLS: {
+		/* Since GnuTLS 3.6 gnutls_record_send is a wrapper of gnutls_record_send2: hooking both
+		 * would capture each write twice. Hook the wrapper only where send2 does not exist. */
+		bool has_send2 = rp_elf_defines(o->path, "gnutls_record_send2") == 1;
 		const struct hook hooks[] = {
-			{sk->progs.gnutls_send, "gnutls_record_send", true},
-			{sk->progs.gnutls_send, "gnutls_record_send2", false},
+			{sk->progs.gnutls_send, has_send2 ? "gnutls_record_send2" : "gnutls_record_send", true},
 			{sk->progs.gnutls_send, "gnutls_record_send_range", false},
 			{sk->progs.gnutls_handshake, "gnutls_handshake", false},
 			{sk->progs.gnutls_deinit, "gnutls_deinit", false},

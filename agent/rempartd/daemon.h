@@ -76,6 +76,11 @@ int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u);
 
 /* ---- elf_syms.c: 1 if the ELF file defines the function in its dynamic symbols, 0 if not */
 int rp_elf_defines(const char *path, const char *symbol);
+/* Read up to len bytes of a defined function's code; returns how many, or a negative errno. */
+ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, size_t len);
+
+/* ---- probe_site.c: offset in a function where a uprobe is cheapest (0: the entry) */
+size_t rp_probe_site(const uint8_t *code, size_t len);
 
 /* ---- mounts.c */
 int rp_ensure_mounts(char *err, size_t errlen);

@@ -60,3 +60,73 @@ out:
 	close(fd);
 	return r;
 }
+
+ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, size_t len)
+{
+	Elf *elf = NULL;
+	Elf_Scn *scn = NULL;
+	GElf_Addr value = 0;
+	ssize_t r = -ENOENT;
+	bool found = false;
+	int fd;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOTSUP;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		r = -ENOEXEC;
+		goto out;
+	}
+	while (!found && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || sh.sh_entsize == 0)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(data, (int)i, &sym))
+				break;
+			if (sym.st_shndx == SHN_UNDEF || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (name && strcmp(name, symbol) == 0) {
+				value = sym.st_value;
+				found = true;
+				break;
+			}
+		}
+	}
+	if (!found)
+		goto out;
+	/* The section holding the code tells where those bytes are in the file. */
+	scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR))
+			continue;
+		if (value < sh.sh_addr || value >= sh.sh_addr + sh.sh_size)
+			continue;
+		size_t avail = (size_t)(sh.sh_addr + sh.sh_size - value);
+		if (len > avail)
+			len = avail;
+		r = pread(fd, buf, len, (off_t)(value - sh.sh_addr + sh.sh_offset));
+		if (r < 0)
+			r = -errno;
+		break;
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return r;
+}
