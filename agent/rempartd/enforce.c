@@ -69,6 +69,7 @@ struct rp_enforce {
 	int ncpus;
 	bool cgroup_attached;
 	bool kill_if_unstoppable;
+	bool fault_no_destroy; /* REMPART_FAULT_NO_SOCK_DESTROY: act as a kernel without SOCK_DESTROY */
 	struct hold_flow *buckets[HOLD_BUCKETS];
 	size_t n_flows;
 	char how[256];
@@ -218,6 +219,8 @@ int rp_enforce_open(struct rp_enforce **out, char *err, size_t errlen)
 		return -ENOMEM;
 	e->timerfd = -1;
 	e->ncpus = libbpf_num_possible_cpus();
+	/* Fault injection for tests: the fallback path of kernels built without SOCK_DESTROY. */
+	e->fault_no_destroy = getenv("REMPART_FAULT_NO_SOCK_DESTROY") != NULL;
 	e->skel = enforce_bpf__open_and_load();
 	if (!e->skel) {
 		r = -errno;
@@ -562,7 +565,7 @@ static bool block_flow(struct rp_enforce *e, const struct rp_flow_identity *id, 
 	/* Mark first: once the socket is destroyed the writer may free its TLS object at once, and
 	 * that free is what clears the mark (the address may be reused by the next flow). */
 	mark_flow(e, id->flow_key, id->pid, RP_BLOCK_SKIP_CAPTURE);
-	r = rp_sockdiag_destroy(&si);
+	r = e->fault_no_destroy ? -EOPNOTSUPP : rp_sockdiag_destroy(&si);
 	/* The cookie goes into the drop map after the destroy, so the RST still reaches the peer. */
 	drop_cookie(e, si.cookie);
 	if (r == 0) {
