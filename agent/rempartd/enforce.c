@@ -70,6 +70,7 @@ struct rp_enforce {
 	bool cgroup_attached;
 	bool kill_if_unstoppable;
 	bool fault_no_destroy; /* REMPART_FAULT_NO_SOCK_DESTROY: act as a kernel without SOCK_DESTROY */
+	bool fault_slow_verdict; /* REMPART_FAULT_NO_HOLD_VERDICT: leave held writes to the timeout */
 	struct hold_flow *buckets[HOLD_BUCKETS];
 	size_t n_flows;
 	char how[256];
@@ -221,6 +222,8 @@ int rp_enforce_open(struct rp_enforce **out, char *err, size_t errlen)
 	e->ncpus = libbpf_num_possible_cpus();
 	/* Fault injection for tests: the fallback path of kernels built without SOCK_DESTROY. */
 	e->fault_no_destroy = getenv("REMPART_FAULT_NO_SOCK_DESTROY") != NULL;
+	/* ... and a verdict that never comes (hold timeout, fail_mode). */
+	e->fault_slow_verdict = getenv("REMPART_FAULT_NO_HOLD_VERDICT") != NULL;
 	e->skel = enforce_bpf__open_and_load();
 	if (!e->skel) {
 		r = -errno;
@@ -757,6 +760,8 @@ int rp_enforce_on_hold_record(struct rp_daemon *d, const void *rec, size_t size)
 		return 0;
 	pid = (pid_t)h->id.pid;
 	e->st.holds++;
+	if (e->fault_slow_verdict)
+		return 0;
 	p = d->policy->policy;
 	eng = rp_policy_engine(p);
 	f = hold_flow_get(e, h->id.flow_key, h->id.pid);
