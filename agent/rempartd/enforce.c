@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -861,16 +862,33 @@ static void on_expired(pid_t pid, uint64_t flow_key, void *u)
 	struct rp_enforce *e = ec->d->enforce;
 	struct rp_flow_identity id = {.flow_key = flow_key, .pid = (uint32_t)pid};
 
+	struct rp_verdict v = {.action = RP_ACTION_BLOCK, .rule_id = "settings.hold_timeout_ms"};
+	char path[64];
+	struct stat st;
+	FILE *f;
+
 	e->st.hold_timeouts++;
 	if (!rp_hold_fail_closed(e->hold)) {
 		rp_hold_release(e->hold, pid);
 		e->st.released++;
 		return;
 	}
+	/* The alert names the process as /proc knows it (the HOLD record may never have come). */
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(id.comm, sizeof(id.comm), f))
+			id.comm[strcspn(id.comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (stat(path, &st) == 0)
+		id.uid = st.st_uid;
 	if (block_flow(e, &id, "hold timeout (fail closed): "))
 		rp_hold_release(e->hold, pid);
 	else
 		kill_process(e, pid);
+	emit_hold_alert(ec->d, &id, &v, NULL, NULL, e->how);
 }
 
 void rp_enforce_on_timer(struct rp_daemon *d)

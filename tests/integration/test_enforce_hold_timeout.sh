@@ -39,6 +39,10 @@ for mode in closed open; do
   if [[ $mode == closed ]]; then
     [[ $res == ERR ]] || fail "fail_mode closed: the held write went through"
     grep -qF "timeout-test fail-closed" "$T"/srv/conn-*.bin 2>/dev/null && fail "fail_mode closed: server received the held write"
+    wait_alerts 1 || fail "fail_mode closed: no alert for the timeout"
+    [[ $(alerts_query "alerts[0]['rempart']['rule']") == settings.hold_timeout_ms ]] || fail "timeout alert has the wrong rule"
+    [[ $(alerts_query "alerts[0]['rempart']['enforcement']") == "hold timeout (fail closed): "* ]] || fail "timeout alert lacks the enforcement"
+    log "timeout alert: $(alerts_query "alerts[0]['rempart']['enforcement']")"
   else
     [[ $res == OK ]] || fail "fail_mode open: the held write was not released"
     [[ $ms -ge $TIMEOUT_MS ]] || fail "fail_mode open: released after $ms ms, before the ${TIMEOUT_MS} ms timeout"
