@@ -70,6 +70,7 @@ struct rp_enforce {
 	int ncpus;
 	bool cgroup_attached;
 	bool kill_if_unstoppable;
+	bool writer_stopped;   /* set around block_flow() for a held writer: no fd link can come */
 	bool fault_no_destroy; /* REMPART_FAULT_NO_SOCK_DESTROY: act as a kernel without SOCK_DESTROY */
 	bool fault_slow_verdict; /* REMPART_FAULT_NO_HOLD_VERDICT: leave held writes to the timeout */
 	struct hold_flow *buckets[HOLD_BUCKETS];
@@ -493,13 +494,36 @@ static void kill_process(struct rp_enforce *e, pid_t pid)
 	e->st.processes_killed++;
 }
 
+/* Socket inodes of pid's other TLS flows, as linked by the nested syscall. */
+static size_t linked_inodes(struct rp_enforce *e, pid_t pid, uint64_t except_flow, uint32_t *out, size_t max)
+{
+	struct rp_flow_ref key, next;
+	struct rp_flow_fd v;
+	size_t n = 0;
+	bool first = true;
+
+	for (unsigned i = 0; i < 65536 && n < max; i++) {
+		if (bpf_map__get_next_key(e->skel->maps.rp_flow_fds, first ? NULL : &key, &next, sizeof(next)) < 0)
+			break;
+		first = false;
+		key = next;
+		if (next.pid != (uint32_t)pid || next.flow_key == except_flow)
+			continue;
+		if (bpf_map__lookup_elem(e->skel->maps.rp_flow_fds, &next, sizeof(next), &v, sizeof(v), 0) == 0 &&
+		    rp_proc_fd_socket_inode(pid, v.fd, &out[n]) == 0)
+			n++;
+	}
+	return n;
+}
+
 /* The flow's TCP socket. *how_found says by what. */
 static int find_flow_socket(struct rp_enforce *e, const struct rp_flow_identity *id, struct rp_sock_info *si,
 			    const char **how_found)
 {
 	struct rp_flow_ref ref = {.flow_key = id->flow_key, .pid = id->pid};
 	struct rp_flow_fd ffd = {.fd = -1};
-	uint32_t inodes[MAX_SOCKETS], inode;
+	uint32_t inodes[MAX_SOCKETS], linked_buf[MAX_SOCKETS], inode;
+	size_t linked;
 	int n, r, found = 0;
 
 	if (id->sock_cookie && rp_sockdiag_find(0, id->sock_cookie, si) == 0) {
@@ -508,7 +532,7 @@ static int find_flow_socket(struct rp_enforce *e, const struct rp_flow_identity 
 	}
 	/* The link is made by the TLS library's first send after the write: a verdict on a flow's
 	 * first write can be faster than that. Wait for it a little (bounded). */
-	for (unsigned i = 0; i < FD_LINK_WAIT_STEPS; i++) {
+	for (unsigned i = 0; i < (e->writer_stopped ? 1u : FD_LINK_WAIT_STEPS); i++) {
 		if (bpf_map__lookup_elem(e->skel->maps.rp_flow_fds, &ref, sizeof(ref), &ffd, sizeof(ffd), 0) == 0)
 			break;
 		ffd.fd = -1;
@@ -521,13 +545,19 @@ static int find_flow_socket(struct rp_enforce *e, const struct rp_flow_identity 
 		*how_found = "fd";
 		return 0;
 	}
-	/* Last resort: the process's only connected TCP socket. Ambiguous if it has several. */
+	/* Last resort: the process's only connected TCP socket that no other TLS flow of it is known
+	 * to write to (a held first write has not reached its socket yet, so nothing links it). */
 	n = rp_proc_socket_inodes((pid_t)id->pid, inodes, MAX_SOCKETS);
 	if (n < 0)
 		return n;
+	linked = linked_inodes(e, (pid_t)id->pid, id->flow_key, linked_buf, MAX_SOCKETS);
 	for (int i = 0; i < n; i++) {
 		struct rp_sock_info cand;
-		if (rp_sockdiag_find(inodes[i], 0, &cand) < 0 || cand.state == TCP_LISTEN)
+		bool other = false;
+
+		for (size_t k = 0; k < linked; k++)
+			other = other || linked_buf[k] == inodes[i];
+		if (other || rp_sockdiag_find(inodes[i], 0, &cand) < 0 || cand.state == TCP_LISTEN)
 			continue;
 		if (++found > 1)
 			return -ENOTUNIQ;
@@ -536,7 +566,7 @@ static int find_flow_socket(struct rp_enforce *e, const struct rp_flow_identity 
 	if (!found)
 		return -ENOENT;
 	r = 0;
-	*how_found = "only socket of the process";
+	*how_found = linked ? "only socket of the process not linked to another flow" : "only socket of the process";
 	return r;
 }
 
@@ -618,7 +648,12 @@ const char *rp_enforce_verdict(struct rp_daemon *d, const struct rp_flow_identit
 			f->blocked = true;
 			f->alerted = true;
 			e->st.blocked_in_hold++;
-			if (!block_flow(e, id, "held at TLS entry, nothing sent; ")) {
+			bool ok;
+
+			e->writer_stopped = true;
+			ok = block_flow(e, id, "held at TLS entry, nothing sent; ");
+			e->writer_stopped = false;
+			if (!ok) {
 				kill_process(e, (pid_t)id->pid);
 				snprintf(e->how, sizeof(e->how),
 					 "held at TLS entry; socket not found, process killed before the write (nothing sent)");
@@ -829,13 +864,19 @@ int rp_enforce_on_hold_record(struct rp_daemon *d, const void *rec, size_t size)
 	if (v.action >= RP_ACTION_BLOCK) {
 		f->blocked = true;
 		f->alerted = true;
+		bool stopped_bytes = false;
+
+		if (v.action != RP_ACTION_KILL) {
+			e->writer_stopped = true;
+			stopped_bytes = block_flow(e, &h->id, "held at TLS entry, nothing sent; ");
+			e->writer_stopped = false;
+		}
 		if (v.action == RP_ACTION_KILL) {
 			kill_process(e, pid);
 			snprintf(e->how, sizeof(e->how), "held at TLS entry; process killed before the write (nothing sent)");
-		} else if (block_flow(e, &h->id, "held at TLS entry, nothing sent; ")) {
+		} else if (stopped_bytes) {
 			/* Socket gone (or its packets dropped): resume, the write fails. */
-			if (rp_hold_release(e->hold, pid) == false)
-				(void)kill(pid, SIGCONT);
+			rp_hold_release(e->hold, pid);
 		} else {
 			/* Could not stop the bytes any other way: the writer must not resume. */
 			kill_process(e, pid);

@@ -62,7 +62,35 @@ out=$(session big-3 "@big:NIR $NIR.")
 [[ $out == ERR* || $out == EOF ]] || fail "the big write was answered: $out"
 server_has "big-3" && fail "server received bytes of the held 1 MiB write"
 
-# 4. curl with a NIR: refused, nothing received.
+# 4. The NIR as the very first write of a new connection, while the process has another one in
+#    use: the held write has not reached its socket yet (no link), the agent still finds it --
+#    the process's only socket not linked to another flow -- and the other connection lives on.
+"$TPY" - "$PORT" "$T/ca.pem" "$NIR" > "$T/first.out" 2>&1 <<'PYEOF' || fail "first-write case: $(cat "$T/first.out")"
+import socket, ssl, sys
+port, ca, nir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+def conn():
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+    s.settimeout(10)
+    return s
+def post(s, body):
+    s.sendall(b"POST /h HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    return s.recv(200)
+b = conn()
+assert post(b, b"first-4 B before").startswith(b"HTTP/1.1 200")
+a = conn()
+try:
+    r = post(a, ("first-4 A patient NIR " + nir + ", fin").encode())
+    assert not r.startswith(b"HTTP/1.1 200"), "the NIR request was answered"
+except (OSError, ssl.SSLError):
+    pass
+assert post(b, b"first-4 B after").startswith(b"HTTP/1.1 200"), "B broken"
+PYEOF
+server_has "first-4 A" && fail "server received bytes of a held first write"
+server_has "first-4 B after" || fail "the other connection did not keep working"
+log "first write of a new connection: $(alerts_query "alerts[-1]['rempart']['enforcement']")"
+
+# 4b. curl with a NIR: refused, nothing received.
 set +e
 "$TCURL" -sS --cacert "$T/ca.pem" --max-time 10 -o /dev/null -d "curl-4 patient NIR $NIR, fin" \
   "https://127.0.0.1:$PORT/h" 2>"$T/curl.err"
