@@ -48,6 +48,27 @@ struct {
 	__uint(max_entries, 32 << 20); /* resized by userspace before load */
 } events SEC(".maps");
 
+/*
+ * Waking the agent is an interrupt (a self-IPI: in a VM, an exit costing microseconds), paid by
+ * the writer. Data records are written without waking it; one write in a while, or a full-ish
+ * ring, forces the wakeup. The agent drains again shortly after each wakeup (main.c), so the tail
+ * of a burst is not left waiting.
+ */
+#define WAKE_INTERVAL_NS 1000000ull  /* at most one data wakeup per millisecond */
+#define WAKE_BYTES (256u << 10)       /* or when this much is waiting */
+__u64 last_wake_ns = 0;
+
+static __always_inline __u64 data_wakeup_flag(void)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	if (now - last_wake_ns > WAKE_INTERVAL_NS || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKE_BYTES) {
+		last_wake_ns = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return BPF_RB_NO_WAKEUP;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -221,12 +242,8 @@ static long emit_chunk(__u32 i, void *data)
 	cb->rec.hdr.size = sizeof(cb->rec) + n;
 	cb->rec.flow_offset = ctx->base_offset + off;
 	cb->rec.len = n;
-	/*
-	 * Wake the agent once per write, not per chunk: a wakeup is an interrupt, costly in VMs.
-	 * A single chunk uses the ring's own rule (wake only an idle consumer); the last of several
-	 * must force it, since the consumer is not positioned at that record.
-	 */
-	__u64 wake = off + n < ctx->captured ? BPF_RB_NO_WAKEUP : (off ? BPF_RB_FORCE_WAKEUP : 0);
+	/* At most one wakeup per write, on its last chunk, and only now and then (above). */
+	__u64 wake = off + n < ctx->captured ? BPF_RB_NO_WAKEUP : data_wakeup_flag();
 	if (bpf_ringbuf_output(&events, cb, sizeof(cb->rec) + n, wake) < 0) {
 		count_add(RP_CNT_RINGBUF_FULL, 1);
 		ctx->stopped_at = off;

@@ -182,7 +182,7 @@ static __always_inline void rp_enforce_after_write(void *rb, const struct rp_flo
 	 * SIGCONT sent before the stop takes effect cancels it, which is what release means. */
 	bpf_send_signal(RP_SIGSTOP);
 	rp_ecount(RP_ECNT_HOLD_STOPS);
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP); /* the writer waits for it */
 }
 
 #endif

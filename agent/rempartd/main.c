@@ -37,6 +37,16 @@
  * value split across writes closer together than this is still found whole. */
 #define FLOW_PAUSE_NS (20ull * 1000000ull)
 
+/* After a wakeup, drain again this soon: writers wake the agent at most once a millisecond
+ * (capture.bpf.c), so the records that follow a wakeup are picked up here. */
+#define DRAIN_AGAIN_NS (2ull * 1000000ull)
+
+static void arm_timer_ns(int fd, uint64_t ns)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull)}};
+	timerfd_settime(fd, 0, &its, NULL);
+}
+
 static void arm_flush_timer(int fd, bool on)
 {
 	struct itimerspec its = {.it_value = {.tv_nsec = on ? (long)FLOW_PAUSE_NS : 0}};
@@ -197,12 +207,12 @@ static int epoll_add(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd)
+static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd, int drainfd)
 {
 	struct epoll_event evs[32];
 	int capfd = rp_capture_fd(d->capture);
 	int srcfds[3] = {-1, -1, -1};
-	bool flush_armed = false;
+	bool flush_armed = false, drain_armed = false;
 
 	if (d->source)
 		rp_policy_source_fds(d->source, srcfds);
@@ -216,8 +226,18 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd)
 		}
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
-			if (fd == capfd) {
-				(void)rp_capture_drain(d->capture);
+			if (fd == capfd || fd == drainfd) {
+				if (fd == drainfd) {
+					uint64_t ticks;
+					if (read(drainfd, &ticks, sizeof(ticks)) < 0)
+						continue;
+					drain_armed = false;
+				}
+				/* Keep draining on a short timer while records keep coming. */
+				if (rp_capture_drain(d->capture) > 0 && !drain_armed) {
+					arm_timer_ns(drainfd, DRAIN_AGAIN_NS);
+					drain_armed = true;
+				}
 				rp_flows_flush_alerts(d, now_ns(), ALERT_LINK_WAIT_NS);
 				/* Not re-armed while armed: busy flows must not postpone paused ones. */
 				if (!flush_armed)
@@ -297,7 +317,7 @@ int main(int argc, char **argv)
 		.pull_interval_s = 300,
 	};
 	bool journal = true, quiet = false;
-	int c, r, sigfd = -1, timerfd = -1, flushfd = -1, ret = 1;
+	int c, r, sigfd = -1, timerfd = -1, flushfd = -1, drainfd = -1, ret = 1;
 	char err[1024];
 	sigset_t mask;
 
@@ -428,8 +448,9 @@ int main(int argc, char **argv)
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	flushfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	drainfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sigfd < 0 || timerfd < 0 || flushfd < 0 || d.epfd < 0) {
+	if (sigfd < 0 || timerfd < 0 || flushfd < 0 || drainfd < 0 || d.epfd < 0) {
 		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
@@ -500,7 +521,7 @@ int main(int argc, char **argv)
 			}
 	}
 	if (epoll_add(d.epfd, rp_capture_fd(d.capture)) < 0 || epoll_add(d.epfd, sigfd) < 0 ||
-	    epoll_add(d.epfd, timerfd) < 0 || epoll_add(d.epfd, flushfd) < 0 ||
+	    epoll_add(d.epfd, timerfd) < 0 || epoll_add(d.epfd, flushfd) < 0 || epoll_add(d.epfd, drainfd) < 0 ||
 	    epoll_add(d.epfd, rp_control_fd(d.control)) < 0) {
 		fprintf(stderr, "rempartd: cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
@@ -522,7 +543,7 @@ int main(int argc, char **argv)
 		st.attached_probes, st.attached_objects, d.alerts_path);
 	(void)sd_notify(0, "READY=1\nSTATUS=watching outbound plaintext");
 
-	r = run(&d, sigfd, timerfd, flushfd);
+	r = run(&d, sigfd, timerfd, flushfd, drainfd);
 	if (r < 0)
 		fprintf(stderr, "rempartd: event loop failed: %s\n", strerror(-r));
 	else
@@ -547,6 +568,8 @@ out:
 		close(timerfd);
 	if (flushfd >= 0)
 		close(flushfd);
+	if (drainfd >= 0)
+		close(drainfd);
 	if (d.epfd >= 0)
 		close(d.epfd);
 	return ret;
