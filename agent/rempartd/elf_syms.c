@@ -12,75 +12,13 @@
 
 #include "daemon.h"
 
-int rp_elf_defines(const char *path, const char *symbol)
+/* Value of a defined function in the dynamic symbol table (exported functions live there; a
+ * stripped binary keeps it). Returns 1 found, 0 not found. */
+static int find_func(Elf *elf, const char *symbol, GElf_Addr *value)
 {
-	Elf *elf = NULL;
 	Elf_Scn *scn = NULL;
-	int fd, r = 0;
 
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -ENOTSUP;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		r = -ENOEXEC;
-		goto out;
-	}
-	/* Exported functions are in .dynsym; a stripped binary keeps it. */
-	while ((scn = elf_nextscn(elf, scn)) && r == 0) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || sh.sh_entsize == 0)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		size_t n = sh.sh_size / sh.sh_entsize;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(data, (int)i, &sym))
-				break;
-			if (sym.st_shndx == SHN_UNDEF || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (name && strcmp(name, symbol) == 0) {
-				r = 1;
-				break;
-			}
-		}
-	}
-out:
-	if (elf)
-		elf_end(elf);
-	close(fd);
-	return r;
-}
-
-ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, size_t len)
-{
-	Elf *elf = NULL;
-	Elf_Scn *scn = NULL;
-	GElf_Addr value = 0;
-	ssize_t r = -ENOENT;
-	bool found = false;
-	int fd;
-
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -ENOTSUP;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		r = -ENOEXEC;
-		goto out;
-	}
-	while (!found && (scn = elf_nextscn(elf, scn))) {
+	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *data;
 
@@ -99,16 +37,61 @@ ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, si
 				continue;
 			name = elf_strptr(elf, sh.sh_link, sym.st_name);
 			if (name && strcmp(name, symbol) == 0) {
-				value = sym.st_value;
-				found = true;
-				break;
+				*value = sym.st_value;
+				return 1;
 			}
 		}
 	}
-	if (!found)
+	return 0;
+}
+
+/* Open path as ELF; *fd and *elf are set on success. */
+static int open_elf(const char *path, int *fd, Elf **elf)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOTSUP;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	*elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+	if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
+		if (*elf)
+			elf_end(*elf);
+		close(*fd);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+int rp_elf_defines(const char *path, const char *symbol)
+{
+	GElf_Addr value;
+	Elf *elf;
+	int fd, r;
+
+	r = open_elf(path, &fd, &elf);
+	if (r < 0)
+		return r;
+	r = find_func(elf, symbol, &value);
+	elf_end(elf);
+	close(fd);
+	return r;
+}
+
+ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Addr value = 0;
+	ssize_t r = -ENOENT;
+	Elf *elf;
+	int fd, e;
+
+	e = open_elf(path, &fd, &elf);
+	if (e < 0)
+		return e;
+	if (!find_func(elf, symbol, &value))
 		goto out;
 	/* The section holding the code tells where those bytes are in the file. */
-	scn = NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 
@@ -125,8 +108,7 @@ ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, si
 		break;
 	}
 out:
-	if (elf)
-		elf_end(elf);
+	elf_end(elf);
 	close(fd);
 	return r;
 }
