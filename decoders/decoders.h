@@ -60,6 +60,8 @@ int rp_decoder_feed(struct rp_decoder *d, const void *buf, size_t len, rp_decode
 void rp_decoder_gap(struct rp_decoder *d, uint64_t len);
 void rp_decoder_get_stats(const struct rp_decoder *d, struct rp_decoder_stats *out);
 const char *rp_decoder_protocol_name(enum rp_decoder_protocol p);
+/* The host the flow's latest request named (HTTP/1 Host, HTTP/2 :authority), or NULL. */
+const char *rp_decoder_host(const struct rp_decoder *d);
 /* Whether this build decodes a Content-Encoding ("gzip", "deflate", "br"...). */
 bool rp_decoder_supports(const char *content_coding);
 void rp_decoder_free(struct rp_decoder *d); /* NULL-safe */

@@ -209,3 +209,28 @@ int rp_decoder_feed(struct rp_decoder *d, const void *buf, size_t len, rp_decode
 	d->stats.bytes_in += len;
 	return dispatch(d, buf, len, &o);
 }
+
+void rp_decoder_set_host(struct rp_decoder *d, const char *v, size_t len)
+{
+	size_t n = 0;
+
+	while (len && (*v == ' ' || *v == '\t'))
+		v++, len--;
+	while (len && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r'))
+		len--;
+	/* A host name is short and printable; anything else is not worth keeping. */
+	if (len == 0 || len >= sizeof(d->host))
+		return;
+	for (; n < len; n++) {
+		unsigned char c = (unsigned char)v[n];
+		if (c <= 0x20 || c >= 0x7f)
+			return;
+	}
+	memcpy(d->host, v, len);
+	d->host[len] = '\0';
+}
+
+const char *rp_decoder_host(const struct rp_decoder *d)
+{
+	return d && d->host[0] ? d->host : NULL;
+}

@@ -181,6 +181,8 @@ static void header_line(struct rp_decoder *d)
 			h->framing_unknown = true;
 	} else if (IS("content-encoding")) {
 		h->coding = complete ? rp_coding_parse(b + colon + 1, n - colon - 1) : RP_CODING_UNKNOWN;
+	} else if (IS("host") && complete) {
+		rp_decoder_set_host(d, b + colon + 1, n - colon - 1);
 	}
 #undef IS
 }

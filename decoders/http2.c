@@ -189,8 +189,9 @@ static void lines_put(struct lines *l, const void *p, size_t n)
 	l->n += n;
 }
 
-static int hpack_feed(struct rp_http2 *h, const uint8_t *in, size_t len, bool final, struct rp_out *o)
+static int hpack_feed(struct rp_decoder *d, const uint8_t *in, size_t len, bool final, struct rp_out *o)
 {
+	struct rp_http2 *h = d->h2;
 	struct lines l = {.n = 0, .o = o};
 	int r = 0;
 
@@ -217,6 +218,9 @@ static int hpack_feed(struct rp_http2 *h, const uint8_t *in, size_t len, bool fi
 			lines_put(&l, "\n", 1);
 			if (nv.namelen == 16 && strncasecmp((const char *)nv.name, "content-encoding", 16) == 0)
 				h->block_coding = rp_coding_parse((const char *)nv.value, nv.valuelen);
+			if ((nv.namelen == 10 && memcmp(nv.name, ":authority", 10) == 0) ||
+			    (nv.namelen == 4 && strncasecmp((const char *)nv.name, "host", 4) == 0))
+				rp_decoder_set_host(d, (const char *)nv.value, nv.valuelen);
 		}
 		if (flags & NGHTTP2_HD_INFLATE_FINAL) {
 			nghttp2_hd_inflate_end_headers(h->hd);
@@ -260,7 +264,7 @@ static void header_frame(struct rp_decoder *d, struct rp_out *o)
 	if (h->block_bytes > RP_DECODER_HEADER_MAX)
 		return fail(d, o);
 	/* An empty frame may have no buffer at all: hand nghttp2 a valid pointer anyway. */
-	if (hpack_feed(h, h->buf ? h->buf + off : (const uint8_t *)"", len - off - pad, final, o) < 0)
+	if (hpack_feed(d, h->buf ? h->buf + off : (const uint8_t *)"", len - off - pad, final, o) < 0)
 		return fail(d, o);
 	if (!final)
 		return;

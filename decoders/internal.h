@@ -122,7 +122,11 @@ struct rp_decoder {
 	struct rp_http2 *h2;    /* allocated on the HTTP/2 preface */
 	uint64_t inflate_budget;/* decompressed bytes this flow may still produce */
 	struct rp_decoder_stats stats;
+	char host[256];         /* latest Host / :authority, "" when none seen */
 };
+
+/* Remember the request's host (HTTP/1 Host, HTTP/2 :authority) for the policy's destinations. */
+void rp_decoder_set_host(struct rp_decoder *d, const char *v, size_t len);
 
 /* Each consumes a prefix of buf (at least one byte unless it changed d->mode) and returns its size. */
 size_t rp_http1_feed(struct rp_decoder *d, const uint8_t *buf, size_t len, struct rp_out *o);

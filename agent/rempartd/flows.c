@@ -184,6 +184,7 @@ static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_findin
 		.family = f->id.family,
 		.raddr = f->id.family ? f->id.raddr : NULL,
 		.rport = f->id.rport,
+		.host = rp_decoder_host(f->decoder), /* destinations are named by host */
 	};
 	struct rp_verdict v;
 	const char *enforcement;
