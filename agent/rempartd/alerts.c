@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -30,6 +31,25 @@ struct rp_alert_sink {
 	uint64_t errors;
 	uint64_t seq;
 };
+
+void rp_alert_from_verdict(struct rp_alert *a, const struct rp_policy *p, const struct rp_verdict *v)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*a = (struct rp_alert){
+		.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+		.action = v->action,
+		.rule_id = v->rule_id,
+		.message = v->message,
+		.policy_name = rp_policy_name(p),
+		.policy_serial = rp_policy_serial(p),
+		.engine = rp_policy_engine(p),
+		.destination = v->destination,
+		.destination_approved = v->destination_approved,
+		.enforcement = "none",
+	};
+}
 
 int rp_alert_sink_open(const char *path, bool to_stderr, bool to_journal, struct rp_alert_sink **out)
 {

@@ -123,6 +123,9 @@ struct rp_alert {
 	bool flow_had_gap;
 	const char *enforcement;            /* what was done, e.g. "none", "socket destroyed" */
 };
+/* Fill what an alert takes from the policy and its verdict (time, action, rule, policy, destination);
+ * the caller adds the flow, the finding and what enforcement did. */
+void rp_alert_from_verdict(struct rp_alert *a, const struct rp_policy *p, const struct rp_verdict *v);
 int rp_alert_sink_open(const char *path, bool to_stderr, bool to_journal, struct rp_alert_sink **out);
 void rp_alert_sink_free(struct rp_alert_sink *s);
 int rp_alert_emit(struct rp_alert_sink *s, const struct rp_alert *a);

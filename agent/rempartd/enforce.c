@@ -733,30 +733,18 @@ static int on_hold_finding(const struct rp_finding *fi, void *u)
 static void emit_hold_alert(struct rp_daemon *d, const struct rp_flow_identity *id, const struct rp_verdict *v,
 			    const struct rp_finding *fi, const uint32_t *counts, const char *how)
 {
-	const struct rp_policy *p = d->policy->policy;
 	char exe[512] = "", user[64] = "";
-	struct timespec ts;
+	struct rp_alert a;
 
 	(void)rp_proc_exe((pid_t)id->pid, exe, sizeof(exe));
 	(void)rp_user_name((uid_t)id->uid, user, sizeof(user));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct rp_alert a = {
-		.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
-		.action = v->action,
-		.rule_id = v->rule_id,
-		.message = v->message,
-		.policy_name = rp_policy_name(p),
-		.policy_serial = rp_policy_serial(p),
-		.finding = fi,
-		.counts = counts,
-		.engine = rp_policy_engine(p),
-		.id = id,
-		.exe = exe,
-		.user = user,
-		.destination = v->destination,
-		.destination_approved = v->destination_approved,
-		.enforcement = how,
-	};
+	rp_alert_from_verdict(&a, d->policy->policy, v);
+	a.finding = fi;
+	a.counts = counts;
+	a.id = id;
+	a.exe = exe;
+	a.user = user;
+	a.enforcement = how;
 	(void)rp_alert_emit(d->alerts, &a);
 }
 

@@ -125,27 +125,17 @@ static void emit_alert(struct rp_daemon *d, struct rp_flow *f, const struct rp_f
 		       const struct rp_verdict *v, const char *enforcement)
 {
 	const struct rp_policy *p = f->pref->policy;
-	struct timespec ts;
+	struct rp_alert a;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct rp_alert a = {
-		.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
-		.action = v->action,
-		.rule_id = v->rule_id,
-		.message = v->message,
-		.policy_name = rp_policy_name(p),
-		.policy_serial = rp_policy_serial(p),
-		.finding = trigger,
-		.counts = f->counts,
-		.engine = rp_policy_engine(p),
-		.id = &f->id,
-		.exe = f->exe,
-		.user = f->user,
-		.destination = v->destination,
-		.destination_approved = v->destination_approved,
-		.flow_had_gap = f->gap_bytes > 0,
-		.enforcement = enforcement ? enforcement : "none",
-	};
+	rp_alert_from_verdict(&a, p, v);
+	a.finding = trigger;
+	a.counts = f->counts;
+	a.id = &f->id;
+	a.exe = f->exe;
+	a.user = f->user;
+	a.flow_had_gap = f->gap_bytes > 0;
+	if (enforcement)
+		a.enforcement = enforcement;
 	(void)rp_alert_emit(d->alerts, &a);
 	if (v->action >= RP_ACTION_ALERT) /* audit is log only */
 		(void)rp_notify_publish(d->notify, &a, rp_policy_settings(p)->notify_rate_per_minute);
