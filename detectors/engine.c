@@ -237,7 +237,7 @@ int rp_engine_new(const struct rp_engine_config *cfg, struct rp_engine **out, ch
 	e->now_year = gmtime_r(&now, &tm) ? tm.tm_year + 1900 : 2025;
 	e->n_det = RP_DET__BUILTIN + (unsigned)cfg->n_custom;
 	e->n_classes = KW__BUILTIN + (unsigned)cfg->n_custom;
-	rp_builtin_info(e->det);
+	rp_builtin_info(e->det, e->window);
 	for (unsigned i = 0; i < RP_DET__BUILTIN; i++) {
 		snprintf(e->det[i].id, sizeof(e->det[i].id), "%s", rp_detector_builtin_id(i));
 		e->det[i].enabled = cfg->builtin[i].enabled;
@@ -250,6 +250,7 @@ int rp_engine_new(const struct rp_engine_config *cfg, struct rp_engine **out, ch
 		snprintf(d->id, sizeof(d->id), "%.*s", RP_ID_MAX - 1, cd->id);
 		d->base = cd->base_confidence;
 		d->ctx_bonus = 0.2;
+		d->window = e->window;
 		d->needs_context = cd->needs_context;
 		d->enabled = true;
 		d->min_confidence = 0.0;

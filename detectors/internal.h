@@ -69,8 +69,8 @@ enum rp_kw_class {
 };
 #define KW_NONE UINT32_MAX
 
-/* Hyperscan pattern ids; DATE_NUM, DATE_ISO, ICD10 and ATC only select a handler for the digit
- * scanner (they are not in the databases). */
+/* Hyperscan pattern ids; DATE_NUM, DATE_ISO, DATE_TXT, ICD10 and ATC only select a handler for
+ * the digit scanner (they are not in the databases). */
 enum rp_pattern_id {
 	PAT_EMAIL = 1,
 	PAT_DATE_NUM,
@@ -110,6 +110,7 @@ struct rp_det_info {
 	bool enabled;
 	double min_confidence;
 	uint32_t kw_class;     /* KW_* or custom class, KW_NONE when no keyword helps */
+	unsigned window;       /* context window on each side, bytes (the policy's, or shorter) */
 	enum rp_validator validator; /* custom detectors */
 };
 
@@ -149,6 +150,7 @@ struct rp_dscan {
 	bool in_digit;
 	bool in_upper;
 	bool saw_ab;           /* an A or B: Corsican NIR candidate */
+	uint64_t tracked_to;   /* bytes before this offset went through the tracker */
 };
 
 /* Per-stream (or per-block-scan) state beside Hyperscan's. */
@@ -267,7 +269,7 @@ int rp_keywords_build(struct rp_engine *e, const struct rp_engine_config *cfg, c
 		      unsigned **flags, unsigned **ids, size_t *n, char *err, size_t errlen);
 /* patterns.c */
 size_t rp_builtin_patterns(const char *const **exprs, const unsigned **flags, const unsigned **ids);
-void rp_builtin_info(struct rp_det_info det[RP_DET__BUILTIN]);
+void rp_builtin_info(struct rp_det_info det[RP_DET__BUILTIN], unsigned window);
 
 /* scoring.c */
 void rp_side_reset(struct rp_side *sd);

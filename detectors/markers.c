@@ -12,6 +12,25 @@
 
 #define LOOKBACK 96
 
+/* FHIR resource types that carry a person's health data (R4). Administrative and conformance
+ * resources (CapabilityStatement, ValueSet, Organization...) are not reported. */
+static const char *const fhir_types[] = {
+	"AllergyIntolerance", "Appointment", "Bundle", "CarePlan", "CareTeam", "ClinicalImpression",
+	"Composition", "Condition", "Consent", "Coverage", "DiagnosticReport", "DocumentReference",
+	"Encounter", "EpisodeOfCare", "FamilyMemberHistory", "Goal", "ImagingStudy", "Immunization",
+	"MedicationAdministration", "MedicationDispense", "MedicationRequest", "MedicationStatement",
+	"Observation", "Patient", "Practitioner", "PractitionerRole", "Procedure", "QuestionnaireResponse",
+	"RelatedPerson", "RiskAssessment", "ServiceRequest", "Specimen",
+};
+
+static bool fhir_type_known(const char *name)
+{
+	for (size_t i = 0; i < sizeof(fhir_types) / sizeof(fhir_types[0]); i++)
+		if (strcmp(name, fhir_types[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Position of the last occurrence of lit in the bytes before end (within LOOKBACK), or -1. */
 static int64_t find_back(const struct rp_view *v, uint64_t end, const char *lit, uint8_t *buf, uint64_t *base)
 {
@@ -51,7 +70,7 @@ void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 	case PAT_FHIR_JSON:
 	case PAT_FHIR_XML: {
 		size_t i, j, k = 0;
-		char name[24];
+		char name[48];
 		if (sd->fhir_done)
 			return;
 		at = find_back(&c->v, end, pat == PAT_FHIR_JSON ? "resourceType" : "<", buf, &base);
@@ -74,6 +93,8 @@ void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		while (i < j && k + 1 < sizeof(name))
 			name[k++] = (char)buf[i++];
 		name[k] = '\0';
+		if (!fhir_type_known(name))
+			return;
 		sd->fhir_done = true;
 		/* include the opening quote of "resourceType" */
 		if (pat == PAT_FHIR_JSON && at > (int64_t)base && buf[at - (int64_t)base - 1] == '"')

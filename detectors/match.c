@@ -17,9 +17,6 @@ int rp_on_match(unsigned int id, unsigned long long from, unsigned long long to,
 		case PAT_EMAIL:
 			rp_email(c, end);
 			break;
-		case PAT_DATE_TXT:
-			rp_date(c, id, end);
-			break;
 		default:
 			rp_marker(c, id, end);
 			break;

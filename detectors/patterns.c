@@ -2,32 +2,23 @@
 /*
  * The built-in Hyperscan patterns and the scoring table of the built-in detectors.
  *
- * Hyperscan gets what it is fast at: patterns with a literal to anchor on (e-mail '@', month
- * names, structure markers). Digit runs and letter+digit codes are found by the C scanner
- * (scanner.c); context keywords have their own database, searched only around candidates
+ * Hyperscan gets what it is fast at: patterns with a rare literal to anchor on (e-mail '@',
+ * structure markers). Digit runs, letter+digit codes and dates (a written date is found from its
+ * year) are found by the C scanner (scanner.c); context keywords have their own database, searched only around candidates
  * (scoring.c). Patterns report where a value ends; the C side walks back to its start: no
  * start-of-match tracking, which would grow the stream state.
  */
 #include "internal.h"
 
-#define SP "(?:\\s|\\xc2\\xa0|\\\\u00[aA]0)+"
-#define E_ACC "(?:e|\\xc3[\\xa9\\x89\\xa8\\x88]|\\\\u00[eEcC][98])"
-#define FHIR_TYPES                                                                                 \
-	"(?:Patient|Observation|Condition|Encounter|Bundle|MedicationRequest|MedicationStatement|"   \
-	"DiagnosticReport|Procedure|AllergyIntolerance|Immunization|DocumentReference|Composition|"  \
-	"CarePlan|Practitioner|PractitionerRole|ServiceRequest|Specimen|ImagingStudy|Consent)"
-
 static const char *const exprs[] = {
 	"[A-Za-z0-9._%+\\-]@[A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.[A-Za-z]{2,24}\\b",
-	/* written dates start with the month name (a literal Hyperscan can anchor on); the day
-	 * before it is read back in C */
-	"(?:janvier|f" E_ACC "vrier|mars|avril|mai|juin|juillet|ao(?:u|\\xc3\\xbb|\\\\u00fb)t|septembre|octobre|"
-	"novembre|d" E_ACC "cembre)" SP "(?:19|20)[0-9]{2}\\b",
 	/* HL7 v2 message header at a line start, after MLLP's 0x0B, or starting a JSON string;
 	 * inside JSON the escape character arrives doubled. */
 	"(?:^|[\\x0b\"]|\\\\[rn])MSH[|!#$%*+,/:;=?@]\\^~\\\\{1,2}&",
-	"\\\\?\"resourceType\\\\?\"\\s*:\\s*\\\\?\"" FHIR_TYPES "\\\\?\"",
-	"<" FHIR_TYPES "\\s+xmlns=\\\\?\"http://hl7\\.org/fhir",
+	/* FHIR resources: anchored on the long literals; the resource type is checked in C (a
+	 * long alternation of type names here slowed the whole database down) */
+	"resourceType\\\\?\"\\s*:\\s*\\\\?\"[A-Z][A-Za-z]{2,40}\\\\?\"",
+	"<[A-Z][A-Za-z]{2,40}\\s+xmlns=\\\\?\"http://hl7\\.org/fhir",
 	"DICM\\x02\\x00\\x00\\x00UL",
 	"\\A.{128}DICM",
 	"<ClinicalDocument\\b",
@@ -35,11 +26,11 @@ static const char *const exprs[] = {
 };
 
 static const unsigned flags[] = {
-	0, HS_FLAG_CASELESS, HS_FLAG_MULTILINE, 0, 0, 0, HS_FLAG_DOTALL, 0, 0,
+	0, HS_FLAG_MULTILINE, 0, 0, 0, HS_FLAG_DOTALL, 0, 0,
 };
 
 static const unsigned ids[] = {
-	PAT_EMAIL, PAT_DATE_TXT, PAT_HL7, PAT_FHIR_JSON, PAT_FHIR_XML, PAT_DICOM_ANY, PAT_DICOM_128, PAT_CDA_ROOT,
+	PAT_EMAIL, PAT_HL7, PAT_FHIR_JSON, PAT_FHIR_XML, PAT_DICOM_ANY, PAT_DICOM_128, PAT_CDA_ROOT,
 	PAT_CDA_NS,
 };
 
@@ -64,6 +55,7 @@ static const struct {
 	double base, bonus;
 	bool needs_context;
 	uint32_t kw;
+	unsigned window; /* 0: the policy's context window */
 } table[RP_DET__BUILTIN] = {
 	[RP_DET_FR_NIR] = {0.75, 0.20, false, KW_NIR},
 	[RP_DET_FR_NIR_NOKEY] = {0.35, 0.40, true, KW_NIR},
@@ -78,7 +70,9 @@ static const struct {
 	[RP_DET_US_DEA] = {0.60, 0.30, false, KW_DEA},
 	[RP_DET_PHONE_FR] = {0.50, 0.20, false, KW_PHONE},
 	[RP_DET_EMAIL] = {0.60, 0.20, false, KW_EMAIL},
-	[RP_DET_DATE_OF_BIRTH] = {0.40, 0.45, true, KW_DOB},
+	/* "né le 12/03/1985", "DOB: ...", "birthDate": a birth date's keyword is right beside it;
+	 * the short window also keeps the many ordinary dates of clinical text cheap */
+	[RP_DET_DATE_OF_BIRTH] = {0.40, 0.45, true, KW_DOB, 80},
 	[RP_DET_ICD10] = {0.30, 0.50, true, KW_ICD},
 	[RP_DET_ATC] = {0.55, 0.30, false, KW_ATC},
 	[RP_DET_HL7V2] = {0.90, 0.05, false, KW_FHIR_FR},
@@ -87,7 +81,7 @@ static const struct {
 	[RP_DET_DICOM] = {0.90, 0.00, false, KW_NONE},
 };
 
-void rp_builtin_info(struct rp_det_info det[RP_DET__BUILTIN])
+void rp_builtin_info(struct rp_det_info det[RP_DET__BUILTIN], unsigned window)
 {
 	for (unsigned i = 0; i < RP_DET__BUILTIN; i++) {
 		det[i].base = table[i].base;
@@ -95,5 +89,6 @@ void rp_builtin_info(struct rp_det_info det[RP_DET__BUILTIN])
 		det[i].needs_context = table[i].needs_context;
 		det[i].kw_class = table[i].kw;
 		det[i].validator = VAL_NONE;
+		det[i].window = table[i].window && table[i].window < window ? table[i].window : window;
 	}
 }

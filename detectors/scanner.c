@@ -5,11 +5,11 @@
  *
  * Why not Hyperscan: digits are everywhere in clinical text (doses, dates, lab values), and the
  * generic "digits with separators" and "letter + digits" patterns have no literal factor for
- * Hyperscan to anchor on; as NFAs they ran at a fraction of the speed of this loop. Most 16-byte
- * blocks of prose hold no digit and no capital letter and are skipped with SSE2; the rest goes
- * through a small state machine that tracks the current "region" (digits, capitals and
- * separator-ish bytes) loosely: the handlers re-check everything exactly on the view, so the
- * region only has to be a superset of every real value.
+ * Hyperscan to anchor on; as NFAs they ran at a fraction of the speed of this loop. SSE2 finds
+ * the few positions where a value could start (next_trigger: most numbers in clinical prose are
+ * too short to be anything); from there a small state machine tracks the "region" (digits,
+ * capitals and separator-ish bytes) loosely: the handlers re-check everything exactly on the
+ * view, so the region only has to be a superset of every real value.
  */
 #include <string.h>
 #if defined(__SSE2__)
@@ -77,10 +77,16 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		if (g == 2 && is_upper(b1) && is_upper(b2) && ds->upper >= 3)
 			rp_code(c, PAT_ATC, end);
 	}
-	if (g == 4 && end >= 5) {
-		int sep = view_byte(&c->v, end - 5);
-		if (sep == '/' || sep == '.' || sep == '-')
+	if (g >= 4 && end >= 5) {
+		int sep = view_byte(&c->v, end - 5), y0 = view_byte(&c->v, end - 4), y1 = view_byte(&c->v, end - 3);
+		bool year = (y0 == '1' && y1 == '9') || (y0 == '2' && y1 == '0');
+		if (g == 4 && (sep == '/' || sep == '.' || sep == '-'))
 			rp_date(c, PAT_DATE_NUM, end);
+		/* "12 mars 1985": a year after a blank, the month name is read back ("\u00a0" before the
+		 * year reads as more digits) */
+		else if (year && ((g == 4 && (sep == ' ' || sep == 0xa0 || sep == '\t' || sep == '\n')) ||
+				  (g > 4 && rp_view_escape_back(&c->v, end - 4))))
+			rp_date(c, PAT_DATE_TXT, end);
 	} else if (g == 2 && end >= 10 && view_byte(&c->v, end - 3) == '-' && view_byte(&c->v, end - 6) == '-') {
 		rp_date(c, PAT_DATE_ISO, end);
 	}
@@ -104,92 +110,216 @@ static inline void reset_region(struct rp_dscan *ds)
 	ds->saw_ab = false;
 }
 
+static inline bool region_active(const struct rp_dscan *ds)
+{
+	return ds->in_digit || ds->in_upper || ds->digits || ds->upper;
+}
+
+/* One byte through the region tracker; false once the region is over. */
+static inline bool track_byte(struct rp_scan_ctx *c, struct rp_dscan *ds, uint8_t b, uint64_t off)
+{
+	switch (cls_table[b]) {
+	case C_DIGIT:
+		ds->in_upper = false;
+		if (!ds->in_digit) {
+			ds->in_digit = true;
+			ds->glen = 0;
+		}
+		ds->glen++;
+		ds->digits++;
+		ds->gap = 0;
+		return true;
+	case C_UPPER:
+		if (ds->in_digit) {
+			ds->in_digit = false;
+			group_end(c, ds, off);
+		}
+		ds->upper++;
+		ds->in_upper = true;
+		ds->gap = 0;
+		if (b == 'A' || b == 'B')
+			ds->saw_ab = true;
+		return true;
+	case C_SEP:
+		if (ds->in_digit) {
+			ds->in_digit = false;
+			group_end(c, ds, off);
+		}
+		if (ds->in_upper) {
+			ds->in_upper = false;
+			upper_end(c, ds, off);
+		}
+		if (++ds->gap > RP_SEP_MAXLEN)
+			reset_region(ds);
+		return region_active(ds);
+	default:
+		if (ds->in_digit) {
+			ds->in_digit = false;
+			group_end(c, ds, off);
+		}
+		if (ds->in_upper) {
+			ds->in_upper = false;
+			upper_end(c, ds, off);
+		}
+		reset_region(ds);
+		return false;
+	}
+}
+
+/* Track the region from p[i] until it is over; returns the index after its last byte. */
+static size_t run_region(struct rp_scan_ctx *c, struct rp_dscan *ds, const uint8_t *p, size_t n, uint64_t base,
+			 size_t i)
+{
+	while (i < n && !c->stop) {
+		bool more = track_byte(c, ds, p[i], base + i);
+		i++;
+		if (!more)
+			break;
+	}
+	ds->tracked_to = base + i;
+	return i;
+}
+
+/*
+ * Where could a value be? Most digits in clinical text are doses, ages, lab values and dates'
+ * day and month: they never start the tracker. A position triggers it when it starts
+ *  - four digits in a row ("1985", "4111", "10003361234", "2024-118734"),
+ *  - short groups of digits split by single separators: pair, separator, pair, separator, digit
+ *    ("06 12 34 56 78", "2 95 10 99 126 111 93", "123-45-6789"), or four lone digits ("1 9 5 0"),
+ *  - a capital followed by a digit ("F32", "FR76", "AB1234563", "N02BE01"),
+ *  - a digit followed by a multi-byte separator (NBSP, narrow NBSP, "\u00a0"), whose digits are
+ *    further apart.
+ * The hex digits of JSON escapes ("\u00e9", on every accent of a chat request) do not count.
+ * The tracker then starts where the region starts (walking back), so a trigger anywhere in a value
+ * is enough. Bytes past the data read as '0', so whatever ends a feed is tracked and carried over.
+ */
+#if defined(__SSE2__)
+static inline uint64_t range_mask(__m128i v, char lo, uint8_t span)
+{
+	__m128i x = _mm_subs_epu8(_mm_sub_epi8(v, _mm_set1_epi8(lo)), _mm_set1_epi8((char)span));
+	return (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()));
+}
+
+static inline __m128i eq(__m128i v, uint8_t b)
+{
+	return _mm_cmpeq_epi8(v, _mm_set1_epi8((char)b));
+}
+
+static inline uint64_t movemask(__m128i v)
+{
+	return (uint16_t)_mm_movemask_epi8(v);
+}
+
+/* Trigger bits for q[8..56) (lookbehind 8 bytes for escapes, lookahead 8). */
+static uint64_t trigger_bits(const uint8_t *q)
+{
+	uint64_t D = 0, U = 0, BS = 0, UU = 0, NB = 0, S = 0;
+	for (int k = 0; k < 4; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(q + 16 * k));
+		unsigned sh = 16u * (unsigned)k;
+		D |= range_mask(v, '0', 9) << sh;
+		U |= range_mask(v, 'A', 25) << sh;
+		BS |= movemask(eq(v, '\\')) << sh;
+		UU |= movemask(eq(v, 'u')) << sh;
+		NB |= movemask(_mm_or_si128(eq(v, 0xc2), eq(v, 0xe2))) << sh;
+		S |= movemask(_mm_or_si128(_mm_or_si128(eq(v, ' '), eq(v, '.')), eq(v, '-'))) << sh;
+	}
+	uint64_t esc = BS & (UU >> 1);
+	uint64_t hex = (esc << 2) | (esc << 3) | (esc << 4) | (esc << 5);
+	uint64_t a = D & ~hex, b = a >> 1, c = a >> 2, d = a >> 3, e = a >> 4, g = a >> 6;
+	uint64_t s1 = S >> 1, s2 = S >> 2, s3 = S >> 3, s5 = S >> 5;
+	uint64_t pair = a & b;
+	uint64_t t = (pair & c & d) |                                /* four in a row */
+		     (pair & s2 & (pair >> 3) & s5 & g) |            /* dd.dd.d */
+		     (a & s1 & c & s3 & e & s5 & g) |                /* d d d d */
+		     (U & ~hex & b) |                                /* F32 */
+		     (a & ((NB | esc) >> 1));                        /* 2\u00a095 */
+	return t & 0x00ffffffffffff00ull;
+}
+#endif
+
+#define STRIDE 48
+
+/* Trigger bits of the block being scanned: bit k is position blk + k. */
+struct trig {
+	size_t blk;
+	uint64_t bits;
+	bool valid;
+};
+
+/* First trigger position in p[i..n), or n. */
+static size_t next_trigger(const uint8_t *p, size_t n, size_t i, struct trig *tc)
+{
+#if defined(__SSE2__)
+	uint8_t pad[64];
+	/* the rest of the block already computed */
+	if (tc->valid && i >= tc->blk && i < tc->blk + STRIDE) {
+		uint64_t t = tc->bits & (~0ull << (i - tc->blk));
+		if (t)
+			return tc->blk + (size_t)__builtin_ctzll(t);
+		i = tc->blk + STRIDE;
+	}
+	for (; i < n; i += STRIDE) {
+		const uint8_t *q;
+		uint64_t t;
+		if (i >= 8 && i + 56 <= n) {
+			q = p + i - 8;
+		} else {
+			for (size_t k = 0; k < 64; k++) {
+				size_t at = i + k; /* index + 8 */
+				pad[k] = at < 8 ? 0 : at - 8 < n ? p[at - 8] : '0';
+			}
+			q = pad;
+		}
+		t = trigger_bits(q) >> 8;
+		if (t) {
+			tc->blk = i;
+			tc->bits = t;
+			tc->valid = true;
+			i += (size_t)__builtin_ctzll(t);
+			return i < n ? i : n;
+		}
+	}
+	return n;
+#else
+	/* portable: every digit or capital starts the tracker */
+	(void)tc;
+	for (; i < n; i++)
+		if (cls_table[p[i]] == C_DIGIT || cls_table[p[i]] == C_UPPER)
+			return i;
+	return n;
+#endif
+}
+
 void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 {
-	const uint8_t *cls = cls_table;
 	struct rp_dscan *ds = &c->side->ds;
+	struct trig tc = {0, 0, false};
 	size_t i = 0;
 
+	/* a region carried over from the previous feed goes on first */
+	if (region_active(ds))
+		i = run_region(c, ds, p, n, base, 0);
 	while (i < n && !c->stop) {
-#if defined(__SSE2__)
-		/* Outside any region, skip blocks with no digit and no capital. */
-		if (!ds->in_digit && !ds->in_upper && ds->digits == 0 && ds->upper == 0) {
-			const __m128i c0 = _mm_set1_epi8('0'), cA = _mm_set1_epi8('A');
-			const __m128i d9 = _mm_set1_epi8(9), u25 = _mm_set1_epi8(25), z = _mm_setzero_si128();
-			while (i + 17 <= n) {
-				/* a digit, or a capital followed by a capital or a digit ("F32", "FR76",
-				 * "AB1234563"): a capital starting a word ("Patient") is no value */
-				__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-				__m128i w = _mm_loadu_si128((const __m128i *)(p + i + 1));
-				__m128i isd = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(v, c0), d9), z);
-				__m128i isu = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(v, cA), u25), z);
-				__m128i nxd = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(w, c0), d9), z);
-				__m128i nxu = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(w, cA), u25), z);
-				__m128i trig = _mm_or_si128(isd, _mm_and_si128(isu, _mm_or_si128(nxd, nxu)));
-				unsigned m = (unsigned)_mm_movemask_epi8(trig);
-				if (m) {
-					i += (size_t)__builtin_ctz(m);
-					break;
-				}
-				i += 16;
-			}
-			if (i >= n)
+		size_t t = next_trigger(p, n, i, &tc);
+		uint64_t start, floor;
+		if (t >= n)
+			break;
+		/* back to the region's start, never into bytes already tracked */
+		floor = ds->tracked_to;
+		if (base + t > RP_TAIL && floor < base + t - RP_TAIL)
+			floor = base + t - RP_TAIL;
+		start = base + t;
+		while (start > floor) {
+			int b = view_byte(&c->v, start - 1);
+			if (b < 0 || cls_table[b] == C_OTHER)
 				break;
-			/* JSON bodies escape every accent ("\u00e9"): its hex digits are not a value */
-			if (i >= 2 && p[i - 1] == 'u' && p[i - 2] == '\\' && i + 4 <= n && !rp_sep_len_fwd(p + i - 2, 6)) {
-				i += 4;
-				continue;
-			}
+			start--;
 		}
-#endif
-		uint8_t b = p[i];
-		switch (cls[b]) {
-		case C_DIGIT:
-			ds->in_upper = false;
-			if (!ds->in_digit) {
-				ds->in_digit = true;
-				ds->glen = 0;
-			}
-			ds->glen++;
-			ds->digits++;
-			ds->gap = 0;
-			break;
-		case C_UPPER:
-			if (ds->in_digit) {
-				ds->in_digit = false;
-				group_end(c, ds, base + i);
-			}
-			ds->upper++;
-			ds->in_upper = true;
-			ds->gap = 0;
-			if (b == 'A' || b == 'B')
-				ds->saw_ab = true;
-			break;
-		case C_SEP:
-			if (ds->in_digit) {
-				ds->in_digit = false;
-				group_end(c, ds, base + i);
-			}
-			if (ds->in_upper) {
-				ds->in_upper = false;
-				upper_end(c, ds, base + i);
-			}
-			if (++ds->gap > RP_SEP_MAXLEN)
-				reset_region(ds);
-			break;
-		default:
-			if (ds->in_digit) {
-				ds->in_digit = false;
-				group_end(c, ds, base + i);
-			}
-			if (ds->in_upper) {
-				ds->in_upper = false;
-				upper_end(c, ds, base + i);
-			}
-			reset_region(ds);
-			break;
-		}
-		i++;
+		/* the part of the region still in the history (a value split across feeds) */
+		for (; start < base && !c->stop; start++)
+			(void)track_byte(c, ds, (uint8_t)view_byte(&c->v, start), start);
+		i = run_region(c, ds, p, n, base, (size_t)(start - base));
 	}
 }
 

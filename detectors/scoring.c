@@ -75,9 +75,8 @@ static bool kw_search(struct rp_scan_ctx *c, uint32_t cls, uint64_t from, uint64
 	return q.found;
 }
 
-static bool context_before(struct rp_scan_ctx *c, uint32_t cls, uint64_t start, uint64_t end)
+static bool context_before(struct rp_scan_ctx *c, uint32_t cls, uint64_t w, uint64_t start, uint64_t end)
 {
-	uint64_t w = c->e->window;
 	uint64_t lo = start > w ? start - w : 0;
 	uint64_t from = lo > RP_KW_OVERLAP ? lo - RP_KW_OVERLAP : 0;
 	/* everything in view up to the end of the window after the value */
@@ -141,7 +140,7 @@ void rp_pending_update(struct rp_scan_ctx *c, bool force)
 	for (unsigned i = 0; i < sd->n_pending;) {
 		struct rp_pending *p = &sd->pending[i];
 		const struct rp_det_info *d = &c->e->det[p->detector];
-		uint64_t end = p->offset + p->length, hi = end + c->e->window;
+		uint64_t end = p->offset + p->length, hi = end + d->window;
 		uint64_t from = p->scanned_to > end + RP_KW_OVERLAP ? p->scanned_to - RP_KW_OVERLAP : end;
 		if (avail_hi > p->scanned_to && kw_search(c, d->kw_class, from, hi, end, hi)) {
 			struct rp_pending q = *p;
@@ -175,12 +174,12 @@ void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t
 			emit(c, det, offset, length, conf, masked);
 		return;
 	}
-	if (context_before(c, d->kw_class, offset, end)) {
+	if (context_before(c, d->kw_class, d->window, offset, end)) {
 		emit(c, det, offset, length, conf + d->ctx_bonus, masked);
 		return;
 	}
 	/* the whole window after the value was in view: decided */
-	if (c->v.eod || end + c->e->window <= avail_hi) {
+	if (c->v.eod || end + d->window <= avail_hi) {
 		if (!d->needs_context)
 			emit(c, det, offset, length, conf, masked);
 		return;

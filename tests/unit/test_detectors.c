@@ -54,18 +54,43 @@ static void teardown(void)
 	rp_engine_free(engine);
 }
 
-static void scan_both(const char *s, struct collect *block, struct collect *stream)
+static void scan_stream(const char *s, size_t feed, struct collect *stream)
 {
 	struct rp_stream *st = NULL;
 	size_t len = strlen(s);
-	memset(block, 0, sizeof(*block));
 	memset(stream, 0, sizeof(*stream));
-	ck_assert_int_eq(rp_scan_block(engine, scratch, s, len, collect_cb, block), 0);
-	/* streamed in 3-byte feeds: every value crosses a boundary */
 	ck_assert_int_eq(rp_stream_open(engine, &st), 0);
-	for (size_t i = 0; i < len; i += 3)
-		ck_assert_int_eq(rp_stream_feed(st, scratch, s + i, len - i < 3 ? len - i : 3, collect_cb, stream), 0);
+	for (size_t i = 0; i < len; i += feed)
+		ck_assert_int_eq(rp_stream_feed(st, scratch, s + i, len - i < feed ? len - i : feed, collect_cb, stream), 0);
 	ck_assert_int_eq(rp_stream_close(st, scratch, collect_cb, stream), 0);
+}
+
+static void scan_both(const char *s, struct collect *block, struct collect *stream)
+{
+	memset(block, 0, sizeof(*block));
+	ck_assert_int_eq(rp_scan_block(engine, scratch, s, strlen(s), collect_cb, block), 0);
+	/* streamed in 3-byte feeds: every value crosses a boundary */
+	scan_stream(s, 3, stream);
+}
+
+/* Other feed sizes put the boundaries everywhere else: same findings, same offsets. */
+static void check_feed_sizes(const char *text, const struct collect *block)
+{
+	static const size_t feeds[] = {1, 2, 5, 7, 16, 61};
+	static struct collect s;
+	for (size_t k = 0; k < sizeof(feeds) / sizeof(feeds[0]); k++) {
+		scan_stream(text, feeds[k], &s);
+		ck_assert_msg(s.n == block->n, "'%s' fed %zu bytes at a time: %u findings, block %u", text, feeds[k],
+			      s.n, block->n);
+		for (unsigned i = 0; i < s.n && i < MAXF; i++) {
+			bool same = false;
+			for (unsigned j = 0; j < block->n && j < MAXF; j++)
+				same = same || (strcmp(s.f[i].id, block->f[j].id) == 0 && s.f[i].offset == block->f[j].offset &&
+						s.f[i].length == block->f[j].length);
+			ck_assert_msg(same, "'%s' fed %zu bytes at a time: %s at %llu not found by the block scan", text,
+				      feeds[k], s.f[i].id, (unsigned long long)s.f[i].offset);
+		}
+	}
 }
 
 struct vec {
@@ -94,6 +119,8 @@ static const struct vec vecs[] = {
 	{"Patiente née le 12/03/1985 à Lyon", "date_of_birth", 1, "**/**/1985"},
 	{"date de naissance : 3 février 1950", "date_of_birth", 1, NULL},
 	{"DOB 1985-03-12", "date_of_birth", 1, "1985-**-**"},
+	{"{\"c\":\"Patiente n\\u00e9e le 1er ao\\u00fbt\\u00a01950\"}", "date_of_birth", 1, NULL},
+	{"né le 12 MARS 1985", "date_of_birth", 1, "** MARS 1985"},
 	{"Diagnostic principal (CIM-10) : F32.1, DAS E11.9", "icd10", 2, "F**.*"},
 	{"traitement par C09AA05 (ramipril)", "atc", 1, "C09****"},
 	{"carte vitale n° 123456789012345678901", "fr_vitale", 1, NULL},
@@ -104,6 +131,8 @@ static const struct vec vecs[] = {
 	 "FHIR Patient"},
 	{"{\"messages\":[{\"content\":\"{\\\"resourceType\\\":\\\"Bundle\\\"}\"}]}", "fhir", 1, NULL},
 	{"<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"1\"/></Patient>", "fhir", 1, NULL},
+	{"<Observation xmlns=\"http://hl7.org/fhir\"><status value=\"final\"/>", "fhir", 1, "FHIR Observation"},
+	{"{\"resourceType\":\"QuestionnaireResponse\",\"status\":\"completed\"}", "fhir", 1, NULL},
 	{"<?xml version=\"1.0\"?><ClinicalDocument xmlns=\"urn:hl7-org:v3\"><templateId root=\"1.2.250.1.213.1.1.1.1\"/>",
 	 "cda", 1, NULL},
 	{"IBAN IT05X054281110100000012345L, merci", "iban", 1, "IT05*******************345L"},
@@ -137,6 +166,9 @@ static const struct vec vecs[] = {
 	{"CIM-10: C09AA05", "icd10", 0, NULL},
 	{"ref ZZ2951099126111930", "fr_nir", 0, NULL},
 	{"MSH pas en début|^~\\&", "hl7v2", 0, NULL},
+	/* conformance resources hold no patient data */
+	{"{\"resourceType\": \"CapabilityStatement\", \"status\": \"active\"}", "fhir", 0, NULL},
+	{"le 12 mars 2024 sans mot-clé", "date_of_birth", 0, NULL},
 };
 
 START_TEST(vectors)
@@ -148,6 +180,7 @@ START_TEST(vectors)
 		      count_det(&b, v->det), v->want);
 	ck_assert_msg(count_det(&s, v->det) == v->want, "stream '%s': %s %u, want %u", v->text, v->det,
 		      count_det(&s, v->det), v->want);
+	check_feed_sizes(v->text, &b);
 	for (unsigned i = 0; i < b.n && i < MAXF; i++) {
 		/* the value itself never appears in evidence */
 		ck_assert(b.f[i].confidence > 0.0 && b.f[i].confidence <= 1.0);
