@@ -25,28 +25,19 @@ static bool is_digit(int b)
 	return b >= '0' && b <= '9';
 }
 
-static void keep_range(bool *keep, size_t n, size_t from, size_t to)
+/* A NIR keeps sex, year and month (the same for thousands of people) and its key; place of
+ * birth and order number go. */
+static void add_nir(struct rp_scan_ctx *c, unsigned det, uint64_t off, const uint8_t *raw, size_t raw_len)
 {
-	for (size_t i = from; i < to && i < n; i++)
-		keep[i] = true;
-}
-
-static void nir_mask(const uint8_t *raw, size_t raw_len, size_t nsig, bool with_key, char *out)
-{
-	bool keep[RP_SIG_MAX] = {0};
-	/* sex, year and month stay (the same for thousands of people); place and order go */
-	keep_range(keep, RP_SIG_MAX, 0, 5);
-	if (with_key)
-		keep_range(keep, RP_SIG_MAX, 13, 15);
-	rp_mask(raw, raw_len, keep, nsig < RP_SIG_MAX ? nsig : RP_SIG_MAX, out, RP_MASKED_MAX);
+	struct rp_evidence ev = {raw, raw_len, 5, det == RP_DET_FR_NIR ? 2 : 0, NULL};
+	rp_candidate(c, det, off, raw_len, &ev);
 }
 
 static void add(struct rp_scan_ctx *c, unsigned det, uint64_t off, const uint8_t *raw, size_t raw_len,
 		size_t head, size_t tail)
 {
-	char masked[RP_MASKED_MAX];
-	rp_mask_keep_ends(raw, raw_len, head, tail, masked, sizeof(masked));
-	rp_candidate(c, det, off, raw_len, 0, masked);
+	struct rp_evidence ev = {raw, raw_len, (unsigned)head, (unsigned)tail, NULL};
+	rp_candidate(c, det, off, raw_len, &ev);
 }
 
 static bool is_phone_fr(const char *d, size_t n, int before)
@@ -73,19 +64,16 @@ static bool try_span(struct rp_scan_ctx *c, struct run *r, size_t gi, size_t gj)
 #define NEG() (neg_state < 0 ? (neg_state = rp_negative_near(c, off)) : neg_state)
 	bool found = false;
 	int before = off > 0 ? view_byte(&c->v, off - 1) : -1;
-	char masked[RP_MASKED_MAX];
 
 	for (size_t g = gi; g <= gj; g++)
 		n += r->glen[g];
 
 	if (n == 15 && rp_nir_valid(d, 15)) {
-		nir_mask(raw, raw_len, 15, true, masked);
-		rp_candidate(c, RP_DET_FR_NIR, off, raw_len, 0, masked);
+		add_nir(c, RP_DET_FR_NIR, off, raw, raw_len);
 		return true;
 	}
 	if (n == 13 && rp_nir_shape(d, 13)) {
-		nir_mask(raw, raw_len, 13, false, masked);
-		rp_candidate(c, RP_DET_FR_NIR_NOKEY, off, raw_len, 0, masked);
+		add_nir(c, RP_DET_FR_NIR_NOKEY, off, raw, raw_len);
 		found = true;
 	}
 	if (is_phone_fr(d, n, before)) {
@@ -156,11 +144,8 @@ static void try_subspans(struct rp_scan_ctx *c, struct run *r)
 			if (sum > 15)
 				break;
 			if (sum == 15 && rp_nir_valid(r->d + r->gfirst[gi], 15)) {
-				char masked[RP_MASKED_MAX];
 				uint64_t off = r->gstart[gi];
-				size_t raw_len = (size_t)(r->gend[gj] - off);
-				nir_mask(r->raw + (off - r->start), raw_len, 15, true, masked);
-				rp_candidate(c, RP_DET_FR_NIR, off, raw_len, 0, masked);
+				add_nir(c, RP_DET_FR_NIR, off, r->raw + (off - r->start), (size_t)(r->gend[gj] - off));
 				gi = gj;
 				break;
 			}
@@ -275,7 +260,6 @@ void rp_nir_corsica(struct rp_scan_ctx *c, uint64_t end)
 	char sig[RP_SIG_MAX + 1];
 	uint64_t offs[RP_SIG_MAX + 1];
 	uint8_t raw[RP_RAW_MAX];
-	char masked[RP_MASKED_MAX];
 	int n = rp_collect_back(&c->v, end, 15, nir_char, sig, offs);
 	size_t i0;
 	uint64_t off;
@@ -290,6 +274,5 @@ void rp_nir_corsica(struct rp_scan_ctx *c, uint64_t end)
 		return;
 	if (!rp_nir_valid(sig + i0, 15) || end - off > RP_RAW_MAX || !rp_view_gather(&c->v, off, end, raw))
 		return;
-	nir_mask(raw, (size_t)(end - off), 15, true, masked);
-	rp_candidate(c, RP_DET_FR_NIR, off, end - off, 0, masked);
+	add_nir(c, RP_DET_FR_NIR, off, raw, (size_t)(end - off));
 }

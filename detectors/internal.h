@@ -256,7 +256,12 @@ size_t rp_mask_count_sig(const uint8_t *raw, size_t raw_len);
 /* sep.c */
 int rp_view_sep_fwd(const struct rp_view *v, uint64_t off); /* length, 0, or VB_FUTURE */
 int rp_view_sep_back(const struct rp_view *v, uint64_t end); /* length of a separator ending at end, or 0 */
-bool rp_view_escape_back(const struct rp_view *v, uint64_t end); /* "\uXXXX" ends at end */
+bool rp_view_escape_back_at(const struct rp_view *v, uint64_t end); /* the full check, '\\' at end - 6 */
+/* "\uXXXX" ends at end; called for every byte walked back over, hence the inline rejection */
+static inline bool rp_view_escape_back(const struct rp_view *v, uint64_t end)
+{
+	return end >= 6 && view_byte(v, end - 6) == '\\' && rp_view_escape_back_at(v, end);
+}
 /* Collect up to max+1 significant chars ending at end (single separators allowed between them),
  * in forward order with their offsets. Returns how many. */
 int rp_collect_back(const struct rp_view *v, uint64_t end, size_t max, bool (*acc)(int), char *sig, uint64_t *offs);
@@ -271,11 +276,24 @@ int rp_keywords_build(struct rp_engine *e, const struct rp_engine_config *cfg, c
 size_t rp_builtin_patterns(const char *const **exprs, const unsigned **flags, const unsigned **ids);
 void rp_builtin_info(struct rp_det_info det[RP_DET__BUILTIN], unsigned window);
 
+/*
+ * A candidate's evidence, masked only when the candidate is reported or parked: most candidates
+ * are dropped (no keyword, a look-alike), and masking them all cost more than validating them.
+ */
+struct rp_evidence {
+	const uint8_t *raw;    /* the value as it appears, or NULL: fixed is the evidence */
+	size_t raw_len;
+	unsigned head, tail;   /* significant characters kept at each end */
+	const char *fixed;
+};
+/* mask.c */
+void rp_evidence_mask(const struct rp_evidence *ev, char out[RP_MASKED_MAX]);
+
 /* scoring.c */
 void rp_side_reset(struct rp_side *sd);
 /* A validated candidate: emit now (context known), park it, or drop it. */
-void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length, double conf_adj,
-		  const char *masked);
+void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length,
+		  const struct rp_evidence *ev);
 /* Search the newly arrived bytes for context after pending findings; decide those whose window
  * is complete (all of them with force). */
 void rp_pending_update(struct rp_scan_ctx *c, bool force);

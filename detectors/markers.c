@@ -65,7 +65,7 @@ void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 			return;
 		sd->hl7_done = true;
 		snprintf(masked, sizeof(masked), "MSH%c^~\\&", buf[at - (int64_t)base + 3]);
-		rp_candidate(c, RP_DET_HL7V2, (uint64_t)at, end - (uint64_t)at, 0, masked);
+		rp_candidate(c, RP_DET_HL7V2, (uint64_t)at, end - (uint64_t)at, &(struct rp_evidence){.fixed = masked});
 		return;
 	case PAT_FHIR_JSON:
 	case PAT_FHIR_XML: {
@@ -100,7 +100,7 @@ void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		if (pat == PAT_FHIR_JSON && at > (int64_t)base && buf[at - (int64_t)base - 1] == '"')
 			at--;
 		snprintf(masked, sizeof(masked), "FHIR %s", name);
-		rp_candidate(c, RP_DET_FHIR, (uint64_t)at, end - (uint64_t)at, 0, masked);
+		rp_candidate(c, RP_DET_FHIR, (uint64_t)at, end - (uint64_t)at, &(struct rp_evidence){.fixed = masked});
 		return;
 	}
 	case PAT_CDA_ROOT:
@@ -117,9 +117,9 @@ void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 			return;
 		sd->dicom_done = true;
 		if (pat == PAT_DICOM_ANY)
-			rp_candidate(c, RP_DET_DICOM, end - 10, 10, 0, "DICM");
+			rp_candidate(c, RP_DET_DICOM, end - 10, 10, &(struct rp_evidence){.fixed = "DICM"});
 		else
-			rp_candidate(c, RP_DET_DICOM, end - 4, 4, 0, "DICM");
+			rp_candidate(c, RP_DET_DICOM, end - 4, 4, &(struct rp_evidence){.fixed = "DICM"});
 		return;
 	default:
 		return;
@@ -132,7 +132,6 @@ void rp_custom(struct rp_scan_ctx *c, unsigned idx, uint64_t from, uint64_t end)
 	const struct rp_det_info *d;
 	uint8_t raw[RP_RAW_MAX];
 	char sig[RP_RAW_MAX];
-	char masked[RP_MASKED_MAX];
 	size_t n = 0, len;
 
 	if (det >= c->e->n_det || end < from)
@@ -145,7 +144,7 @@ void rp_custom(struct rp_scan_ctx *c, unsigned idx, uint64_t from, uint64_t end)
 		/* the value is no longer in view: it can be reported, not validated */
 		if (d->validator != VAL_NONE)
 			return;
-		rp_candidate(c, det, from, len, 0, "***");
+		rp_candidate(c, det, from, len, &(struct rp_evidence){.fixed = "***"});
 		return;
 	}
 	for (size_t i = 0; i < len;) {
@@ -160,9 +159,6 @@ void rp_custom(struct rp_scan_ctx *c, unsigned idx, uint64_t from, uint64_t end)
 	}
 	if (!rp_validator_run(d->validator, sig, n))
 		return;
-	if (n >= 8)
-		rp_mask_keep_ends(raw, len, 2, 2, masked, sizeof(masked));
-	else
-		rp_mask_keep_ends(raw, len, 0, 0, masked, sizeof(masked));
-	rp_candidate(c, det, from, len, 0, masked);
+	/* short values are masked whole */
+	rp_candidate(c, det, from, len, &(struct rp_evidence){raw, len, n >= 8 ? 2 : 0, n >= 8 ? 2 : 0, NULL});
 }

@@ -4,6 +4,7 @@
  * where they were (multi-byte ones as a plain space) so an analyst recognises the layout.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -59,4 +60,13 @@ void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t t
 	for (size_t i = 0; i < n; i++)
 		keep[i] = i < head || i + tail >= n;
 	rp_mask(raw, raw_len, keep, n, out, outlen);
+}
+
+void rp_evidence_mask(const struct rp_evidence *ev, char out[RP_MASKED_MAX])
+{
+	if (!ev->raw) {
+		snprintf(out, RP_MASKED_MAX, "%s", ev->fixed ? ev->fixed : "***");
+		return;
+	}
+	rp_mask_keep_ends(ev->raw, ev->raw_len, ev->head, ev->tail, out, RP_MASKED_MAX);
 }

@@ -194,37 +194,9 @@ static size_t run_region(struct rp_scan_ctx *c, struct rp_dscan *ds, const uint8
  * is enough. Bytes past the data read as '0', so whatever ends a feed is tracked and carried over.
  */
 #if defined(__SSE2__)
-static inline uint64_t range_mask(__m128i v, char lo, uint8_t span)
+/* The trigger rules on byte-class masks of q[0..64) (bit i: byte i); see above. */
+static inline uint64_t trigger_from_masks(uint64_t D, uint64_t U, uint64_t S, uint64_t NB, uint64_t esc)
 {
-	__m128i x = _mm_subs_epu8(_mm_sub_epi8(v, _mm_set1_epi8(lo)), _mm_set1_epi8((char)span));
-	return (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()));
-}
-
-static inline __m128i eq(__m128i v, uint8_t b)
-{
-	return _mm_cmpeq_epi8(v, _mm_set1_epi8((char)b));
-}
-
-static inline uint64_t movemask(__m128i v)
-{
-	return (uint16_t)_mm_movemask_epi8(v);
-}
-
-/* Trigger bits for q[8..56) (lookbehind 8 bytes for escapes, lookahead 8). */
-static uint64_t trigger_bits(const uint8_t *q)
-{
-	uint64_t D = 0, U = 0, BS = 0, UU = 0, NB = 0, S = 0;
-	for (int k = 0; k < 4; k++) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(q + 16 * k));
-		unsigned sh = 16u * (unsigned)k;
-		D |= range_mask(v, '0', 9) << sh;
-		U |= range_mask(v, 'A', 25) << sh;
-		BS |= movemask(eq(v, '\\')) << sh;
-		UU |= movemask(eq(v, 'u')) << sh;
-		NB |= movemask(_mm_or_si128(eq(v, 0xc2), eq(v, 0xe2))) << sh;
-		S |= movemask(_mm_or_si128(_mm_or_si128(eq(v, ' '), eq(v, '.')), eq(v, '-'))) << sh;
-	}
-	uint64_t esc = BS & (UU >> 1);
 	uint64_t hex = (esc << 2) | (esc << 3) | (esc << 4) | (esc << 5);
 	uint64_t a = D & ~hex, b = a >> 1, c = a >> 2, d = a >> 3, e = a >> 4, g = a >> 6;
 	uint64_t s1 = S >> 1, s2 = S >> 2, s3 = S >> 3, s5 = S >> 5;
@@ -235,6 +207,91 @@ static uint64_t trigger_bits(const uint8_t *q)
 		     (U & ~hex & b) |                                /* F32 */
 		     (a & ((NB | esc) >> 1));                        /* 2\u00a095 */
 	return t & 0x00ffffffffffff00ull;
+}
+
+static inline uint64_t mm_range(__m128i v, char lo, uint8_t span)
+{
+	__m128i x = _mm_subs_epu8(_mm_sub_epi8(v, _mm_set1_epi8(lo)), _mm_set1_epi8((char)span));
+	return (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()));
+}
+
+static inline uint64_t mm_eq(__m128i v, uint8_t b)
+{
+	return (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)b)));
+}
+
+/* Trigger bits for q[8..56) (lookbehind 8 bytes for escapes, lookahead 8). Byte classes are
+ * computed lazily: most blocks of prose have no digit outside escapes. */
+static uint64_t trigger_bits_sse2(const uint8_t *q)
+{
+	__m128i v[4];
+	uint64_t D = 0, U = 0, BS = 0, UU = 0, NB = 0, S = 0;
+	for (int k = 0; k < 4; k++) {
+		v[k] = _mm_loadu_si128((const __m128i *)(q + 16 * k));
+		D |= mm_range(v[k], '0', 9) << (16 * k);
+	}
+	if (!D)
+		return 0;
+	for (int k = 0; k < 4; k++) {
+		BS |= mm_eq(v[k], '\\') << (16 * k);
+		UU |= mm_eq(v[k], 'u') << (16 * k);
+	}
+	uint64_t esc = BS & (UU >> 1);
+	if (!(D & ~((esc << 2) | (esc << 3) | (esc << 4) | (esc << 5))))
+		return 0;
+	for (int k = 0; k < 4; k++) {
+		U |= mm_range(v[k], 'A', 25) << (16 * k);
+		NB |= (mm_eq(v[k], 0xc2) | mm_eq(v[k], 0xe2)) << (16 * k);
+		S |= (mm_eq(v[k], ' ') | mm_eq(v[k], '.') | mm_eq(v[k], '-')) << (16 * k);
+	}
+	return trigger_from_masks(D, U, S, NB, esc);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_VARIANT 1
+
+__attribute__((target("avx2"))) static inline uint64_t mm256_range(__m256i v, char lo, uint8_t span)
+{
+	__m256i x = _mm256_subs_epu8(_mm256_sub_epi8(v, _mm256_set1_epi8(lo)), _mm256_set1_epi8((char)span));
+	return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_setzero_si256()));
+}
+
+__attribute__((target("avx2"))) static inline uint64_t mm256_eq(__m256i v, uint8_t b)
+{
+	return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)b)));
+}
+
+__attribute__((target("avx2"))) static uint64_t trigger_bits_avx2(const uint8_t *q)
+{
+	__m256i lo = _mm256_loadu_si256((const __m256i *)q), hi = _mm256_loadu_si256((const __m256i *)(q + 32));
+	uint64_t D = mm256_range(lo, '0', 9) | mm256_range(hi, '0', 9) << 32;
+	if (!D)
+		return 0;
+	uint64_t BS = mm256_eq(lo, '\\') | mm256_eq(hi, '\\') << 32;
+	uint64_t UU = mm256_eq(lo, 'u') | mm256_eq(hi, 'u') << 32;
+	uint64_t esc = BS & (UU >> 1);
+	if (!(D & ~((esc << 2) | (esc << 3) | (esc << 4) | (esc << 5))))
+		return 0;
+	uint64_t U = mm256_range(lo, 'A', 25) | mm256_range(hi, 'A', 25) << 32;
+	uint64_t NB = mm256_eq(lo, 0xc2) | mm256_eq(lo, 0xe2) | (mm256_eq(hi, 0xc2) | mm256_eq(hi, 0xe2)) << 32;
+	uint64_t S = mm256_eq(lo, ' ') | mm256_eq(lo, '.') | mm256_eq(lo, '-') |
+		     (mm256_eq(hi, ' ') | mm256_eq(hi, '.') | mm256_eq(hi, '-')) << 32;
+	return trigger_from_masks(D, U, S, NB, esc);
+}
+#endif
+
+static uint64_t trigger_bits(const uint8_t *q)
+{
+#if HAVE_AVX2_VARIANT
+	/* decided once; a benign race between threads computes the same answer */
+	static int avx2 = -1;
+	if (avx2 < 0)
+		avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+	if (avx2)
+		return trigger_bits_avx2(q);
+#endif
+	return trigger_bits_sse2(q);
 }
 #endif
 

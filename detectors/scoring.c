@@ -158,12 +158,22 @@ void rp_pending_update(struct rp_scan_ctx *c, bool force)
 	}
 }
 
-void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length, double conf_adj,
-		  const char *masked)
+static void emit_ev(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length, double conf,
+		    const struct rp_evidence *ev)
+{
+	char masked[RP_MASKED_MAX];
+	if (c->stop || !c->cb || conf + 1e-9 < c->e->det[det].min_confidence)
+		return;
+	rp_evidence_mask(ev, masked);
+	emit(c, det, offset, length, conf, masked);
+}
+
+void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length,
+		  const struct rp_evidence *ev)
 {
 	const struct rp_det_info *d = &c->e->det[det];
 	struct rp_side *sd = c->side;
-	double conf = d->base + conf_adj;
+	double conf = d->base;
 	uint64_t end = offset + length, avail_hi = c->v.cur_base + c->v.cur_len;
 	struct rp_pending *p;
 
@@ -171,17 +181,17 @@ void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t
 		return;
 	if (d->kw_class == KW_NONE) {
 		if (!d->needs_context)
-			emit(c, det, offset, length, conf, masked);
+			emit_ev(c, det, offset, length, conf, ev);
 		return;
 	}
 	if (context_before(c, d->kw_class, d->window, offset, end)) {
-		emit(c, det, offset, length, conf + d->ctx_bonus, masked);
+		emit_ev(c, det, offset, length, conf + d->ctx_bonus, ev);
 		return;
 	}
 	/* the whole window after the value was in view: decided */
 	if (c->v.eod || end + d->window <= avail_hi) {
 		if (!d->needs_context)
-			emit(c, det, offset, length, conf, masked);
+			emit_ev(c, det, offset, length, conf, ev);
 		return;
 	}
 	/* The same value can be reached twice (e.g. two pattern ends); keep one. */
@@ -196,8 +206,7 @@ void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t
 	p->scanned_to = avail_hi;
 	p->confidence = conf;
 	p->detector = det;
-	strncpy(p->masked, masked, sizeof(p->masked) - 1);
-	p->masked[sizeof(p->masked) - 1] = '\0';
+	rp_evidence_mask(ev, p->masked);
 }
 
 void rp_cda_check(struct rp_scan_ctx *c)
@@ -211,5 +220,6 @@ void rp_cda_check(struct rp_scan_ctx *c)
 	if (ns > root + CDA_SPAN || root > ns + CDA_SPAN)
 		return;
 	sd->cda_done = true;
-	rp_candidate(c, RP_DET_CDA, root >= root_len ? root - root_len : 0, root_len, 0, "<ClinicalDocument>");
+	rp_candidate(c, RP_DET_CDA, root >= root_len ? root - root_len : 0, root_len,
+		     &(struct rp_evidence){.fixed = "<ClinicalDocument>"});
 }

@@ -69,12 +69,9 @@ int rp_view_sep_fwd(const struct rp_view *v, uint64_t off)
 	return b[1] == 'u' && escape_is_sep(b) ? 6 : 0;
 }
 
-bool rp_view_escape_back(const struct rp_view *v, uint64_t end)
+bool rp_view_escape_back_at(const struct rp_view *v, uint64_t end)
 {
 	int b[6];
-	/* cheap rejection first: almost never an escape */
-	if (end < 6 || !is_hex(view_byte(v, end - 1)) || view_byte(v, end - 6) != '\\')
-		return false;
 	for (int i = 0; i < 6; i++) {
 		b[i] = view_byte(v, end - 6 + (uint64_t)i);
 		if (b[i] < 0)

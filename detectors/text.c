@@ -34,7 +34,6 @@ void rp_iban(struct rp_scan_ctx *c, uint64_t end)
 	char sig[RP_SIG_MAX + 1];
 	uint64_t offs[RP_SIG_MAX + 1];
 	uint8_t raw[RP_RAW_MAX];
-	char masked[RP_MASKED_MAX];
 	int n = rp_collect_back(&c->v, end, 34, iban_char, sig, offs);
 
 	/* The country code fixes the length: the IBAN must end exactly here. */
@@ -51,8 +50,8 @@ void rp_iban(struct rp_scan_ctx *c, uint64_t end)
 			continue;
 		if (end - offs[i] > RP_RAW_MAX || !rp_view_gather(&c->v, offs[i], end, raw))
 			return;
-		rp_mask_keep_ends(raw, (size_t)(end - offs[i]), 4, 4, masked, sizeof(masked));
-		rp_candidate(c, RP_DET_IBAN, offs[i], end - offs[i], 0, masked);
+		rp_candidate(c, RP_DET_IBAN, offs[i], end - offs[i],
+			     &(struct rp_evidence){raw, (size_t)(end - offs[i]), 4, 4, NULL});
 		return;
 	}
 }
@@ -60,13 +59,11 @@ void rp_iban(struct rp_scan_ctx *c, uint64_t end)
 void rp_dea(struct rp_scan_ctx *c, uint64_t end)
 {
 	uint8_t raw[9];
-	char masked[RP_MASKED_MAX];
 	if (end < 9 || !rp_view_gather(&c->v, end - 9, end, raw))
 		return;
 	if (!rp_view_boundary_before(&c->v, end - 9) || !rp_dea_valid((const char *)raw, 9))
 		return;
-	rp_mask_keep_ends(raw, 9, 2, 1, masked, sizeof(masked));
-	rp_candidate(c, RP_DET_US_DEA, end - 9, 9, 0, masked);
+	rp_candidate(c, RP_DET_US_DEA, end - 9, 9, &(struct rp_evidence){raw, 9, 2, 1, NULL});
 }
 
 void rp_email(struct rp_scan_ctx *c, uint64_t end)
@@ -74,8 +71,6 @@ void rp_email(struct rp_scan_ctx *c, uint64_t end)
 	const struct rp_view *v = &c->v;
 	uint64_t pos = end, at, lp;
 	uint8_t raw[RP_RAW_MAX];
-	bool keep[RP_RAW_MAX];
-	char masked[RP_MASKED_MAX];
 	size_t nl = 0, ns;
 	int b;
 
@@ -108,13 +103,10 @@ void rp_email(struct rp_scan_ctx *c, uint64_t end)
 	for (uint64_t i = lp; i < at; i++)
 		if (is_alnum(raw[i - lp]))
 			nl++;
+	/* the first character of the local part, and the domain, stay */
 	ns = rp_mask_count_sig(raw, (size_t)(end - lp));
-	if (ns > RP_RAW_MAX)
-		ns = RP_RAW_MAX;
-	for (size_t i = 0; i < ns; i++)
-		keep[i] = i == 0 || i >= nl;
-	rp_mask(raw, (size_t)(end - lp), keep, ns, masked, sizeof(masked));
-	rp_candidate(c, RP_DET_EMAIL, lp, end - lp, 0, masked);
+	rp_candidate(c, RP_DET_EMAIL, lp, end - lp,
+		     &(struct rp_evidence){raw, (size_t)(end - lp), 1, (unsigned)(ns > nl ? ns - nl : 0), NULL});
 }
 
 /* Up to max digits ending at pos; returns how many (0 when none), value in *val. */
@@ -157,22 +149,20 @@ static uint64_t blanks_back(const struct rp_view *v, uint64_t pos)
 	return pos - p;
 }
 
-static void date_emit(struct rp_scan_ctx *c, uint64_t start, uint64_t end, size_t mask_sig)
+/* The year stays (with a written month), the day and a numeric month go: keep is how many
+ * significant characters end the evidence, or 0 for all but the first mask_sig. */
+static void date_emit(struct rp_scan_ctx *c, uint64_t start, uint64_t end, size_t mask_sig, size_t keep)
 {
 	uint8_t raw[RP_RAW_MAX];
-	bool keep[RP_RAW_MAX];
-	char masked[RP_MASKED_MAX];
 	size_t ns;
 	if (end - start > RP_RAW_MAX || !rp_view_gather(&c->v, start, end, raw))
 		return;
-	ns = rp_mask_count_sig(raw, (size_t)(end - start));
-	if (ns > RP_RAW_MAX)
-		ns = RP_RAW_MAX;
-	/* the year stays, day (and numeric month) go */
-	for (size_t i = 0; i < ns; i++)
-		keep[i] = i >= mask_sig;
-	rp_mask(raw, (size_t)(end - start), keep, ns, masked, sizeof(masked));
-	rp_candidate(c, RP_DET_DATE_OF_BIRTH, start, end - start, 0, masked);
+	if (!keep) {
+		ns = rp_mask_count_sig(raw, (size_t)(end - start));
+		keep = ns > mask_sig ? ns - mask_sig : 0;
+	}
+	rp_candidate(c, RP_DET_DATE_OF_BIRTH, start, end - start,
+		     &(struct rp_evidence){raw, (size_t)(end - start), 0, (unsigned)keep, NULL});
 }
 
 void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
@@ -191,12 +181,9 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 			return;
 		{
 			uint8_t raw[10];
-			char masked[RP_MASKED_MAX];
-			bool keep[8] = {true, true, true, true, false, false, false, false};
 			if (!rp_view_gather(v, end - 10, end, raw))
 				return;
-			rp_mask(raw, 10, keep, 8, masked, sizeof(masked));
-			rp_candidate(c, RP_DET_DATE_OF_BIRTH, end - 10, 10, 0, masked);
+			rp_candidate(c, RP_DET_DATE_OF_BIRTH, end - 10, 10, &(struct rp_evidence){raw, 10, 4, 0, NULL});
 		}
 		return;
 	}
@@ -222,7 +209,7 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		/* French order first, then US month/day */
 		if (!rp_date_valid(a, b, year, now) && !rp_date_valid(b, a, year, now))
 			return;
-		date_emit(c, p, end, (size_t)(na + nb));
+		date_emit(c, p, end, (size_t)(na + nb), 4);
 		return;
 	}
 	/* "12 mars 1985", "1er août 1950" */
@@ -276,7 +263,7 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		q -= (uint64_t)na;
 		if (!rp_view_boundary_before(v, q) || !rp_date_valid(a, month, year, now))
 			return;
-		date_emit(c, q, end, (size_t)na);
+		date_emit(c, q, end, (size_t)na, 0);
 	}
 }
 
@@ -284,7 +271,6 @@ int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 {
 	const struct rp_view *v = &c->v;
 	uint8_t raw[8];
-	char masked[RP_MASKED_MAX];
 
 	if (pat == PAT_ATC) {
 		if (end < 7 || !rp_view_gather(v, end - 7, end, raw) || !rp_view_boundary_before(v, end - 7))
@@ -293,8 +279,7 @@ int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		if (!raw[0] || !strchr("ABCDGHJLMNPRSV", raw[0]) || !is_digit(raw[1]) || !is_digit(raw[2]) || !is_upper(raw[3]) ||
 		    !is_upper(raw[4]) || !is_digit(raw[5]) || !is_digit(raw[6]))
 			return 1;
-		rp_mask_keep_ends(raw, 7, 3, 0, masked, sizeof(masked));
-		rp_candidate(c, RP_DET_ATC, end - 7, 7, 0, masked);
+		rp_candidate(c, RP_DET_ATC, end - 7, 7, &(struct rp_evidence){raw, 7, 3, 0, NULL});
 		return 1;
 	}
 	/* ICD-10: letter, 2 digits, then optionally [.]1-4 alnum; "F32" is also reported before
@@ -325,8 +310,7 @@ int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		/* the ATC shape (4th char a letter, 7 chars) is never an ICD-10 code */
 		if (len == 7 && is_upper(raw[3]) && is_upper(raw[4]) && is_digit(raw[5]) && is_digit(raw[6]))
 			return 1;
-		rp_mask_keep_ends(raw, len, 1, 0, masked, sizeof(masked));
-		rp_candidate(c, RP_DET_ICD10, end - len, len, 0, masked);
+		rp_candidate(c, RP_DET_ICD10, end - len, len, &(struct rp_evidence){raw, len, 1, 0, NULL});
 		return 1;
 	}
 	return 1;
