@@ -193,9 +193,26 @@ static size_t run_region(struct rp_scan_ctx *c, struct rp_dscan *ds, const uint8
  * The tracker then starts where the region starts (walking back), so a trigger anywhere in a value
  * is enough. Bytes past the data read as '0', so whatever ends a feed is tracked and carried over.
  */
+/*
+ * The trigger rules run on 64-byte windows: each one evaluates STRIDE positions, with BEHIND bytes
+ * before them (an escape's "\u" before its hex digits) and 64 - BEHIND - STRIDE after (the rules
+ * look 6 bytes ahead).
+ */
+#define BEHIND 6
+#define STRIDE 52
+#define EVAL_BITS ((((uint64_t)1 << STRIDE) - 1) << BEHIND)
+
+/* Trigger bits of the window being scanned: bit k is position blk + k. */
+struct trig {
+	size_t blk;
+	uint64_t bits;
+	bool valid;
+};
+
 #if defined(__SSE2__)
-/* The trigger rules on byte-class masks of q[0..64) (bit i: byte i); see above. */
-static inline uint64_t trigger_from_masks(uint64_t D, uint64_t U, uint64_t S, uint64_t NB, uint64_t esc)
+/* The rules on byte-class masks of a window (bit i: byte i); see above. */
+static inline __attribute__((always_inline)) uint64_t trigger_from_masks(uint64_t D, uint64_t U, uint64_t S,
+									  uint64_t NB, uint64_t esc)
 {
 	uint64_t hex = (esc << 2) | (esc << 3) | (esc << 4) | (esc << 5);
 	uint64_t a = D & ~hex, b = a >> 1, c = a >> 2, d = a >> 3, e = a >> 4, g = a >> 6;
@@ -206,23 +223,22 @@ static inline uint64_t trigger_from_masks(uint64_t D, uint64_t U, uint64_t S, ui
 		     (a & s1 & c & s3 & e & s5 & g) |                /* d d d d */
 		     (U & ~hex & b) |                                /* F32 */
 		     (a & ((NB | esc) >> 1));                        /* 2\u00a095 */
-	return t & 0x00ffffffffffff00ull;
+	return t & EVAL_BITS;
 }
 
-static inline uint64_t mm_range(__m128i v, char lo, uint8_t span)
+/* Byte classes are computed lazily: most windows of prose have no digit outside escapes. */
+static inline __attribute__((always_inline)) uint64_t mm_range(__m128i v, char lo, uint8_t span)
 {
 	__m128i x = _mm_subs_epu8(_mm_sub_epi8(v, _mm_set1_epi8(lo)), _mm_set1_epi8((char)span));
 	return (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()));
 }
 
-static inline uint64_t mm_eq(__m128i v, uint8_t b)
+static inline __attribute__((always_inline)) uint64_t mm_eq(__m128i v, uint8_t b)
 {
 	return (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)b)));
 }
 
-/* Trigger bits for q[8..56) (lookbehind 8 bytes for escapes, lookahead 8). Byte classes are
- * computed lazily: most blocks of prose have no digit outside escapes. */
-static uint64_t trigger_bits_sse2(const uint8_t *q)
+static inline __attribute__((always_inline)) uint64_t window_sse2(const uint8_t *q)
 {
 	__m128i v[4];
 	uint64_t D = 0, U = 0, BS = 0, UU = 0, NB = 0, S = 0;
@@ -230,7 +246,7 @@ static uint64_t trigger_bits_sse2(const uint8_t *q)
 		v[k] = _mm_loadu_si128((const __m128i *)(q + 16 * k));
 		D |= mm_range(v[k], '0', 9) << (16 * k);
 	}
-	if (!D)
+	if (!(D & (EVAL_BITS | EVAL_BITS << 1)))
 		return 0;
 	for (int k = 0; k < 4; k++) {
 		BS |= mm_eq(v[k], '\\') << (16 * k);
@@ -247,26 +263,69 @@ static uint64_t trigger_bits_sse2(const uint8_t *q)
 	return trigger_from_masks(D, U, S, NB, esc);
 }
 
+/*
+ * First trigger position in p[i..n), or n. Windows at the edges of the data are copied into a
+ * padded buffer: nothing before the data, '0' after it.
+ */
+#define NEXT_TRIGGER_BODY(WINDOW)                                                                  \
+	do {                                                                                       \
+		uint8_t pad[64];                                                                   \
+		if (tc->valid && i >= tc->blk && i < tc->blk + STRIDE) {                           \
+			uint64_t t = tc->bits & (~0ull << (i - tc->blk));                          \
+			if (t)                                                                     \
+				return tc->blk + (size_t)__builtin_ctzll(t);                       \
+			i = tc->blk + STRIDE;                                                      \
+		}                                                                                  \
+		for (; i < n; i += STRIDE) {                                                       \
+			const uint8_t *q;                                                          \
+			uint64_t t;                                                                \
+			if (i >= BEHIND && i + 64 - BEHIND <= n) {                                 \
+				q = p + i - BEHIND;                                                \
+			} else {                                                                   \
+				for (size_t k = 0; k < 64; k++) {                                  \
+					size_t at = i + k;                                         \
+					pad[k] = at < BEHIND ? 0 : at - BEHIND < n ? p[at - BEHIND] : '0'; \
+				}                                                                  \
+				q = pad;                                                           \
+			}                                                                          \
+			t = WINDOW(q) >> BEHIND;                                                   \
+			if (t) {                                                                   \
+				tc->blk = i;                                                       \
+				tc->bits = t;                                                      \
+				tc->valid = true;                                                  \
+				i += (size_t)__builtin_ctzll(t);                                   \
+				return i < n ? i : n;                                              \
+			}                                                                          \
+		}                                                                                  \
+		return n;                                                                          \
+	} while (0)
+
+static size_t next_trigger_sse2(const uint8_t *p, size_t n, size_t i, struct trig *tc)
+{
+	NEXT_TRIGGER_BODY(window_sse2);
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define HAVE_AVX2_VARIANT 1
+#define AVX2 __attribute__((target("avx2")))
 
-__attribute__((target("avx2"))) static inline uint64_t mm256_range(__m256i v, char lo, uint8_t span)
+AVX2 static inline __attribute__((always_inline)) uint64_t mm256_range(__m256i v, char lo, uint8_t span)
 {
 	__m256i x = _mm256_subs_epu8(_mm256_sub_epi8(v, _mm256_set1_epi8(lo)), _mm256_set1_epi8((char)span));
 	return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_setzero_si256()));
 }
 
-__attribute__((target("avx2"))) static inline uint64_t mm256_eq(__m256i v, uint8_t b)
+AVX2 static inline __attribute__((always_inline)) uint64_t mm256_eq(__m256i v, uint8_t b)
 {
 	return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)b)));
 }
 
-__attribute__((target("avx2"))) static uint64_t trigger_bits_avx2(const uint8_t *q)
+AVX2 static inline __attribute__((always_inline)) uint64_t window_avx2(const uint8_t *q)
 {
 	__m256i lo = _mm256_loadu_si256((const __m256i *)q), hi = _mm256_loadu_si256((const __m256i *)(q + 32));
 	uint64_t D = mm256_range(lo, '0', 9) | mm256_range(hi, '0', 9) << 32;
-	if (!D)
+	if (!(D & (EVAL_BITS | EVAL_BITS << 1)))
 		return 0;
 	uint64_t BS = mm256_eq(lo, '\\') | mm256_eq(hi, '\\') << 32;
 	uint64_t UU = mm256_eq(lo, 'u') | mm256_eq(hi, 'u') << 32;
@@ -279,65 +338,26 @@ __attribute__((target("avx2"))) static uint64_t trigger_bits_avx2(const uint8_t 
 		     (mm256_eq(hi, ' ') | mm256_eq(hi, '.') | mm256_eq(hi, '-')) << 32;
 	return trigger_from_masks(D, U, S, NB, esc);
 }
+
+AVX2 static size_t next_trigger_avx2(const uint8_t *p, size_t n, size_t i, struct trig *tc)
+{
+	NEXT_TRIGGER_BODY(window_avx2);
+}
+#endif
 #endif
 
-static uint64_t trigger_bits(const uint8_t *q)
+static size_t next_trigger(const uint8_t *p, size_t n, size_t i, struct trig *tc)
 {
+#if defined(__SSE2__)
 #if HAVE_AVX2_VARIANT
 	/* decided once; a benign race between threads computes the same answer */
 	static int avx2 = -1;
 	if (avx2 < 0)
 		avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
 	if (avx2)
-		return trigger_bits_avx2(q);
+		return next_trigger_avx2(p, n, i, tc);
 #endif
-	return trigger_bits_sse2(q);
-}
-#endif
-
-#define STRIDE 48
-
-/* Trigger bits of the block being scanned: bit k is position blk + k. */
-struct trig {
-	size_t blk;
-	uint64_t bits;
-	bool valid;
-};
-
-/* First trigger position in p[i..n), or n. */
-static size_t next_trigger(const uint8_t *p, size_t n, size_t i, struct trig *tc)
-{
-#if defined(__SSE2__)
-	uint8_t pad[64];
-	/* the rest of the block already computed */
-	if (tc->valid && i >= tc->blk && i < tc->blk + STRIDE) {
-		uint64_t t = tc->bits & (~0ull << (i - tc->blk));
-		if (t)
-			return tc->blk + (size_t)__builtin_ctzll(t);
-		i = tc->blk + STRIDE;
-	}
-	for (; i < n; i += STRIDE) {
-		const uint8_t *q;
-		uint64_t t;
-		if (i >= 8 && i + 56 <= n) {
-			q = p + i - 8;
-		} else {
-			for (size_t k = 0; k < 64; k++) {
-				size_t at = i + k; /* index + 8 */
-				pad[k] = at < 8 ? 0 : at - 8 < n ? p[at - 8] : '0';
-			}
-			q = pad;
-		}
-		t = trigger_bits(q) >> 8;
-		if (t) {
-			tc->blk = i;
-			tc->bits = t;
-			tc->valid = true;
-			i += (size_t)__builtin_ctzll(t);
-			return i < n ? i : n;
-		}
-	}
-	return n;
+	return next_trigger_sse2(p, n, i, tc);
 #else
 	/* portable: every digit or capital starts the tracker */
 	(void)tc;
