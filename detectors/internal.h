@@ -150,6 +150,8 @@ struct rp_dscan {
 	bool in_digit;
 	bool in_upper;
 	bool saw_ab;           /* an A or B: Corsican NIR candidate */
+	bool saw_cc;           /* two capitals then a digit ("FR76"): IBAN candidate */
+	uint8_t uprun;         /* capitals just before the current byte */
 	uint64_t tracked_to;   /* bytes before this offset went through the tracker */
 };
 

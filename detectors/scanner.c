@@ -58,7 +58,7 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 	}
 	if (ds->saw_ab && ds->digits >= 13)
 		rp_nir_corsica(c, end);
-	if (ds->upper >= 2 && ds->digits + ds->upper >= 14)
+	if (ds->saw_cc && ds->digits + ds->upper >= 14)
 		rp_iban(c, end);
 	if (ds->upper >= 1 && end > g + 1) {
 		/* cheap shape checks before the handlers: the byte(s) just before the group */
@@ -84,8 +84,9 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 			rp_date(c, PAT_DATE_NUM, end);
 		/* "12 mars 1985": a year after a blank, the month name is read back ("\u00a0" before the
 		 * year reads as more digits) */
-		else if (year && ((g == 4 && (sep == ' ' || sep == 0xa0 || sep == '\t' || sep == '\n')) ||
-				  (g > 4 && rp_view_escape_back(&c->v, end - 4))))
+		else if (year && view_byte(&c->v, end) != '-' &&
+			 ((g == 4 && (sep == ' ' || sep == 0xa0 || sep == '\t' || sep == '\n')) ||
+			  (g > 4 && rp_view_escape_back(&c->v, end - 4))))
 			rp_date(c, PAT_DATE_TXT, end);
 	} else if (g == 2 && end >= 10 && view_byte(&c->v, end - 3) == '-' && view_byte(&c->v, end - 6) == '-') {
 		rp_date(c, PAT_DATE_ISO, end);
@@ -98,7 +99,7 @@ static void upper_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 	int after = view_byte(&c->v, end);
 	if (after >= 0 && is_word(after))
 		return;
-	if (ds->digits >= 2 && ds->upper >= 2 && ds->digits + ds->upper >= 14)
+	if (ds->saw_cc && ds->digits + ds->upper >= 14)
 		rp_iban(c, end);
 }
 
@@ -108,6 +109,8 @@ static inline void reset_region(struct rp_dscan *ds)
 	ds->upper = 0;
 	ds->gap = 0;
 	ds->saw_ab = false;
+	ds->saw_cc = false;
+	ds->uprun = 0;
 }
 
 static inline bool region_active(const struct rp_dscan *ds)
@@ -116,11 +119,14 @@ static inline bool region_active(const struct rp_dscan *ds)
 }
 
 /* One byte through the region tracker; false once the region is over. */
-static inline bool track_byte(struct rp_scan_ctx *c, struct rp_dscan *ds, uint8_t b, uint64_t off)
+static inline __attribute__((always_inline)) bool track_byte(struct rp_scan_ctx *c, struct rp_dscan *ds, uint8_t b, uint64_t off)
 {
 	switch (cls_table[b]) {
 	case C_DIGIT:
 		ds->in_upper = false;
+		if (ds->uprun >= 2)
+			ds->saw_cc = true;
+		ds->uprun = 0;
 		if (!ds->in_digit) {
 			ds->in_digit = true;
 			ds->glen = 0;
@@ -137,10 +143,13 @@ static inline bool track_byte(struct rp_scan_ctx *c, struct rp_dscan *ds, uint8_
 		ds->upper++;
 		ds->in_upper = true;
 		ds->gap = 0;
+		if (ds->uprun < 2)
+			ds->uprun++;
 		if (b == 'A' || b == 'B')
 			ds->saw_ab = true;
 		return true;
 	case C_SEP:
+		ds->uprun = 0;
 		if (ds->in_digit) {
 			ds->in_digit = false;
 			group_end(c, ds, off);

@@ -125,9 +125,12 @@ static int digits_back(const struct rp_view *v, uint64_t pos, int max, int *val)
 	return n;
 }
 
-static const char *const months[12] = {
-	"janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre",
-	"novembre", "decembre",
+static const struct {
+	const char *name;
+	size_t len;
+} months[12] = {
+	{"janvier", 7}, {"fevrier", 7}, {"mars", 4}, {"avril", 5}, {"mai", 3}, {"juin", 4}, {"juillet", 7},
+	{"aout", 4}, {"septembre", 9}, {"octobre", 7}, {"novembre", 8}, {"decembre", 8},
 };
 
 /* Blanks between the words of a written date, backwards; returns bytes skipped. */
@@ -219,6 +222,12 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		int month = 0;
 		uint64_t q;
 		p -= blanks_back(v, p);
+		/* every month name ends with an ASCII letter */
+		{
+			int last = p ? view_byte(v, p - 1) : -1;
+			if (last < 0 || last >= 0x80 || !isalpha(last))
+				return;
+		}
 		q = p;
 		while (q > 0 && p - q < 40 && wl < sizeof(word)) {
 			int ch;
@@ -233,7 +242,7 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 				if (x >= 0x80 && q >= 2 && view_byte(v, q - 2) == 0xc3) {
 					ch = (x == 0xa9 || x == 0x89) ? 'e' : (x == 0xbb || x == 0x9b) ? 'u' : 0;
 					q -= 2;
-				} else if (isalpha(x)) {
+				} else if (x >= 0 && x < 0x80 && isalpha(x)) {
 					ch = tolower(x);
 					q--;
 				} else {
@@ -250,7 +259,7 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 			word[wl - 1 - i] = t;
 		}
 		for (int m = 0; m < 12; m++)
-			if (wl == strlen(months[m]) && memcmp(word, months[m], wl) == 0)
+			if (wl == months[m].len && memcmp(word, months[m].name, wl) == 0)
 				month = m + 1;
 		if (!month)
 			return;
