@@ -3,23 +3,33 @@
  * Masked evidence: the only form of a matched value that leaves the library. Separators stay
  * where they were (multi-byte ones as a plain space) so an analyst recognises the layout.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
+
+static inline bool is_alnum(uint8_t b)
+{
+	return (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
+}
+
+/* Only these bytes can start a separator (rp_sep_len_fwd). */
+static inline bool may_start_sep(uint8_t b)
+{
+	return b == ' ' || b == '.' || b == '-' || b == 0xc2 || b == 0xe2 || b == '\\';
+}
 
 /* Significant characters as rp_mask() counts them (escaped separators are not). */
 size_t rp_mask_count_sig(const uint8_t *raw, size_t raw_len)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < raw_len;) {
-		size_t sl = rp_sep_len_fwd(raw + i, raw_len - i);
+		size_t sl = may_start_sep(raw[i]) ? rp_sep_len_fwd(raw + i, raw_len - i) : 0;
 		if (sl > 0) {
 			i += sl;
 			continue;
 		}
-		if (isalnum(raw[i]))
+		if (is_alnum(raw[i]))
 			n++;
 		i++;
 	}
@@ -32,13 +42,13 @@ void rp_mask(const uint8_t *raw, size_t raw_len, const bool *keep, size_t n_keep
 	if (outlen == 0)
 		return;
 	while (i < raw_len && o + 1 < outlen) {
-		size_t sl = rp_sep_len_fwd(raw + i, raw_len - i);
+		size_t sl = may_start_sep(raw[i]) ? rp_sep_len_fwd(raw + i, raw_len - i) : 0;
 		if (sl > 0) {
 			out[o++] = sl == 1 ? (char)raw[i] : ' ';
 			i += sl;
 			continue;
 		}
-		if (isalnum(raw[i])) {
+		if (is_alnum(raw[i])) {
 			out[o++] = (k < n_keep && keep[k]) ? (char)raw[i] : '*';
 			k++;
 		} else if (raw[i] >= 0x20 && raw[i] < 0x7f && raw[i] != '"' && raw[i] != '\\') {

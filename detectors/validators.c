@@ -24,21 +24,23 @@ static unsigned num(const char *s, size_t n)
 	return v;
 }
 
-bool rp_luhn(const char *digits, size_t n)
+/* Luhn sum of n digits, the last one being the check digit. */
+static unsigned luhn_sum(const char *digits, size_t n)
 {
+	static const uint8_t doubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
 	unsigned sum = 0;
-	if (n < 2 || !all_digits(digits, n))
-		return false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned d = (unsigned)(digits[n - 1 - i] - '0');
-		if (i & 1) {
-			d *= 2;
-			if (d > 9)
-				d -= 9;
-		}
-		sum += d;
+		sum += (i & 1) ? doubled[d] : d;
 	}
-	return sum % 10 == 0;
+	return sum;
+}
+
+bool rp_luhn(const char *digits, size_t n)
+{
+	if (n < 2 || !all_digits(digits, n))
+		return false;
+	return luhn_sum(digits, n) % 10 == 0;
 }
 
 /* Sex, month and department of a NIR (first 7 chars; dept may be 2A/2B). */
@@ -184,13 +186,11 @@ bool rp_card_grouping_ok(const unsigned *g, size_t ng, size_t n)
 
 bool rp_npi_valid(const char *d, size_t n)
 {
-	char buf[15];
 	if (n != 10 || !all_digits(d, n) || (d[0] != '1' && d[0] != '2'))
 		return false;
-	/* The NPI check digit is a Luhn digit over the card issuer prefix 80840 + the 9 digits. */
-	memcpy(buf, "80840", 5);
-	memcpy(buf + 5, d, 10);
-	return rp_luhn(buf, 15);
+	/* The NPI check digit is a Luhn digit over the card issuer prefix 80840 + the 9 digits;
+	 * the prefix, at positions 14..10 from the right, adds 8 + 0 + 8 + 8 + 0 = 24. */
+	return (24 + luhn_sum(d, 10)) % 10 == 0;
 }
 
 bool rp_ssn_valid(const char *d, size_t n)
