@@ -326,7 +326,8 @@ int rp_scratch_new(const struct rp_engine *e, struct rp_scratch **out)
 	/* the value, the window on each side, and keywords straddling the window's edges */
 	s->kwbuf_len = 2 * (size_t)e->window + RP_RAW_MAX + 2 * RP_KW_OVERLAP;
 	s->kwbuf = malloc(s->kwbuf_len);
-	if (!s->kwbuf || hs_alloc_scratch(e->db_block, &s->hs) != HS_SUCCESS ||
+	s->batch = malloc(RP_BATCH_BUF);
+	if (!s->kwbuf || !s->batch || hs_alloc_scratch(e->db_block, &s->hs) != HS_SUCCESS ||
 	    hs_alloc_scratch(e->db_stream, &s->hs) != HS_SUCCESS)
 		goto fail;
 	for (unsigned i = 0; i < e->n_classes; i++)
@@ -346,6 +347,7 @@ void rp_scratch_free(struct rp_scratch *s)
 	hs_free_scratch(s->hs);
 	hs_free_scratch(s->hs_kw);
 	free(s->kwbuf);
+	free(s->batch);
 	free(s);
 }
 
@@ -356,7 +358,7 @@ size_t rp_scratch_size(const struct rp_scratch *s)
 		return 0;
 	if (s->hs_kw && hs_scratch_size(s->hs_kw, &kw) != HS_SUCCESS)
 		return 0;
-	return sz + kw + sizeof(*s) + s->kwbuf_len;
+	return sz + kw + sizeof(*s) + s->kwbuf_len + RP_BATCH_BUF;
 }
 
 int rp_scan_block(const struct rp_engine *e, struct rp_scratch *s, const void *buf, size_t len,
@@ -373,6 +375,7 @@ int rp_scan_block(const struct rp_engine *e, struct rp_scratch *s, const void *b
 	memset(&c, 0, sizeof(c));
 	c.e = e;
 	c.s = s;
+	s->n_queued = 0;
 	c.side = &s->block_side;
 	rp_side_reset(c.side);
 	c.side->id = 0;

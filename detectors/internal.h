@@ -170,6 +170,21 @@ struct rp_side {
 	bool cda_done, fhir_done, hl7_done, dicom_done;
 };
 
+/*
+ * Candidates waiting for their keyword search, per scan call. One Hyperscan call per keyword class
+ * over all their windows costs far less than one call per candidate (dense clinical text has a
+ * date or a number every few lines).
+ */
+#define RP_QUEUE_MAX 128
+#define RP_BATCH_BUF (16u << 10)
+struct rp_queued {
+	uint64_t offset, length;
+	uint64_t lo, hi;       /* accepted keyword ends */
+	unsigned det;
+	unsigned head, tail;   /* evidence masking (struct rp_evidence) */
+	bool found;
+};
+
 struct rp_scratch {
 	hs_scratch_t *hs;
 	hs_scratch_t *hs_kw;   /* keyword searches run inside the main scan's callback */
@@ -177,6 +192,9 @@ struct rp_scratch {
 	struct rp_side block_side; /* reused by rp_scan_block */
 	uint8_t *kwbuf;        /* bytes around a candidate, gathered for the keyword search */
 	size_t kwbuf_len;
+	uint8_t *batch;        /* RP_BATCH_BUF: windows of queued candidates, NUL-separated */
+	struct rp_queued queue[RP_QUEUE_MAX];
+	unsigned n_queued;
 };
 
 struct rp_stream {

@@ -132,9 +132,13 @@ static void pending_expire(struct rp_scan_ctx *c, unsigned i)
 		emit(c, p.detector, p.offset, p.length, p.confidence, p.masked);
 }
 
+static void score_queued(struct rp_scan_ctx *c);
+
 void rp_pending_update(struct rp_scan_ctx *c, bool force)
 {
 	struct rp_side *sd = c->side;
+
+	score_queued(c);
 	uint64_t avail_hi = c->v.cur_base + c->v.cur_len;
 
 	for (unsigned i = 0; i < sd->n_pending;) {
@@ -168,30 +172,23 @@ static void emit_ev(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64
 	emit(c, det, offset, length, conf, masked);
 }
 
-void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length,
-		  const struct rp_evidence *ev)
+/* Emit, park or drop a candidate whose context before (and after, as far as seen) is known. */
+static void decide(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length, bool context,
+		   const struct rp_evidence *ev)
 {
 	const struct rp_det_info *d = &c->e->det[det];
 	struct rp_side *sd = c->side;
-	double conf = d->base;
 	uint64_t end = offset + length, avail_hi = c->v.cur_base + c->v.cur_len;
 	struct rp_pending *p;
 
-	if (!d->enabled || c->stop)
-		return;
-	if (d->kw_class == KW_NONE) {
-		if (!d->needs_context)
-			emit_ev(c, det, offset, length, conf, ev);
-		return;
-	}
-	if (context_before(c, d->kw_class, d->window, offset, end)) {
-		emit_ev(c, det, offset, length, conf + d->ctx_bonus, ev);
+	if (context) {
+		emit_ev(c, det, offset, length, d->base + d->ctx_bonus, ev);
 		return;
 	}
 	/* the whole window after the value was in view: decided */
 	if (c->v.eod || end + d->window <= avail_hi) {
 		if (!d->needs_context)
-			emit_ev(c, det, offset, length, conf, ev);
+			emit_ev(c, det, offset, length, d->base, ev);
 		return;
 	}
 	/* The same value can be reached twice (e.g. two pattern ends); keep one. */
@@ -204,9 +201,178 @@ void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t
 	p->offset = offset;
 	p->length = length;
 	p->scanned_to = avail_hi;
-	p->confidence = conf;
+	p->confidence = d->base;
 	p->detector = det;
 	rp_evidence_mask(ev, p->masked);
+}
+
+struct batch_seg {
+	uint64_t at;           /* stream offset of the segment's first byte */
+	size_t pos, len;       /* where it is in the batch buffer */
+};
+
+struct batch_scan {
+	struct rp_scan_ctx *c;
+	struct batch_seg *seg;
+	unsigned n_seg, cur_seg;
+	unsigned *idx;         /* queue entries of this class, by offset */
+	unsigned n_idx, first;
+};
+
+static int batch_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx)
+{
+	struct batch_scan *b = ctx;
+	struct rp_queued *q = b->c->s->queue;
+	uint64_t end;
+	(void)id;
+	(void)from;
+	(void)flags;
+	/* matches come by increasing end; segments are separated by a NUL no keyword crosses */
+	while (b->cur_seg + 1 < b->n_seg && to > b->seg[b->cur_seg].pos + b->seg[b->cur_seg].len)
+		b->cur_seg++;
+	end = b->seg[b->cur_seg].at + (to - b->seg[b->cur_seg].pos);
+	while (b->first < b->n_idx && q[b->idx[b->first]].hi < end)
+		b->first++;
+	for (unsigned k = b->first; k < b->n_idx && q[b->idx[k]].lo <= end; k++)
+		if (end <= q[b->idx[k]].hi)
+			q[b->idx[k]].found = true;
+	return 0;
+}
+
+/* One search over the windows of idx[0..n) (same class, by offset), in batches that fit. */
+static void batch_search(struct rp_scan_ctx *c, hs_database_t *db, unsigned *idx, unsigned n)
+{
+	const struct rp_view *v = &c->v;
+	uint64_t avail_lo = v->hist_len ? v->hist_base : v->cur_base, avail_hi = v->cur_base + v->cur_len;
+	struct rp_queued *q = c->s->queue;
+	struct batch_seg seg[RP_QUEUE_MAX];
+	unsigned done = 0;
+
+	while (done < n) {
+		struct batch_scan b = {c, seg, 0, 0, idx + done, 0, 0};
+		size_t used = 0;
+		unsigned k = done;
+		for (; k < n; k++) {
+			struct rp_queued *e = &q[idx[k]];
+			uint64_t from = e->lo > RP_KW_OVERLAP ? e->lo - RP_KW_OVERLAP : 0, to = e->hi;
+			if (from < avail_lo)
+				from = avail_lo;
+			if (to > avail_hi)
+				to = avail_hi;
+			if (from >= to)
+				continue;
+			if (b.n_seg && from <= seg[b.n_seg - 1].at + seg[b.n_seg - 1].len) {
+				/* overlaps the previous window: extend it */
+				struct batch_seg *sg = &seg[b.n_seg - 1];
+				uint64_t sg_end = sg->at + sg->len;
+				if (to > sg_end) {
+					if (used + (to - sg_end) > RP_BATCH_BUF)
+						break;
+					if (!rp_view_gather(v, sg_end, to, c->s->batch + used))
+						continue;
+					used += (size_t)(to - sg_end);
+					sg->len += (size_t)(to - sg_end);
+				}
+				continue;
+			}
+			if (used + (b.n_seg ? 1 : 0) + (to - from) > RP_BATCH_BUF)
+				break;
+			if (b.n_seg)
+				c->s->batch[used++] = '\0';
+			if (!rp_view_gather(v, from, to, c->s->batch + used)) {
+				if (b.n_seg)
+					used--;
+				continue;
+			}
+			seg[b.n_seg++] = (struct batch_seg){from, used, (size_t)(to - from)};
+			used += (size_t)(to - from);
+		}
+		b.n_idx = k - done;
+		if (b.n_seg)
+			hs_scan(db, (const char *)c->s->batch, (unsigned)used, 0, c->s->hs_kw, batch_cb, &b);
+		if (k == done) /* a single window larger than the buffer: cannot happen (window <= 4 KiB) */
+			k++;
+		done = k;
+	}
+}
+
+/* Decide every queued candidate: one keyword search per class. */
+static void score_queued(struct rp_scan_ctx *c)
+{
+	struct rp_scratch *s = c->s;
+	unsigned idx[RP_QUEUE_MAX], n_all;
+	bool done[RP_QUEUE_MAX] = {false};
+
+	if (!s || !s->n_queued)
+		return;
+	n_all = s->n_queued;
+	s->n_queued = 0;
+	for (unsigned i = 0; i < n_all; i++) {
+		uint32_t cls;
+		unsigned n = 0;
+		hs_database_t *db;
+		if (done[i])
+			continue;
+		cls = c->e->det[s->queue[i].det].kw_class;
+		/* this class's entries, by offset (insertion sort: they arrive nearly sorted) */
+		for (unsigned j = i; j < n_all; j++) {
+			if (done[j] || c->e->det[s->queue[j].det].kw_class != cls)
+				continue;
+			done[j] = true;
+			unsigned k = n;
+			while (k > 0 && s->queue[idx[k - 1]].lo > s->queue[j].lo) {
+				idx[k] = idx[k - 1];
+				k--;
+			}
+			idx[k] = j;
+			n++;
+		}
+		db = cls < c->e->n_classes ? c->e->db_kwc[cls] : NULL;
+		if (db)
+			batch_search(c, db, idx, n);
+	}
+	for (unsigned i = 0; i < n_all && !c->stop; i++) {
+		struct rp_queued *e = &s->queue[i];
+		uint8_t raw[RP_RAW_MAX];
+		struct rp_evidence ev = {raw, (size_t)e->length, e->head, e->tail, NULL};
+		if (e->length > RP_RAW_MAX || !rp_view_gather(&c->v, e->offset, e->offset + e->length, raw))
+			ev = (struct rp_evidence){.fixed = "***"};
+		decide(c, e->det, e->offset, e->length, e->found, &ev);
+	}
+}
+
+void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length,
+		  const struct rp_evidence *ev)
+{
+	const struct rp_det_info *d = &c->e->det[det];
+	uint64_t end = offset + length;
+	struct rp_queued *q;
+
+	if (!d->enabled || c->stop)
+		return;
+	if (d->kw_class == KW_NONE) {
+		if (!d->needs_context)
+			emit_ev(c, det, offset, length, d->base, ev);
+		return;
+	}
+	/* Evidence that is not the value itself (markers) is decided now; values wait for the
+	 * batched keyword search at the end of the scan call. */
+	if (!ev->raw || !c->s) {
+		decide(c, det, offset, length, context_before(c, d->kw_class, d->window, offset, end), ev);
+		return;
+	}
+	if (c->s->n_queued == RP_QUEUE_MAX)
+		score_queued(c);
+	q = &c->s->queue[c->s->n_queued++];
+	*q = (struct rp_queued){
+		.offset = offset,
+		.length = length,
+		.lo = offset > d->window ? offset - d->window : 0,
+		.hi = end + d->window,
+		.det = det,
+		.head = ev->head,
+		.tail = ev->tail,
+	};
 }
 
 void rp_cda_check(struct rp_scan_ctx *c)

@@ -43,6 +43,8 @@ static void ctx_init(struct rp_scan_ctx *c, struct rp_stream *st, struct rp_scra
 	memset(c, 0, sizeof(*c));
 	c->e = st->engine;
 	c->s = s;
+	if (s)
+		s->n_queued = 0;
 	c->side = &st->side;
 	c->v.hist = st->tail;
 	c->v.hist_len = st->tail_len;
