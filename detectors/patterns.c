@@ -57,28 +57,28 @@ static const struct {
 	uint32_t kw;
 	unsigned window; /* 0: the policy's context window */
 } table[RP_DET__BUILTIN] = {
-	[RP_DET_FR_NIR] = {0.75, 0.20, false, KW_NIR},
-	[RP_DET_FR_NIR_NOKEY] = {0.35, 0.40, true, KW_NIR},
-	[RP_DET_FR_RPPS] = {0.40, 0.45, true, KW_RPPS},
-	[RP_DET_FR_FINESS] = {0.40, 0.45, true, KW_FINESS},
-	[RP_DET_FR_ADELI] = {0.35, 0.45, true, KW_ADELI},
-	[RP_DET_FR_VITALE] = {0.40, 0.45, true, KW_VITALE},
-	[RP_DET_IBAN] = {0.80, 0.15, false, KW_IBAN},
-	[RP_DET_CREDIT_CARD] = {0.75, 0.20, false, KW_CARD},
-	[RP_DET_US_NPI] = {0.40, 0.45, true, KW_NPI},
-	[RP_DET_US_SSN] = {0.55, 0.35, false, KW_SSN},
-	[RP_DET_US_DEA] = {0.60, 0.30, false, KW_DEA},
-	[RP_DET_PHONE_FR] = {0.50, 0.20, false, KW_PHONE},
-	[RP_DET_EMAIL] = {0.60, 0.20, false, KW_EMAIL},
+	[RP_DET_FR_NIR] = {0.75, 0.20, false, KW_NIR, 0},
+	[RP_DET_FR_NIR_NOKEY] = {0.35, 0.40, true, KW_NIR, 0},
+	[RP_DET_FR_RPPS] = {0.40, 0.45, true, KW_RPPS, 0},
+	[RP_DET_FR_FINESS] = {0.40, 0.45, true, KW_FINESS, 0},
+	[RP_DET_FR_ADELI] = {0.35, 0.45, true, KW_ADELI, 0},
+	[RP_DET_FR_VITALE] = {0.40, 0.45, true, KW_VITALE, 0},
+	[RP_DET_IBAN] = {0.80, 0.15, false, KW_IBAN, 0},
+	[RP_DET_CREDIT_CARD] = {0.75, 0.20, false, KW_CARD, 0},
+	[RP_DET_US_NPI] = {0.40, 0.45, true, KW_NPI, 0},
+	[RP_DET_US_SSN] = {0.55, 0.35, false, KW_SSN, 0},
+	[RP_DET_US_DEA] = {0.60, 0.30, false, KW_DEA, 0},
+	[RP_DET_PHONE_FR] = {0.50, 0.20, false, KW_PHONE, 0},
+	[RP_DET_EMAIL] = {0.60, 0.20, false, KW_EMAIL, 0},
 	/* "né le 12/03/1985", "DOB: ...", "birthDate": a birth date's keyword is right beside it;
 	 * the short window also keeps the many ordinary dates of clinical text cheap */
 	[RP_DET_DATE_OF_BIRTH] = {0.40, 0.45, true, KW_DOB, 80},
-	[RP_DET_ICD10] = {0.30, 0.50, true, KW_ICD},
-	[RP_DET_ATC] = {0.55, 0.30, false, KW_ATC},
-	[RP_DET_HL7V2] = {0.90, 0.05, false, KW_FHIR_FR},
-	[RP_DET_FHIR] = {0.85, 0.10, false, KW_FHIR_FR},
-	[RP_DET_CDA] = {0.90, 0.05, false, KW_CDA_FR},
-	[RP_DET_DICOM] = {0.90, 0.00, false, KW_NONE},
+	[RP_DET_ICD10] = {0.30, 0.50, true, KW_ICD, 0},
+	[RP_DET_ATC] = {0.55, 0.30, false, KW_ATC, 0},
+	[RP_DET_HL7V2] = {0.90, 0.05, false, KW_FHIR_FR, 0},
+	[RP_DET_FHIR] = {0.85, 0.10, false, KW_FHIR_FR, 0},
+	[RP_DET_CDA] = {0.90, 0.05, false, KW_CDA_FR, 0},
+	[RP_DET_DICOM] = {0.90, 0.00, false, KW_NONE, 0},
 };
 
 void rp_builtin_info(struct rp_det_info det[RP_DET__BUILTIN], unsigned window)
