@@ -342,8 +342,26 @@ int main(int argc, char **argv)
 	}
 	printf("\nmemory\n");
 	printf("  Hyperscan stream state per flow : %zu bytes\n", rp_engine_stream_state_size(e));
-	printf("  library side state per flow     : %zu bytes (history: context window + %d B, %d pending findings)\n",
+	printf("  library side state, busy flow   : %zu bytes at most (history: context window + %d B, %d pending findings)\n",
 	       rp_engine_stream_side_size(e), RP_TAIL, RP_PENDING_MAX);
+	{
+		/* what flows cost between bursts: the daemon flushes a flow once its writer pauses */
+		size_t total = 0, worst = 0, n = 0;
+		for (size_t off = 0; off + CHUNK <= size && n < 256; off += size / 256, n++) {
+			struct rp_stream *st = NULL;
+			size_t m;
+			if (rp_stream_open(e, &st) < 0)
+				return 1;
+			rp_stream_feed(st, s, buf + off, CHUNK, NULL, NULL);
+			rp_stream_flush(st, s, NULL, NULL);
+			m = rp_stream_memory(st);
+			total += m;
+			worst = m > worst ? m : worst;
+			rp_stream_close(st, s, NULL, NULL);
+		}
+		printf("  whole state per idle flow       : %zu bytes mean, %zu worst (after rp_stream_flush, "
+		       "Hyperscan's included; %zu flows)\n", n ? total / n : 0, worst, n);
+	}
 	printf("  scratch per thread              : %zu bytes\n", rp_scratch_size(s));
 	rp_scratch_free(s);
 	rp_engine_free(e);

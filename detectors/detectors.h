@@ -135,8 +135,11 @@ int rp_stream_close(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 
 /* Memory figures for benchmarks and `rempart status`. */
 size_t rp_engine_stream_state_size(const struct rp_engine *e); /* Hyperscan stream state per flow */
-/* Added: the library's own per-flow state beside Hyperscan's (tail, pending findings, keywords). */
+/* Added: the library's own per-flow state beside Hyperscan's while the flow is busy (the context
+ * window of history); an idle flow (after rp_stream_flush) keeps much less: rp_stream_memory(). */
 size_t rp_engine_stream_side_size(const struct rp_engine *e);
+/* Bytes this stream holds now: Hyperscan's state, the history, findings waiting for context. */
+size_t rp_stream_memory(const struct rp_stream *st);
 size_t rp_scratch_size(const struct rp_scratch *s);
 
 #ifdef __cplusplus

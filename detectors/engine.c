@@ -168,6 +168,14 @@ static int compile(struct rp_engine *e, const struct rp_engine_config *cfg, char
 	if (r < 0)
 		goto cleanup;
 	r = -EINVAL;
+	if (nk && hs_compile_multi((const char *const *)kexprs, kflags, kids, (unsigned)nk, HS_MODE_BLOCK, NULL,
+				   &e->db_kw_all, &ce) != HS_SUCCESS) {
+		set_err(err, errlen, "detectors: cannot compile the keyword database: %s",
+			ce && ce->message ? ce->message : "unknown error");
+		hs_free_compile_error(ce);
+		goto cleanup;
+	}
+	r = -EINVAL;
 	if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &e->db_block, &ce) != HS_SUCCESS)
 		goto compile_error;
 	if (hs_compile_multi(exprs, flags, ids, (unsigned)n,
@@ -272,6 +280,7 @@ void rp_engine_free(struct rp_engine *e)
 		return;
 	hs_free_database(e->db_block);
 	hs_free_database(e->db_stream);
+	hs_free_database(e->db_kw_all);
 	for (unsigned i = 0; e->db_kwc && i < e->n_classes; i++)
 		hs_free_database(e->db_kwc[i]);
 	free(e->db_kwc);
@@ -311,7 +320,7 @@ size_t rp_engine_stream_side_size(const struct rp_engine *e)
 {
 	if (!e)
 		return 0;
-	return sizeof(struct rp_stream) + e->window + RP_TAIL;
+	return sizeof(struct rp_stream) + e->window + RP_TAIL + RP_PENDING_MAX * sizeof(struct rp_pending);
 }
 
 int rp_scratch_new(const struct rp_engine *e, struct rp_scratch **out)
@@ -333,6 +342,8 @@ int rp_scratch_new(const struct rp_engine *e, struct rp_scratch **out)
 	for (unsigned i = 0; i < e->n_classes; i++)
 		if (e->db_kwc[i] && hs_alloc_scratch(e->db_kwc[i], &s->hs_kw) != HS_SUCCESS)
 			goto fail;
+	if (e->db_kw_all && hs_alloc_scratch(e->db_kw_all, &s->hs_kw) != HS_SUCCESS)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -378,7 +389,6 @@ int rp_scan_block(const struct rp_engine *e, struct rp_scratch *s, const void *b
 	s->n_queued = 0;
 	c.side = &s->block_side;
 	rp_side_reset(c.side);
-	c.side->id = 0;
 	c.v.cur = buf;
 	c.v.cur_len = len;
 	c.v.eod = true;

@@ -29,6 +29,8 @@
 #define RP_TAIL 160
 /* Findings waiting for context after them, per stream (bounded: overflow flushes the oldest). */
 #define RP_PENDING_MAX 8
+/* History an idle stream keeps at least (rp_stream_flush): split markers and dates. */
+#define RP_IDLE_KEEP 48
 /* Longest separator: the JSON escape "\u00a0". */
 #define RP_SEP_MAXLEN 6
 /* Longest candidate we extract, significant characters (digits/letters). */
@@ -124,6 +126,8 @@ struct rp_engine {
 	hs_database_t *db_stream;
 	hs_database_t **db_kwc; /* per keyword class (n_classes, NULL when empty), block mode: searched
 				 * only around candidates */
+	hs_database_t *db_kw_all; /* every keyword, ids PAT_KW_BASE + index in kw: an idle stream's
+				   * history is summed up with it (rp_stream_flush) */
 	unsigned n_det;        /* built-ins + customs */
 	unsigned n_classes;    /* keyword classes */
 	unsigned window;
@@ -143,30 +147,29 @@ struct rp_pending {
 
 /* Digit/upper-case region tracker of the C scanner (scanner.c), carried across feeds. */
 struct rp_dscan {
+	uint64_t tracked_to;   /* bytes before this offset went through the tracker */
 	uint32_t digits;       /* digits in the current region (loosely: escapes' hex digits count) */
 	uint32_t upper;        /* upper-case letters in it */
 	uint32_t glen;         /* length of the current digit group */
 	uint8_t gap;           /* separator-ish bytes since the last digit or letter */
+	uint8_t uprun;         /* capitals just before the current byte */
 	bool in_digit;
 	bool in_upper;
 	bool saw_ab;           /* an A or B: Corsican NIR candidate */
 	bool saw_cc;           /* two capitals then a digit ("FR76"): IBAN candidate */
-	uint8_t uprun;         /* capitals just before the current byte */
-	uint64_t tracked_to;   /* bytes before this offset went through the tracker */
 };
 
-/* Per-stream (or per-block-scan) state beside Hyperscan's. */
+/* Per-stream (or per-block-scan) state beside Hyperscan's. Fields ordered to pack: one per flow. */
 struct rp_side {
-	uint64_t id;           /* unique per stream (0 for block scans) */
 	struct rp_dscan ds;
-	struct rp_pending pending[RP_PENDING_MAX];
-	unsigned n_pending;
-	bool run_deferred;     /* a digit run ended at a feed boundary, decision needs more bytes */
+	struct rp_pending *pending; /* RP_PENDING_MAX entries, allocated when one is parked */
 	uint64_t run_end;
-	bool code_deferred;    /* same for an ICD-10 code ("E11" then ".9" in the next feed) */
 	uint64_t code_end;
 	uint64_t cda_root;     /* end of the latest "<ClinicalDocument", RP_NEVER */
 	uint64_t cda_ns;       /* end of the latest "urn:hl7-org:v3", RP_NEVER */
+	uint8_t n_pending;
+	bool run_deferred;     /* a digit run ended at a feed boundary, decision needs more bytes */
+	bool code_deferred;    /* same for an ICD-10 code ("E11" then ".9" in the next feed) */
 	bool cda_done, fhir_done, hl7_done, dicom_done;
 };
 
@@ -197,17 +200,34 @@ struct rp_scratch {
 	unsigned n_queued;
 };
 
+/*
+ * A keyword that ended before an idle stream's kept history: what the context window before a
+ * value still needs of the bytes let go (rp_stream_flush).
+ */
+struct rp_kw_mark {
+	uint16_t cls;
+	uint16_t dist;         /* the keyword ended this many bytes before the stream's position */
+};
+_Static_assert(RP_MAX_WINDOW + RP_TAIL < UINT16_MAX, "mark distances fit");
+
 struct rp_stream {
 	const struct rp_engine *engine;
 	hs_stream_t *hs;
 	uint64_t hs_base;      /* stream offset where the Hyperscan stream (re)started */
 	uint64_t pos;          /* bytes fed (and skipped) so far */
-	uint8_t *tail;         /* the last bytes before pos, contiguous (cleared by a skip): enough for a
-				* split value and the context window before it */
-	unsigned tail_len, tail_cap;
+	/* The last bytes before pos, contiguous (cleared by a skip): a split value and the context
+	 * window before it while the stream is busy (window + RP_TAIL), fewer once idle; then, at
+	 * rp_marks_at(tail_cap), n_marks keywords older than that history. */
+	uint8_t *tail;
+	uint16_t tail_len, tail_cap, n_marks;
 	bool stopped;          /* a callback asked to stop: Hyperscan refuses further scans */
 	struct rp_side side;
 };
+
+static inline size_t rp_marks_at(size_t tail_cap)
+{
+	return (tail_cap + 3) & ~(size_t)3;
+}
 
 /* Value of a byte in a view, or one of these. */
 #define VB_FUTURE (-1) /* not arrived yet (streaming) */
@@ -223,6 +243,8 @@ struct rp_view {
 	uint64_t cur_base;
 	size_t cur_len;
 	bool eod;
+	const struct rp_kw_mark *marks; /* keywords before hist (distances back from cur_base) */
+	unsigned n_marks;
 };
 
 struct rp_scan_ctx {
@@ -321,6 +343,8 @@ void rp_cda_check(struct rp_scan_ctx *c);
 /* scanner.c: digit groups and upper-case codes, found in C rather than by Hyperscan */
 void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base);
 void rp_dscan_eod(struct rp_scan_ctx *c, uint64_t end);
+/* Bytes at the end of p[0..n) that a region still being tracked may span (walking back). */
+size_t rp_dscan_region_back(const uint8_t *p, size_t n);
 /* SIREN/SIRET/order keyword just before start: a Luhn-only number there is not health data. */
 bool rp_negative_near(struct rp_scan_ctx *c, uint64_t start);
 

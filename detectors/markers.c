@@ -67,29 +67,21 @@ void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		snprintf(masked, sizeof(masked), "MSH%c^~\\&", buf[at - (int64_t)base + 3]);
 		rp_candidate(c, RP_DET_HL7V2, (uint64_t)at, end - (uint64_t)at, &(struct rp_evidence){.fixed = masked});
 		return;
-	case PAT_FHIR_JSON:
-	case PAT_FHIR_XML: {
+	case PAT_FHIR_JSON: {
 		size_t i, j, k = 0;
 		char name[48];
 		if (sd->fhir_done)
 			return;
-		at = find_back(&c->v, end, pat == PAT_FHIR_JSON ? "resourceType" : "<", buf, &base);
+		at = find_back(&c->v, end, "resourceType", buf, &base);
 		if (at < 0)
 			return;
-		/* the resource name is the last word of the match */
+		/* the resource type is the last word of the match */
 		i = (size_t)(end - base);
 		while (i > 0 && !isalpha(buf[i - 1]))
 			i--;
-		if (pat == PAT_FHIR_XML) {
-			i = (size_t)(at - (int64_t)base) + 1;
-			j = i;
-			while (j < (size_t)(end - base) && isalpha(buf[j]))
-				j++;
-		} else {
-			j = i;
-			while (i > 0 && isalpha(buf[i - 1]))
-				i--;
-		}
+		j = i;
+		while (i > 0 && isalpha(buf[i - 1]))
+			i--;
 		while (i < j && k + 1 < sizeof(name))
 			name[k++] = (char)buf[i++];
 		name[k] = '\0';
@@ -97,8 +89,37 @@ void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 			return;
 		sd->fhir_done = true;
 		/* include the opening quote of "resourceType" */
-		if (pat == PAT_FHIR_JSON && at > (int64_t)base && buf[at - (int64_t)base - 1] == '"')
+		if (at > (int64_t)base && buf[at - (int64_t)base - 1] == '"')
 			at--;
+		snprintf(masked, sizeof(masked), "FHIR %s", name);
+		rp_candidate(c, RP_DET_FHIR, (uint64_t)at, end - (uint64_t)at, &(struct rp_evidence){.fixed = masked});
+		return;
+	}
+	case PAT_FHIR_XML: {
+		/* "<Patient xmlns="http://hl7.org/fhir": the element is the resource, its name after
+		 * the '<' before the namespace (when that is still in view: else reported unnamed) */
+		size_t i, k = 0;
+		char name[48] = "resource";
+		if (sd->fhir_done)
+			return;
+		at = find_back(&c->v, end, "<", buf, &base);
+		if (at >= 0) {
+			i = (size_t)(at - (int64_t)base) + 1;
+			while (i < (size_t)(end - base) && (isalpha(buf[i]) || buf[i] == ':') && k + 1 < sizeof(name)) {
+				/* a namespace prefix ("fhir:Patient") is not part of the type */
+				if (buf[i] == ':')
+					k = 0;
+				else
+					name[k++] = (char)buf[i];
+				i++;
+			}
+			name[k] = '\0';
+			if (!fhir_type_known(name))
+				return;
+		} else {
+			at = (int64_t)(end - strlen("xmlns=\"http://hl7.org/fhir"));
+		}
+		sd->fhir_done = true;
 		snprintf(masked, sizeof(masked), "FHIR %s", name);
 		rp_candidate(c, RP_DET_FHIR, (uint64_t)at, end - (uint64_t)at, &(struct rp_evidence){.fixed = masked});
 		return;

@@ -422,3 +422,11 @@ void rp_dscan_eod(struct rp_scan_ctx *c, uint64_t end)
 	}
 	reset_region(ds);
 }
+
+size_t rp_dscan_region_back(const uint8_t *p, size_t n)
+{
+	size_t k = 0;
+	while (k < n && cls_table[p[n - 1 - k]] != C_OTHER)
+		k++;
+	return k;
+}

@@ -9,6 +9,7 @@
  * the finding waits in a small pending list, and each later feed searches only its new bytes,
  * until the window is complete or the stream closes.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -50,6 +51,17 @@ static int kw_cb(unsigned int id, unsigned long long from, unsigned long long to
 	return 1; /* one is enough */
 }
 
+/* A keyword of class cls ended within [lo, hi] in the bytes an idle stream let go? */
+static bool marks_hit(const struct rp_view *v, uint32_t cls, uint64_t lo, uint64_t hi)
+{
+	for (unsigned i = 0; i < v->n_marks; i++) {
+		uint64_t end = v->cur_base - v->marks[i].dist;
+		if (v->marks[i].cls == cls && end >= lo && end <= hi)
+			return true;
+	}
+	return false;
+}
+
 /* A keyword of class cls ending within [lo, hi], in the view bytes [from, to)? */
 static bool kw_search(struct rp_scan_ctx *c, uint32_t cls, uint64_t from, uint64_t to, uint64_t lo, uint64_t hi)
 {
@@ -60,6 +72,8 @@ static bool kw_search(struct rp_scan_ctx *c, uint32_t cls, uint64_t from, uint64
 
 	if (!c->s || cls >= c->e->n_classes || !(db = c->e->db_kwc[cls]))
 		return false;
+	if (marks_hit(v, cls, lo, hi))
+		return true;
 	if (from < avail_lo)
 		from = avail_lo;
 	if (to > avail_hi)
@@ -195,6 +209,12 @@ static void decide(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_
 	for (unsigned i = 0; i < sd->n_pending; i++)
 		if (sd->pending[i].detector == det && sd->pending[i].offset == offset)
 			return;
+	if (!sd->pending && !(sd->pending = calloc(RP_PENDING_MAX, sizeof(*sd->pending)))) {
+		/* cannot wait for the context after it: decide without */
+		if (!d->needs_context)
+			emit_ev(c, det, offset, length, d->base, ev);
+		return;
+	}
 	if (sd->n_pending == RP_PENDING_MAX)
 		pending_expire(c, 0);
 	p = &sd->pending[sd->n_pending++];
@@ -255,6 +275,8 @@ static void batch_search(struct rp_scan_ctx *c, hs_database_t *db, unsigned *idx
 		for (; k < n; k++) {
 			struct rp_queued *e = &q[idx[k]];
 			uint64_t from = e->lo > RP_KW_OVERLAP ? e->lo - RP_KW_OVERLAP : 0, to = e->hi;
+			if (!e->found && marks_hit(v, c->e->det[e->det].kw_class, e->lo, e->hi))
+				e->found = true;
 			if (from < avail_lo)
 				from = avail_lo;
 			if (to > avail_hi)

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Streaming: one Hyperscan stream per flow plus a small side state, fixed at open: the last
- * bytes of the flow (context window + RP_TAIL: a value split across feeds can be extracted and
- * validated, and the keywords before it searched), the digit scanner's region, and the findings
- * still waiting for context after them.
+ * Streaming: one Hyperscan stream per flow plus a small side state: the last bytes of the flow
+ * (a value split across feeds is extracted and validated from them, the keywords before a value
+ * searched in them), the digit scanner's region, and the findings still waiting for context
+ * after them.
+ *
+ * A flow is busy for a burst of writes, then idle for a long time (keep-alive connections, chat
+ * sessions). While busy it keeps the whole context window (window + RP_TAIL bytes); once idle
+ * (rp_stream_flush) it keeps only what a value continuing in the next write needs (the region
+ * being tracked, the current word, RP_IDLE_KEEP bytes) and, for the context window, where the
+ * keywords of the bytes it let go ended: a few bytes instead of a few hundred. Those marks share
+ * the history's allocation and age with each feed until no later value's window reaches them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,24 +18,16 @@
 
 #include "internal.h"
 
-static uint64_t stream_ids;
-
 int rp_stream_open(const struct rp_engine *e, struct rp_stream **out)
 {
 	struct rp_stream *st;
-	size_t cap;
 	if (!e || !out)
 		return -EINVAL;
-	cap = (size_t)e->window + RP_TAIL;
-	st = calloc(1, sizeof(*st) + cap);
+	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
 	st->engine = e;
-	st->tail = (uint8_t *)(st + 1);
-	st->tail_cap = (unsigned)cap;
 	rp_side_reset(&st->side);
-	/* never 0 (block scans) nor reused: a stable name for the flow */
-	st->side.id = __atomic_add_fetch(&stream_ids, 1, __ATOMIC_RELAXED);
 	if (hs_open_stream(e->db_stream, 0, &st->hs) != HS_SUCCESS) {
 		free(st);
 		return -ENOMEM;
@@ -53,9 +52,43 @@ static void ctx_init(struct rp_scan_ctx *c, struct rp_stream *st, struct rp_scra
 	c->v.cur_len = len;
 	c->v.cur_base = st->pos;
 	c->v.eod = eod;
+	c->v.marks = st->n_marks ? (const struct rp_kw_mark *)(st->tail + rp_marks_at(st->tail_cap)) : NULL;
+	c->v.n_marks = st->n_marks;
 	c->hs_base = st->hs_base;
 	c->cb = cb;
 	c->userdata = userdata;
+}
+
+static struct rp_kw_mark *marks_of(struct rp_stream *st)
+{
+	return (struct rp_kw_mark *)(st->tail + rp_marks_at(st->tail_cap));
+}
+
+/* A new history allocation of cap bytes keeping the last keep bytes and the given marks. */
+static int tail_resize(struct rp_stream *st, size_t cap, size_t keep, const struct rp_kw_mark *m, unsigned n)
+{
+	uint8_t *t = malloc(rp_marks_at(cap) + n * sizeof(*m));
+	if (!t)
+		return -ENOMEM;
+	if (keep)
+		memcpy(t, st->tail + st->tail_len - keep, keep);
+	if (n)
+		memcpy(t + rp_marks_at(cap), m, n * sizeof(*m));
+	free(st->tail);
+	st->tail = t;
+	st->tail_len = (uint16_t)keep;
+	st->tail_cap = (uint16_t)cap;
+	st->n_marks = (uint16_t)n;
+	return 0;
+}
+
+/* The busy-size history, keeping what the idle one holds. */
+static int tail_grow(struct rp_stream *st)
+{
+	size_t cap = (size_t)st->engine->window + RP_TAIL;
+	if (st->tail_cap >= cap)
+		return 0;
+	return tail_resize(st, cap, st->tail_len, st->n_marks ? marks_of(st) : NULL, st->n_marks);
 }
 
 static void tail_append(struct rp_stream *st, const uint8_t *p, size_t len)
@@ -63,13 +96,29 @@ static void tail_append(struct rp_stream *st, const uint8_t *p, size_t len)
 	size_t cap = st->tail_cap, keep;
 	if (len >= cap) {
 		memcpy(st->tail, p + len - cap, cap);
-		st->tail_len = (unsigned)cap;
+		st->tail_len = (uint16_t)cap;
 		return;
 	}
 	keep = st->tail_len + len > cap ? cap - len : st->tail_len;
 	memmove(st->tail, st->tail + st->tail_len - keep, keep);
 	memcpy(st->tail + keep, p, len);
-	st->tail_len = (unsigned)(keep + len);
+	st->tail_len = (uint16_t)(keep + len);
+}
+
+/* len more bytes went by: marks age, and go once no later value's window reaches them. */
+static void marks_age(struct rp_stream *st, size_t len)
+{
+	struct rp_kw_mark *m = marks_of(st);
+	unsigned n = 0;
+	for (unsigned i = 0; i < st->n_marks; i++) {
+		uint64_t d = (uint64_t)m[i].dist + len;
+		if (d > st->engine->window)
+			continue;
+		m[n].cls = m[i].cls;
+		m[n].dist = (uint16_t)d;
+		n++;
+	}
+	st->n_marks = (uint16_t)n;
 }
 
 int rp_stream_feed(struct rp_stream *st, struct rp_scratch *s, const void *buf, size_t len,
@@ -84,6 +133,8 @@ int rp_stream_feed(struct rp_stream *st, struct rp_scratch *s, const void *buf, 
 	/* After a callback stopped the scan Hyperscan refuses the stream; the caller is done with it. */
 	if (st->stopped || len == 0)
 		return 0;
+	if (tail_grow(st) < 0)
+		return -ENOMEM;
 	ctx_init(&c, st, s, buf, len, false, cb, userdata);
 	rp_deferred_run(&c);
 	while (done < len && !c.stop) {
@@ -103,7 +154,15 @@ int rp_stream_feed(struct rp_stream *st, struct rp_scratch *s, const void *buf, 
 		st->stopped = true;
 	st->pos += len;
 	tail_append(st, p, len);
+	marks_age(st, len);
 	return c.stop;
+}
+
+static void pending_free(struct rp_side *sd)
+{
+	free(sd->pending);
+	sd->pending = NULL;
+	sd->n_pending = 0;
 }
 
 int rp_stream_skip(struct rp_stream *st, struct rp_scratch *s, uint64_t len, rp_finding_cb cb, void *userdata)
@@ -132,6 +191,10 @@ int rp_stream_skip(struct rp_stream *st, struct rp_scratch *s, uint64_t len, rp_
 	st->pos += len;
 	st->hs_base = st->pos;
 	st->tail_len = 0;
+	st->n_marks = 0;
+	st->side.ds.tracked_to = st->pos;
+	if (!st->side.n_pending)
+		pending_free(&st->side);
 	return c.stop;
 }
 
@@ -151,8 +214,102 @@ int rp_stream_close(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 	} else {
 		hs_close_stream(st->hs, NULL, NULL, NULL);
 	}
+	pending_free(&st->side);
+	free(st->tail);
 	free(st);
 	return c.stop;
+}
+
+/* A byte no value (digits, codes, e-mail, identifiers) contains: the current word ends there. */
+static bool word_boundary(uint8_t b)
+{
+	return b <= ' ' || b == '"' || b == '{' || b == '}' || b == '[' || b == ']' || b == '<' || b == '>' ||
+	       b == ',' || b == ';' || b == '(' || b == ')';
+}
+
+struct marks_fill {
+	const struct rp_engine *e;
+	uint64_t base;         /* stream offset of the scanned history */
+	uint64_t keep_from;    /* keywords ending after here are in the kept history anyway */
+	uint64_t pos;
+	struct rp_kw_mark *m;
+	unsigned n;
+};
+
+/* The latest keyword of a class is the only one a later value's window can reach first. */
+static void mark_class(struct marks_fill *f, uint32_t cls, uint64_t end)
+{
+	uint16_t dist = (uint16_t)(f->pos - end);
+	for (unsigned i = 0; i < f->n; i++)
+		if (f->m[i].cls == cls) {
+			if (dist < f->m[i].dist)
+				f->m[i].dist = dist;
+			return;
+		}
+	if (f->n < f->e->n_classes)
+		f->m[f->n++] = (struct rp_kw_mark){(uint16_t)cls, dist};
+}
+
+static int marks_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx)
+{
+	struct marks_fill *f = ctx;
+	uint64_t end = f->base + to;
+	size_t k;
+	(void)from;
+	(void)flags;
+	/* keywords in the kept history are searched there; a window back from pos reaches no older */
+	if (id < PAT_KW_BASE || end > f->keep_from || f->pos - end > f->e->window)
+		return 0;
+	k = id - PAT_KW_BASE;
+	if (k >= f->e->n_kw)
+		return 0;
+	for (uint32_t cls = 0; cls < KW__BUILTIN; cls++)
+		if ((f->e->kw[k].classes >> cls) & 1)
+			mark_class(f, cls, end);
+	if (f->e->kw[k].custom_class != KW_NONE)
+		mark_class(f, f->e->kw[k].custom_class, end);
+	return 0;
+}
+
+/*
+ * The writer paused: keep only the history a continuation needs, and marks for the keywords of
+ * the bytes let go. Best effort: without memory the stream stays as it was.
+ */
+static void stream_idle(struct rp_stream *st, struct rp_scratch *s)
+{
+	const struct rp_engine *e = st->engine;
+	const struct rp_dscan *ds = &st->side.ds;
+	size_t keep = RP_IDLE_KEEP, run = 0, len = st->tail_len;
+	struct marks_fill f = {e, st->pos - len, 0, st->pos, NULL, 0};
+
+	if (st->side.n_pending == 0)
+		pending_free(&st->side);
+	if (len <= keep || !e->db_kw_all)
+		return;
+	/* the region being tracked, and the word being written, may go on in the next write */
+	if (ds->in_digit || ds->in_upper || ds->digits || ds->upper)
+		run = rp_dscan_region_back(st->tail, len);
+	if (run > keep)
+		keep = run;
+	run = 0;
+	while (run < len && run < RP_TAIL && !word_boundary(st->tail[len - 1 - run]))
+		run++;
+	if (run > keep)
+		keep = run;
+	if (keep > RP_TAIL)
+		keep = RP_TAIL;
+	if (keep >= len)
+		return;
+	f.keep_from = st->pos - keep;
+	f.m = calloc(e->n_classes + st->n_marks, sizeof(*f.m));
+	if (!f.m)
+		return;
+	/* the marks of an earlier pause still within reach */
+	for (unsigned i = 0; i < st->n_marks; i++)
+		mark_class(&f, marks_of(st)[i].cls, st->pos - marks_of(st)[i].dist);
+	if (hs_scan(e->db_kw_all, (const char *)st->tail, (unsigned)len, 0, s->hs_kw, marks_cb, &f) == HS_SUCCESS)
+		(void)tail_resize(st, keep, keep, f.m, f.n);
+	free(f.m);
 }
 
 int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb, void *userdata)
@@ -191,5 +348,17 @@ int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 		rp_pending_update(&c, true);
 	if (c.stop)
 		st->stopped = true;
+	else
+		stream_idle(st, s);
 	return c.stop;
+}
+
+size_t rp_stream_memory(const struct rp_stream *st)
+{
+	size_t hs = 0;
+	if (!st)
+		return 0;
+	(void)hs_stream_size(st->engine->db_stream, &hs);
+	return sizeof(*st) + hs + (st->tail ? rp_marks_at(st->tail_cap) + st->n_marks * sizeof(struct rp_kw_mark) : 0) +
+	       (st->side.pending ? RP_PENDING_MAX * sizeof(struct rp_pending) : 0);
 }

@@ -4,22 +4,25 @@
  * decided then, not at close; a value continuing in the next write must still be found whole.
  */
 #include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detectors.h"
 
+#define SEEN_MAX 64
 struct seen {
 	unsigned n;
-	uint64_t offset[16];
-	uint64_t length[16];
-	unsigned detector[16];
+	uint64_t offset[SEEN_MAX];
+	uint64_t length[SEEN_MAX];
+	unsigned detector[SEEN_MAX];
 };
 
 static int collect(const struct rp_finding *f, void *u)
 {
 	struct seen *s = u;
-	if (s->n < 16) {
+	if (s->n < SEEN_MAX) {
 		s->offset[s->n] = f->offset;
 		s->length[s->n] = f->length;
 		s->detector[s->n] = f->detector;
@@ -77,10 +80,99 @@ START_TEST(value_split_by_a_flush_is_found_whole)
 	feed(st, b, &seen);
 	ck_assert_int_eq(rp_stream_close(st, scratch, collect, &seen), 0);
 	ck_assert_uint_ge(seen.n, 1);
-	for (unsigned i = 0; i < seen.n && i < 16; i++) {
+	for (unsigned i = 0; i < seen.n && i < SEEN_MAX; i++) {
 		ck_assert_uint_eq(seen.detector[i], RP_DET_FR_NIR);
 		ck_assert_uint_eq(seen.offset[i], strlen("NIR du patient : "));
 		ck_assert_uint_eq(seen.length[i], strlen("2 95 10 99 126 111 93"));
+	}
+}
+END_TEST
+
+/* An idle stream lets most of its history go: a keyword further back than what it keeps still
+ * gives its context to a value in the next write. */
+START_TEST(keyword_before_a_pause_still_counts)
+{
+	struct rp_stream *st;
+	struct seen seen = {0};
+	const char *a = "Code FINESS de l'établissement où la patiente a été hospitalisée la semaine dernière, "
+			"à reporter sur le formulaire : ";
+
+	ck_assert_int_eq(rp_stream_open(engine, &st), 0);
+	feed(st, a, &seen);
+	ck_assert_int_eq(rp_stream_flush(st, scratch, collect, &seen), 0);
+	ck_assert_uint_le(rp_stream_memory(st), 256);
+	feed(st, "750712184.", &seen);
+	ck_assert_int_eq(rp_stream_close(st, scratch, collect, &seen), 0);
+	ck_assert_uint_eq(seen.n, 1);
+	ck_assert_uint_eq(seen.detector[0], RP_DET_FR_FINESS);
+	ck_assert_uint_eq(seen.offset[0], strlen(a));
+}
+END_TEST
+
+/* A busy flow keeps its context window; an idle one a few hundred bytes at most, Hyperscan's
+ * stream state included. */
+START_TEST(idle_stream_is_small)
+{
+	struct rp_stream *st;
+	struct seen seen = {0};
+	char body[4096];
+	size_t busy;
+
+	snprintf(body, sizeof(body), "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"");
+	while (strlen(body) < 3000)
+		strcat(body, "Peux-tu r\\u00e9sumer ce compte rendu ? Patiente de 67 ans, dyspn\\u00e9e d'effort.\\n");
+	strcat(body, "\"}]}");
+	ck_assert_int_eq(rp_stream_open(engine, &st), 0);
+	feed(st, body, &seen);
+	busy = rp_stream_memory(st);
+	ck_assert_int_eq(rp_stream_flush(st, scratch, collect, &seen), 0);
+	ck_assert_uint_le(rp_stream_memory(st), 256);
+	ck_assert_uint_lt(rp_stream_memory(st), busy);
+	/* and it comes back to work */
+	feed(st, "NIR 2 95 10 99 126 111 93 ", &seen);
+	ck_assert_int_eq(rp_stream_close(st, scratch, collect, &seen), 0);
+	ck_assert_uint_eq(seen.n, 1);
+	ck_assert_uint_eq(seen.detector[0], RP_DET_FR_NIR);
+}
+END_TEST
+
+static const char *const flush_texts[] = {
+	"Patient: NIR 2 95 10 99 126 111 93, FINESS 750712184 (établissement)",
+	"{\"content\":\"IBAN FR76\\u00a03000\\u00a06000\\u00a00112\\u00a03456\\u00a07890\\u00a0189\"}",
+	"écrire à jean.dupont@chu-lyon.fr, née le 12 mars 1985, CIM-10 F32.1",
+	"{\"resourceType\": \"Patient\", \"birthDate\": \"1985-03-12\"}",
+	"MSH|^~\\&|LAB|CHU|||20240101||ADT^A01|1|P|2.5\rPID|1||253072B07300470^^^INS-NIR",
+	"<Observation xmlns=\"http://hl7.org/fhir\"><status value=\"final\"/> tél 06 12 34 56 78",
+};
+
+/* Whatever a block scan finds, a stream paused (flushed, made idle) every few bytes finds too. */
+START_TEST(pauses_everywhere)
+{
+	static const size_t steps[] = {1, 3, 7, 16};
+	const char *text = flush_texts[_i];
+	size_t len = strlen(text);
+	struct seen block = {0};
+
+	ck_assert_int_eq(rp_scan_block(engine, scratch, text, len, collect, &block), 0);
+	ck_assert_uint_gt(block.n, 0);
+	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		struct rp_stream *st;
+		struct seen seen = {0};
+		ck_assert_int_eq(rp_stream_open(engine, &st), 0);
+		for (size_t i = 0; i < len; i += steps[k]) {
+			size_t n = len - i < steps[k] ? len - i : steps[k];
+			ck_assert_int_eq(rp_stream_feed(st, scratch, text + i, n, collect, &seen), 0);
+			ck_assert_int_eq(rp_stream_flush(st, scratch, collect, &seen), 0);
+		}
+		ck_assert_int_eq(rp_stream_close(st, scratch, collect, &seen), 0);
+		for (unsigned b = 0; b < block.n && b < SEEN_MAX; b++) {
+			bool found = false;
+			for (unsigned j = 0; j < seen.n && j < SEEN_MAX; j++)
+				found = found || (seen.detector[j] == block.detector[b] && seen.offset[j] == block.offset[b] &&
+						  seen.length[j] == block.length[b]);
+			ck_assert_msg(found, "'%s' paused every %zu bytes: %s at %llu missed", text, steps[k],
+				      rp_detector_builtin_id(block.detector[b]), (unsigned long long)block.offset[b]);
+		}
 	}
 }
 END_TEST
@@ -95,6 +187,9 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, value_ending_a_write_is_decided_at_flush);
 	tcase_add_test(tc, value_split_by_a_flush_is_found_whole);
+	tcase_add_test(tc, keyword_before_a_pause_still_counts);
+	tcase_add_test(tc, idle_stream_is_small);
+	tcase_add_loop_test(tc, pauses_everywhere, 0, (int)(sizeof(flush_texts) / sizeof(flush_texts[0])));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
