@@ -186,6 +186,8 @@ static struct json_object *status_reply(struct rp_daemon *d)
 	json_object_object_add(agent, "alerts", json_object_new_uint64(rp_alert_sink_count(d->alerts)));
 	json_object_object_add(agent, "alert_errors", json_object_new_uint64(rp_alert_sink_errors(d->alerts)));
 	json_object_object_add(agent, "flows", json_object_new_uint64(rp_flow_table_count(d->flows)));
+	json_object_object_add(agent, "detection_state_bytes",
+			       json_object_new_uint64(rp_flow_table_detection_bytes(d->flows)));
 	json_object_object_add(o, "agent_counters", agent);
 	json_object_object_add(o, "notify", rp_notify_server_status(d->notify));
 	json_object_object_add(o, "enforcement_counters", rp_enforce_status_json(d->enforce)); /* issue 5 */

@@ -96,6 +96,8 @@ int rp_flow_table_new(struct rp_flow_table **out, size_t max_flows);
 void rp_flow_table_free(struct rp_flow_table *t, struct rp_daemon *d);
 int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size);
 size_t rp_flow_table_count(const struct rp_flow_table *t);
+/* Bytes the detection library holds for all flows (busy flows keep their context window). */
+size_t rp_flow_table_detection_bytes(const struct rp_flow_table *t);
 void rp_flow_table_expire(struct rp_flow_table *t, struct rp_daemon *d, uint64_t now_ns, uint64_t idle_ns);
 /* Decide what flows idle for idle_ns were holding back (a value at the very end of a write).
  * Returns true while some flows still have undecided bytes. */

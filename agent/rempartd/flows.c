@@ -92,6 +92,14 @@ size_t rp_flow_table_count(const struct rp_flow_table *t)
 	return t ? t->count : 0;
 }
 
+size_t rp_flow_table_detection_bytes(const struct rp_flow_table *t)
+{
+	size_t sum = 0;
+	for (const struct rp_flow *f = t ? t->lru_head : NULL; f; f = f->next)
+		sum += rp_stream_memory(f->stream);
+	return sum;
+}
+
 static void lru_unlink(struct rp_flow_table *t, struct rp_flow *f)
 {
 	if (f->prev)
