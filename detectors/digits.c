@@ -164,7 +164,36 @@ static void try_subspans(struct rp_scan_ctx *c, struct run *r)
 	}
 }
 
+/*
+ * A NIR glued to the word after it ("... 111 93POSTE", PDF text losing its line breaks): only a
+ * NIR, whose key makes a chance match rare, counts there; the groups that end the run make it.
+ */
+static void glued_nir(struct rp_scan_ctx *c, struct run *r)
+{
+	size_t sum = 0;
+	for (size_t gi = r->ng; gi-- > 0;) {
+		sum += r->glen[gi];
+		if (sum > 15)
+			return;
+		if (sum == 15 && rp_nir_valid(r->d + r->gfirst[gi], 15)) {
+			uint64_t off = r->gstart[gi];
+			add_nir(c, RP_DET_FR_NIR, off, r->raw + (off - r->start), (size_t)(r->end - off));
+			return;
+		}
+	}
+}
+
+int rp_digit_run_glued(struct rp_scan_ctx *c, uint64_t end)
+{
+	return rp_digit_run_at(c, end, true);
+}
+
 int rp_digit_run(struct rp_scan_ctx *c, uint64_t end)
+{
+	return rp_digit_run_at(c, end, false);
+}
+
+int rp_digit_run_at(struct rp_scan_ctx *c, uint64_t end, bool glued)
 {
 	const struct rp_view *v = &c->v;
 	struct run r;
@@ -175,7 +204,7 @@ int rp_digit_run(struct rp_scan_ctx *c, uint64_t end)
 	int s, b;
 
 	/* Does the run go on after a separator? Then a later match reports the longer run. */
-	s = rp_view_sep_fwd(v, end);
+	s = glued ? 0 : rp_view_sep_fwd(v, end);
 	if (s == VB_FUTURE)
 		return -1;
 	if (s > 0) {
@@ -186,7 +215,7 @@ int rp_digit_run(struct rp_scan_ctx *c, uint64_t end)
 			return 0;
 	}
 	/* "123 456 789,50": an amount, not an identifier */
-	if (view_byte(v, end) == ',' && is_digit(view_byte(v, end + 1)))
+	if (!glued && view_byte(v, end) == ',' && is_digit(view_byte(v, end + 1)))
 		return 1;
 
 	for (;;) {
@@ -237,7 +266,9 @@ int rp_digit_run(struct rp_scan_ctx *c, uint64_t end)
 		r.gfirst[i] = first;
 		first += r.glen[i];
 	}
-	if (!try_span(c, &r, 0, ng - 1) && ng > 1 && n > 10)
+	if (glued)
+		glued_nir(c, &r);
+	else if (!try_span(c, &r, 0, ng - 1) && ng > 1 && n > 10)
 		try_subspans(c, &r);
 	return 1;
 }

@@ -355,6 +355,9 @@ void rp_deferred_run(struct rp_scan_ctx *c);
 /* digits.c */
 /* 1: handled (or rejected), 0: run continues, -1: undecidable yet (streaming) */
 int rp_digit_run(struct rp_scan_ctx *c, uint64_t end);
+/* The run is glued to a letter after it: only a NIR ending it counts. */
+int rp_digit_run_glued(struct rp_scan_ctx *c, uint64_t end);
+int rp_digit_run_at(struct rp_scan_ctx *c, uint64_t end, bool glued);
 void rp_nir_corsica(struct rp_scan_ctx *c, uint64_t end);
 /* text.c */
 void rp_iban(struct rp_scan_ctx *c, uint64_t end);

@@ -34,6 +34,11 @@ static bool is_word(int b)
 	return (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || b == '_';
 }
 
+static bool is_digit_b(int b)
+{
+	return b >= '0' && b <= '9';
+}
+
 static bool is_upper(int b)
 {
 	return b >= 'A' && b <= 'Z';
@@ -45,11 +50,11 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 	int after = view_byte(&c->v, end);
 	uint32_t g = ds->glen;
 
-	/* the value must end at a word boundary (EOD counts) */
-	if (after >= 0 && is_word(after) && !is_upper(after))
-		return;
-	if (after >= 0 && is_upper(after)) {
-		/* "253072B0..." or "FR76ABCD": only letter-and-digit values go on past a capital */
+	/* the value must end at a word boundary (EOD counts); "253072B0..." or "FR76ABCD": only
+	 * letter-and-digit values go on past a capital, and a NIR glued to the next word */
+	if (after >= 0 && is_word(after)) {
+		if (after != '_' && !is_digit_b(after) && ds->digits >= 15 && g >= 2)
+			(void)rp_digit_run_glued(c, end);
 		return;
 	}
 	if (ds->digits >= 9 && rp_digit_run(c, end) == -1) {
@@ -101,6 +106,12 @@ static void upper_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		return;
 	if (ds->saw_cc && ds->digits + ds->upper >= 14)
 		rp_iban(c, end);
+	/* an ICD-10-CM code ending with a letter ("S72.001A") */
+	if (ds->uprun == 1 && ds->digits >= 3 && end >= 2 && is_digit_b(view_byte(&c->v, end - 2)) &&
+	    rp_code(c, PAT_ICD10, end) == -1) {
+		c->side->code_deferred = true;
+		c->side->code_end = end;
+	}
 }
 
 static inline void reset_region(struct rp_dscan *ds)
@@ -149,7 +160,6 @@ static inline __attribute__((always_inline)) bool track_byte(struct rp_scan_ctx 
 			ds->saw_ab = true;
 		return true;
 	case C_SEP:
-		ds->uprun = 0;
 		if (ds->in_digit) {
 			ds->in_digit = false;
 			group_end(c, ds, off);
@@ -158,6 +168,7 @@ static inline __attribute__((always_inline)) bool track_byte(struct rp_scan_ctx 
 			ds->in_upper = false;
 			upper_end(c, ds, off);
 		}
+		ds->uprun = 0;
 		if (++ds->gap > RP_SEP_MAXLEN)
 			reset_region(ds);
 		return region_active(ds);

@@ -279,7 +279,7 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 {
 	const struct rp_view *v = &c->v;
-	uint8_t raw[8];
+	uint8_t raw[9];
 
 	if (pat == PAT_ATC) {
 		if (end < 7 || !rp_view_gather(v, end - 7, end, raw) || !rp_view_boundary_before(v, end - 7))
@@ -291,8 +291,8 @@ int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		rp_candidate(c, RP_DET_ATC, end - 7, 7, &(struct rp_evidence){raw, 7, 3, 0, NULL});
 		return 1;
 	}
-	/* ICD-10: letter, 2 digits, then optionally [.]1-4 alnum; "F32" is also reported before
-	 * "F32.1", keep only the longest. */
+	/* ICD-10: letter, 2 digits, then optionally [.]1-4 alnum (ICD-10-CM: "S72.001A",
+	 * "T36.0X1A"); "F32" is also reported before "F32.1", keep only the longest. */
 	if (view_byte(v, end) == '.') {
 		int b = view_byte(v, end + 1);
 		if (b == VB_FUTURE)
@@ -300,7 +300,7 @@ int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		if (iban_char(b))
 			return 1;
 	}
-	for (unsigned len = 7; len >= 3; len--) {
+	for (unsigned len = 8; len >= 3; len--) {
 		size_t i = 3;
 		if (end < len || !rp_view_gather(v, end - len, end, raw))
 			continue;

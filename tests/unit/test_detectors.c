@@ -123,8 +123,12 @@ static const struct vec vecs[] = {
 	{"né le 12 MARS 1985", "date_of_birth", 1, "** MARS 1985"},
 	{"Diagnostic principal (CIM-10) : F32.1, DAS E11.9", "icd10", 2, "F**.*"},
 	{"traitement par C09AA05 (ramipril)", "atc", 1, "C09****"},
+	{"Diagnosis (ICD-10-CM): S72.001A, then T36.0X1A.", "icd10", 2, "S**.****"},
 	{"carte vitale n° 123456789012345678901", "fr_vitale", 1, NULL},
 	{"NIR sans clé 1 51 02 46 102 043", "fr_nir_nokey", 1, "1 51 02 ** *** ***"},
+	/* PDF text that lost its line break: the NIR is glued to the next word */
+	{"NIR : 2 95 10 99 126 111 93POSTE 4521", "fr_nir", 1, "2 95 10 ** *** *** 93"},
+	{"assuré 295109912611193le 3 mars", "fr_nir", 1, NULL},
 	{"MSH|^~\\&|LAB|CHU|||20240101||ADT^A01|1|P|2.5\rPID|1||253072B07300470^^^INS-NIR", "hl7v2", 1, NULL},
 	{"MSH|^~\\&|LAB|CHU|||20240101||ADT^A01|1|P|2.5\rPID|1||253072B07300470^^^INS-NIR", "fr_nir", 1, NULL},
 	{"{\"resourceType\": \"Patient\", \"identifier\": [{\"system\": \"urn:oid:1.2.250.1.213.1.4.8\"}]}", "fhir", 1,
@@ -165,6 +169,8 @@ static const struct vec vecs[] = {
 	{"vitamine B12 et COVID19", "icd10", 0, NULL},
 	{"CIM-10: C09AA05", "icd10", 0, NULL},
 	{"ref ZZ2951099126111930", "fr_nir", 0, NULL},
+	{"lot 2951099126111930ABC", "fr_nir", 0, NULL},
+	{"code 295109912611194POSTE", "fr_nir", 0, NULL},
 	{"MSH pas en début|^~\\&", "hl7v2", 0, NULL},
 	/* conformance resources hold no patient data */
 	{"{\"resourceType\": \"CapabilityStatement\", \"status\": \"active\"}", "fhir", 0, NULL},
