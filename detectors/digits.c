@@ -68,6 +68,11 @@ static bool try_span(struct rp_scan_ctx *c, struct run *r, size_t gi, size_t gj)
 	for (size_t g = gi; g <= gj; g++)
 		n += r->glen[g];
 
+	/* 15 digits grouped 4-6-5 are an American Express number, whatever their NIR key says */
+	if (n == 15 && ng == 3 && r->glen[gi] == 4 && r->glen[gi + 1] == 6 && rp_card_valid(d, n) && !NEG()) {
+		add(c, RP_DET_CREDIT_CARD, off, raw, raw_len, 4, 4);
+		return true;
+	}
 	if (n == 15 && rp_nir_valid(d, 15)) {
 		add_nir(c, RP_DET_FR_NIR, off, raw, raw_len);
 		return true;

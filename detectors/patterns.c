@@ -47,6 +47,13 @@ size_t rp_builtin_patterns(const char *const **e, const unsigned **f, const unsi
 }
 
 /*
+ * A number of a common shape (9 to 13 digits passing a Luhn check by chance one time in ten) is
+ * only what its keyword says if the keyword is close: "RPPS 10003361234", "le numéro FINESS de
+ * l'établissement d'origine est ...". A keyword a paragraph away named another number.
+ */
+#define NEAR 120
+
+/*
  * Base confidence (pattern, plus a valid checksum where there is one) and the context bonus.
  * Modelled on Purview's French SSN (checksum alone 0.75, with a keyword 0.85+) and Presidio
  * (context adds ~0.35). Detectors whose shape is common (9-11 digit Luhn numbers, dates, short
@@ -59,14 +66,14 @@ static const struct {
 	unsigned window; /* 0: the policy's context window */
 } table[RP_DET__BUILTIN] = {
 	[RP_DET_FR_NIR] = {0.75, 0.20, false, KW_NIR, 0},
-	[RP_DET_FR_NIR_NOKEY] = {0.35, 0.40, true, KW_NIR, 0},
-	[RP_DET_FR_RPPS] = {0.40, 0.45, true, KW_RPPS, 0},
-	[RP_DET_FR_FINESS] = {0.40, 0.45, true, KW_FINESS, 0},
-	[RP_DET_FR_ADELI] = {0.35, 0.45, true, KW_ADELI, 0},
-	[RP_DET_FR_VITALE] = {0.40, 0.45, true, KW_VITALE, 0},
+	[RP_DET_FR_NIR_NOKEY] = {0.35, 0.40, true, KW_NIR, NEAR},
+	[RP_DET_FR_RPPS] = {0.40, 0.45, true, KW_RPPS, NEAR},
+	[RP_DET_FR_FINESS] = {0.40, 0.45, true, KW_FINESS, NEAR},
+	[RP_DET_FR_ADELI] = {0.35, 0.45, true, KW_ADELI, NEAR},
+	[RP_DET_FR_VITALE] = {0.40, 0.45, true, KW_VITALE, NEAR},
 	[RP_DET_IBAN] = {0.80, 0.15, false, KW_IBAN, 0},
 	[RP_DET_CREDIT_CARD] = {0.75, 0.20, false, KW_CARD, 0},
-	[RP_DET_US_NPI] = {0.40, 0.45, true, KW_NPI, 0},
+	[RP_DET_US_NPI] = {0.40, 0.45, true, KW_NPI, NEAR},
 	[RP_DET_US_SSN] = {0.55, 0.35, false, KW_SSN, 0},
 	[RP_DET_US_DEA] = {0.60, 0.30, false, KW_DEA, 0},
 	[RP_DET_PHONE_FR] = {0.50, 0.20, false, KW_PHONE, 0},

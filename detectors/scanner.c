@@ -53,8 +53,12 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 	/* the value must end at a word boundary (EOD counts); "253072B0..." or "FR76ABCD": only
 	 * letter-and-digit values go on past a capital, and a NIR glued to the next word */
 	if (after >= 0 && is_word(after)) {
-		if (after != '_' && !is_digit_b(after) && ds->digits >= 15 && g >= 2)
-			(void)rp_digit_run_glued(c, end);
+		if (after != '_' && !is_digit_b(after) && ds->digits >= 13 && g >= 2) {
+			if (ds->digits >= 15)
+				(void)rp_digit_run_glued(c, end);
+			if (ds->saw_ab)
+				rp_nir_corsica(c, end);
+		}
 		return;
 	}
 	if (ds->digits >= 9 && rp_digit_run(c, end) == -1) {

@@ -6,7 +6,11 @@ Writes DIR/doc_NNNN.txt (French clinician prompts) and DIR/doc_NNNN.json (the sa
 wrapped in a genAI chat request, JSON-escaped: accents become \\u00e9, NBSP \\u00a0, newlines \\n)
 and DIR/labels.jsonl: one {"file", "detector", "offset", "length"} per planted identifier, with
 byte offsets in the file. Documents also carry look-alikes that must not be reported: NIRs with a
-wrong key, SIREN/SIRET numbers, phone numbers, order numbers, dates, amounts.
+wrong key, SIREN/SIRET numbers, phone numbers, order numbers, dates, amounts, and the hard ones:
+numbers that pass a checksum by construction but stand where no keyword says what they are
+(a file number that is Luhn-valid like a FINESS), identifiers one digit off (IBAN, card, DEA).
+Positives include the awkward forms clinicians' text has: a keyword a few sentences before the
+value, a NIR glued to the next word after a lost line break, a tab or a colon before it.
 
 Deterministic: the same seed gives the same bytes. Standard library only.
 """
@@ -163,13 +167,16 @@ FILLER = [
 # (detector, context sentence template with {v}); the label covers {v} only
 POSITIVE = {
     "fr_nir": ["Son numéro de sécurité sociale est {v}.", "NIR : {v}", "Patient {name}, n° sécu {v}, né en {year}.",
-               "INS-NIR {v} (matricule INS)", "{v} est le NIR du patient."],
+               "INS-NIR {v} (matricule INS)", "{v} est le NIR du patient.", "NIR\t{v}",
+               "Assuré : {name}\nN° SS : {v}POSTE 2231", "Voici son numéro de sécurité sociale, à recopier sur "
+               "le bon de transport et sur la demande d'entente préalable : {v}"],
     "iban": ["Remboursement par virement sur l'IBAN {v} svp.", "IBAN du patient : {v}",
              "Coordonnées bancaires {v} pour la mutuelle."],
     "credit_card": ["Il a payé le dépassement avec la carte {v}.", "Carte bancaire n° {v} (exp 12/27)",
                     "card number {v}"],
     "fr_rpps": ["Médecin prescripteur : Dr {name}, RPPS {v}.", "n° RPPS du praticien : {v}"],
-    "fr_finess": ["Établissement FINESS {v}, service de cardiologie.", "FINESS juridique : {v}"],
+    "fr_finess": ["Établissement FINESS {v}, service de cardiologie.", "FINESS juridique : {v}",
+                  "Le numéro FINESS de l'établissement d'origine, à indiquer sur le bulletin de situation, est {v}."],
     "us_npi": ["Referring provider NPI {v}.", "NPI: {v}"],
     "us_dea": ["Prescriber DEA number {v}.", "DEA {v}"],
     "us_ssn": ["Patient SSN {v} on the claim.", "SSN: {v}"],
@@ -186,7 +193,47 @@ MAKERS = {
 }
 
 
+def one_digit_off(rng, value):
+    """The same identifier with one digit changed: its checksum fails."""
+    pos = [i for i, ch in enumerate(value) if ch.isdigit()]
+    i = rng.choice(pos[1:])
+    return value[:i] + str((int(value[i]) + rng.randrange(1, 10)) % 10) + value[i + 1:]
+
+
+def hard_lookalike(rng, json_doc):
+    """Numbers that pass a checksum, where nothing says they are health identifiers, and
+    identifiers whose checksum fails."""
+    kind = rng.randrange(8)
+    if kind == 0:
+        return "Numéro de dossier %s, à rappeler dans la réponse." % luhn_number(rng, str(rng.randrange(1, 10)), 9)
+    if kind == 1:
+        return "Référence du lot %s (traçabilité pharmacie)." % luhn_number(rng, "10", 11)
+    if kind == 2:
+        return "Ticket d'incident %s ouvert auprès du support." % make_npi(rng)
+    if kind == 3:
+        iban = make_iban(rng).replace(" ", "")
+        bad = one_digit_off(rng, iban[4:])
+        return "Ancien IBAN (erroné) : %s%s." % (iban[:4], bad)
+    if kind == 4:
+        return "Carte refusée : %s." % one_digit_off(rng, luhn_number(rng, "4", 16))
+    if kind == 5:
+        dea = make_dea(rng)
+        while True:
+            # the DEA check digit misses some changes (+5 on a doubled digit): keep a failing one
+            digits = one_digit_off(rng, dea[2:])
+            d = [int(ch) for ch in digits]
+            if (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 != d[6]:
+                break
+        return "DEA number %s%s (typo)." % (dea[:2], digits)
+    if kind == 6:
+        return "SSN %03d-%02d-%04d (invalid area)." % (rng.choice([0, 666, 900 + rng.randrange(100)]),
+                                                      rng.randrange(1, 100), rng.randrange(1, 10000))
+    return "Le code d'accès au portail est %s." % luhn_number(rng, str(rng.randrange(1, 10)), 12)
+
+
 def lookalike(rng, json_doc):
+    if rng.random() < 0.5:
+        return hard_lookalike(rng, json_doc)
     kind = rng.randrange(8)
     if kind == 0:
         return "Attention, l'ancien numéro %s était erroné." % make_nir(rng, json_doc, wrong_key=True)
