@@ -11,6 +11,11 @@ start_server srv >/dev/null; PORT=$(cat "$T/srv.port") # not in $(...): the serv
 scoped_policy "$SRC/policies/examples/hold.json" "$T/hold.json"
 start_daemon "$T/hold.json"
 NIR="2 95 10 99 126 111 93"
+# The user is told why the application froze: a notifier (stdout, every user) gets held writes.
+"$BIN/rempart-notify" --socket "$NOTIFY_SOCK" --stdout --all >"$T/notify.out" 2>"$T/notify.err" &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q subscribed "$T/notify.err" 2>/dev/null && break; sleep 0.1; done
+grep -q subscribed "$T/notify.err" || fail "notifier did not subscribe: $(cat "$T/notify.err")"
 
 session() { # session MARKER BODY...: one connection, one POST per BODY; prints per-request results
   "$TPY" - "$PORT" "$T/ca.pem" "$@" <<'PYEOF'
@@ -56,6 +61,9 @@ wait_alerts 1 || fail "no alert for the held write"
 how=$(alerts_query "alerts[0]['rempart']['enforcement']")
 log "enforcement: $how"
 [[ $how == *"held at TLS entry"* ]] || fail "alert does not say the write was held"
+for _ in $(seq 50); do grep -qF "2 95 10 ** *** *** 93" "$T/notify.out" && break; sleep 0.1; done
+grep -qF "2 95 10 ** *** *** 93" "$T/notify.out" || fail "the held write was not notified: $(cat "$T/notify.out")"
+grep -qF "$NIR" "$T/notify.out" && fail "the notification carries the NIR in full"
 
 # 3. A 1 MiB write with the NIR at its very end: none of the 1 MiB reaches the server.
 out=$(session big-3 "@big:NIR $NIR.")
