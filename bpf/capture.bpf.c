@@ -362,13 +362,19 @@ static __always_inline void arm_pending(void *obj, __u8 source)
 static __always_inline int tls_write(void *obj, const void *buf, __u64 len, __u8 source)
 {
 	struct flow_key key = {};
+	struct flow_state *st;
 
 	if (is_self() || !obj)
 		return 0;
-	arm_pending(obj, source);
 	key.obj = (__u64)obj;
 	key.pid = bpf_get_current_pid_tgid() >> 32;
 	key.source = source;
+	/* Link the flow to its socket through the nested syscall until it is linked: relinking on
+	 * every write cost each write syscall a walk from fd to sock. A TLS object moved to another
+	 * socket goes through a new handshake, which arms the link again. */
+	st = bpf_map_lookup_elem(&flows, &key);
+	if (!st || !st->si.linked)
+		arm_pending(obj, source);
 	return capture_write(&key, buf, len);
 }
 
