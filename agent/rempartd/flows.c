@@ -498,6 +498,26 @@ static int on_exec(struct rp_daemon *d, const struct rp_exec_record *x, size_t s
 	return 0;
 }
 
+/*
+ * A write is held at TLS entry (its HOLD record follows its data): the writer sends nothing more
+ * until judged, so what the flow's detection stream waits for (the context after a value, the
+ * end of a digit run) will not come. Decide it now, on what the decoder made of the bytes (a gzip
+ * body, HTTP/2 frames): a match blocks the held flow before the HOLD record is judged.
+ */
+static void settle_held_flow(struct rp_daemon *d, const struct rp_hold_record *h, size_t size)
+{
+	struct rp_flow *f;
+	struct finding_ctx fc = {.d = d};
+
+	if (size < sizeof(*h))
+		return;
+	f = flow_find(d->flows, h->id.flow_key, flow_pid(&h->id), h->id.source);
+	if (!f)
+		return;
+	fc.f = f;
+	(void)rp_stream_flush(f->stream, f->pref->scratch, on_finding, &fc);
+}
+
 int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size)
 {
 	const struct rp_record_header *h = rec;
@@ -525,6 +545,7 @@ int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size)
 		r = on_exec(d, rec, h->size);
 		break;
 	case RP_REC_HOLD: /* enforcement (issue 5) */
+		settle_held_flow(d, rec, h->size);
 		r = rp_enforce_on_hold_record(d, rec, h->size);
 		break;
 	default:

@@ -108,6 +108,26 @@ log "curl exit $rc: $(cat "$T/curl.err")"
 [[ $rc -ne 0 ]] || fail "curl with a NIR succeeded in hold mode"
 server_has "curl-4" && fail "server received curl's held write"
 
+# 4c. A gzip-compressed body: the raw bytes show nothing, what the decoder makes of them does.
+#     The NIR ends the body: whether its digits go on waits for bytes the held writer cannot send;
+#     the agent decides when the write is held.
+"$TPY" - "$PORT" "$T/ca.pem" "$NIR" > "$T/gzip.out" 2>&1 <<'PYEOF' || fail "gzip case: $(cat "$T/gzip.out")"
+import gzip, socket, ssl, sys
+port, ca, nir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+s.settimeout(10)
+body = gzip.compress(("Merci de reformuler ce compte rendu pour la famille. " * 20 + "NIR du patient : " + nir).encode())
+try:
+    s.sendall(b"POST /h HTTP/1.1\r\nHost: localhost\r\nX-Case: gzip-4c\r\nContent-Type: text/plain\r\n"
+              b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    r = s.recv(200)
+    assert not r.startswith(b"HTTP/1.1 200"), "the gzip request carrying a NIR was answered"
+except (OSError, ssl.SSLError):
+    pass
+PYEOF
+server_has "gzip-4c" && fail "server received the held gzip write"
+
 # 5. A process the policy does not cover (the system python) is released: its data goes through.
 "$PY" - "$PORT" "$T/ca.pem" "$NIR" <<'PYEOF' || fail "an uncovered process was disturbed"
 import ssl, sys, urllib.request
