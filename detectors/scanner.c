@@ -5,7 +5,7 @@
  *
  * Why not Hyperscan: digits are everywhere in clinical text (doses, dates, lab values), and the
  * generic "digits with separators" and "letter + digits" patterns have no literal factor for
- * Hyperscan to anchor on; as NFAs they ran at a fraction of the speed of this loop. SSE2 finds
+ * Hyperscan to anchor on; as NFAs they ran at a fraction of the speed of this loop. SIMD finds
  * the few positions where a value could start (next_trigger: most numbers in clinical prose are
  * too short to be anything); from there a small state machine tracks the "region" (digits,
  * capitals and separator-ish bytes) loosely: the handlers re-check everything exactly on the
@@ -133,6 +133,20 @@ static inline bool region_active(const struct rp_dscan *ds)
 	return ds->in_digit || ds->in_upper || ds->digits || ds->upper;
 }
 
+/* A byte that is neither digit nor capital ends the digit group or capital run going on. */
+static inline __attribute__((always_inline)) void close_groups(struct rp_scan_ctx *c, struct rp_dscan *ds,
+								uint64_t off)
+{
+	if (ds->in_digit) {
+		ds->in_digit = false;
+		group_end(c, ds, off);
+	}
+	if (ds->in_upper) {
+		ds->in_upper = false;
+		upper_end(c, ds, off);
+	}
+}
+
 /* One byte through the region tracker; false once the region is over. */
 static inline __attribute__((always_inline)) bool track_byte(struct rp_scan_ctx *c, struct rp_dscan *ds, uint8_t b, uint64_t off)
 {
@@ -164,27 +178,13 @@ static inline __attribute__((always_inline)) bool track_byte(struct rp_scan_ctx 
 			ds->saw_ab = true;
 		return true;
 	case C_SEP:
-		if (ds->in_digit) {
-			ds->in_digit = false;
-			group_end(c, ds, off);
-		}
-		if (ds->in_upper) {
-			ds->in_upper = false;
-			upper_end(c, ds, off);
-		}
+		close_groups(c, ds, off);
 		ds->uprun = 0;
 		if (++ds->gap > RP_SEP_MAXLEN)
 			reset_region(ds);
 		return region_active(ds);
 	default:
-		if (ds->in_digit) {
-			ds->in_digit = false;
-			group_end(c, ds, off);
-		}
-		if (ds->in_upper) {
-			ds->in_upper = false;
-			upper_end(c, ds, off);
-		}
+		close_groups(c, ds, off);
 		reset_region(ds);
 		return false;
 	}
