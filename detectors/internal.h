@@ -155,7 +155,7 @@ struct rp_dscan {
 	uint8_t uprun;         /* capitals just before the current byte */
 	bool in_digit;
 	bool in_upper;
-	bool saw_ab;           /* an A or B: Corsican NIR candidate */
+	bool saw_ab;           /* a digit then A or B: Corsican NIR candidate */
 	bool saw_cc;           /* two capitals then a digit ("FR76"): IBAN candidate */
 };
 

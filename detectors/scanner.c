@@ -165,6 +165,9 @@ static inline __attribute__((always_inline)) bool track_byte(struct rp_scan_ctx 
 		ds->gap = 0;
 		return true;
 	case C_UPPER:
+		/* Corsica's "2A"/"2B" follows a digit; the A of "IBAN" does not */
+		if ((b == 'A' || b == 'B') && ds->in_digit)
+			ds->saw_ab = true;
 		if (ds->in_digit) {
 			ds->in_digit = false;
 			group_end(c, ds, off);
@@ -174,8 +177,6 @@ static inline __attribute__((always_inline)) bool track_byte(struct rp_scan_ctx 
 		ds->gap = 0;
 		if (ds->uprun < 2)
 			ds->uprun++;
-		if (b == 'A' || b == 'B')
-			ds->saw_ab = true;
 		return true;
 	case C_SEP:
 		close_groups(c, ds, off);
