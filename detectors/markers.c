@@ -61,7 +61,8 @@ void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		if (sd->hl7_done)
 			return;
 		at = find_back(&c->v, end, "MSH", buf, &base);
-		if (at < 0)
+		/* a segment starts a line, an MLLP frame, a JSON string or follows a blank, not a word */
+		if (at < 0 || !rp_view_boundary_before(&c->v, (uint64_t)at))
 			return;
 		sd->hl7_done = true;
 		snprintf(masked, sizeof(masked), "MSH%c^~\\&", buf[at - (int64_t)base + 3]);

@@ -131,6 +131,8 @@ static const struct vec vecs[] = {
 	{"assuré 295109912611193le 3 mars", "fr_nir", 1, NULL},
 	{"MSH|^~\\&|LAB|CHU|||20240101||ADT^A01|1|P|2.5\rPID|1||253072B07300470^^^INS-NIR", "hl7v2", 1, NULL},
 	{"MSH|^~\\&|LAB|CHU|||20240101||ADT^A01|1|P|2.5\rPID|1||253072B07300470^^^INS-NIR", "fr_nir", 1, NULL},
+	{"Voici le message : MSH|^~\\&|LAB|CHU|||20240101||ADT^A01|1|P|2.5", "hl7v2", 1, NULL},
+	{"{\"content\":\"r\u00e9sume :\\nMSH|^~\\\\&|LAB|CHU\"}", "hl7v2", 1, NULL},
 	{"{\"resourceType\": \"Patient\", \"identifier\": [{\"system\": \"urn:oid:1.2.250.1.213.1.4.8\"}]}", "fhir", 1,
 	 "FHIR Patient"},
 	{"{\"messages\":[{\"content\":\"{\\\"resourceType\\\":\\\"Bundle\\\"}\"}]}", "fhir", 1, NULL},
@@ -172,6 +174,7 @@ static const struct vec vecs[] = {
 	{"lot 2951099126111930ABC", "fr_nir", 0, NULL},
 	{"code 295109912611194POSTE", "fr_nir", 0, NULL},
 	{"MSH pas en début|^~\\&", "hl7v2", 0, NULL},
+	{"voir XMSH|^~\\&|LAB", "hl7v2", 0, NULL},
 	/* conformance resources hold no patient data */
 	{"{\"resourceType\": \"CapabilityStatement\", \"status\": \"active\"}", "fhir", 0, NULL},
 	{"le 12 mars 2024 sans mot-clé", "date_of_birth", 0, NULL},
