@@ -11,6 +11,7 @@
  * capitals and separator-ish bytes) loosely: the handlers re-check everything exactly on the
  * view, so the region only has to be a superset of every real value.
  */
+#include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -235,23 +236,36 @@ struct trig {
 };
 
 #if defined(__SSE2__)
-/* The rules on byte-class masks of a window (bit i: byte i); see above. */
-static inline __attribute__((always_inline)) uint64_t trigger_from_masks(uint64_t D, uint64_t U, uint64_t S,
-									  uint64_t NB, uint64_t esc)
-{
-	uint64_t hex = (esc << 2) | (esc << 3) | (esc << 4) | (esc << 5);
-	uint64_t a = D & ~hex, b = a >> 1, c = a >> 2, d = a >> 3, e = a >> 4, g = a >> 6;
-	uint64_t s1 = S >> 1, s2 = S >> 2, s3 = S >> 3, s5 = S >> 5;
-	uint64_t pair = a & b;
-	uint64_t t = (pair & c & d) |                                /* four in a row */
-		     (pair & s2 & (pair >> 3) & s5 & g) |            /* dd.dd.d */
-		     (a & s1 & c & s3 & e & s5 & g) |                /* d d d d */
-		     (U & ~hex & b) |                                /* F32 */
-		     (a & ((NB | esc) >> 1));                        /* 2\u00a095 */
-	return t & EVAL_BITS;
-}
+/*
+ * The rules on the byte classes of a window (bit i: byte i), each class computed only when a rule
+ * still needs it: most windows of prose stop at "no digit outside an escape", most of the rest at
+ * "no two digits close together". DIGITS(), UPPER() and EQ(b) give the class masks of the window
+ * q with the ISA at hand.
+ */
+#define WINDOW_RULES(DIGITS, UPPER, EQ)                                                            \
+	do {                                                                                       \
+		uint64_t D = DIGITS();                                                             \
+		if (!(D & (EVAL_BITS | EVAL_BITS << 1)))                                           \
+			return 0;                                                                  \
+		uint64_t esc = EQ('\\') & (EQ('u') >> 1);                                          \
+		uint64_t hex = (esc << 2) | (esc << 3) | (esc << 4) | (esc << 5);                  \
+		uint64_t a = D & ~hex;                                                             \
+		if (!a)                                                                            \
+			return 0;                                                                  \
+		uint64_t b = a >> 1, c = a >> 2, d = a >> 3, e = a >> 4, g = a >> 6;               \
+		uint64_t pair = a & b;                                                             \
+		uint64_t t = (pair & c & d) |                        /* four in a row */           \
+			     (UPPER() & ~hex & b) |                  /* F32 */                     \
+			     (a & ((EQ(0xc2) | EQ(0xe2) | esc) >> 1)); /* 2\u00a095 */             \
+		/* groups split by single separators: "dd.dd.d", "d d d d" */                      \
+		if ((pair & (pair >> 3) & g) | (a & c & e & g)) {                                  \
+			uint64_t S = EQ(' ') | EQ('.') | EQ('-');                                  \
+			t |= (pair & (S >> 2) & (pair >> 3) & (S >> 5) & g) |                      \
+			     (a & (S >> 1) & c & (S >> 3) & e & (S >> 5) & g);                     \
+		}                                                                                  \
+		return t & EVAL_BITS;                                                              \
+	} while (0)
 
-/* Byte classes are computed lazily: most windows of prose have no digit outside escapes. */
 static inline __attribute__((always_inline)) uint64_t mm_range(__m128i v, char lo, uint8_t span)
 {
 	__m128i x = _mm_subs_epu8(_mm_sub_epi8(v, _mm_set1_epi8(lo)), _mm_set1_epi8((char)span));
@@ -265,27 +279,13 @@ static inline __attribute__((always_inline)) uint64_t mm_eq(__m128i v, uint8_t b
 
 static inline __attribute__((always_inline)) uint64_t window_sse2(const uint8_t *q)
 {
-	__m128i v[4];
-	uint64_t D = 0, U = 0, BS = 0, UU = 0, NB = 0, S = 0;
-	for (int k = 0; k < 4; k++) {
-		v[k] = _mm_loadu_si128((const __m128i *)(q + 16 * k));
-		D |= mm_range(v[k], '0', 9) << (16 * k);
-	}
-	if (!(D & (EVAL_BITS | EVAL_BITS << 1)))
-		return 0;
-	for (int k = 0; k < 4; k++) {
-		BS |= mm_eq(v[k], '\\') << (16 * k);
-		UU |= mm_eq(v[k], 'u') << (16 * k);
-	}
-	uint64_t esc = BS & (UU >> 1);
-	if (!(D & ~((esc << 2) | (esc << 3) | (esc << 4) | (esc << 5))))
-		return 0;
-	for (int k = 0; k < 4; k++) {
-		U |= mm_range(v[k], 'A', 25) << (16 * k);
-		NB |= (mm_eq(v[k], 0xc2) | mm_eq(v[k], 0xe2)) << (16 * k);
-		S |= (mm_eq(v[k], ' ') | mm_eq(v[k], '.') | mm_eq(v[k], '-')) << (16 * k);
-	}
-	return trigger_from_masks(D, U, S, NB, esc);
+	__m128i v0 = _mm_loadu_si128((const __m128i *)q), v1 = _mm_loadu_si128((const __m128i *)(q + 16));
+	__m128i v2 = _mm_loadu_si128((const __m128i *)(q + 32)), v3 = _mm_loadu_si128((const __m128i *)(q + 48));
+#define SSE2_CLASS(F, ...) (F(v0, __VA_ARGS__) | F(v1, __VA_ARGS__) << 16 | F(v2, __VA_ARGS__) << 32 | F(v3, __VA_ARGS__) << 48)
+#define SSE2_DIGITS() SSE2_CLASS(mm_range, '0', 9)
+#define SSE2_UPPER() SSE2_CLASS(mm_range, 'A', 25)
+#define SSE2_EQ(x) SSE2_CLASS(mm_eq, x)
+	WINDOW_RULES(SSE2_DIGITS, SSE2_UPPER, SSE2_EQ);
 }
 
 /*
@@ -349,19 +349,11 @@ AVX2 static inline __attribute__((always_inline)) uint64_t mm256_eq(__m256i v, u
 AVX2 static inline __attribute__((always_inline)) uint64_t window_avx2(const uint8_t *q)
 {
 	__m256i lo = _mm256_loadu_si256((const __m256i *)q), hi = _mm256_loadu_si256((const __m256i *)(q + 32));
-	uint64_t D = mm256_range(lo, '0', 9) | mm256_range(hi, '0', 9) << 32;
-	if (!(D & (EVAL_BITS | EVAL_BITS << 1)))
-		return 0;
-	uint64_t BS = mm256_eq(lo, '\\') | mm256_eq(hi, '\\') << 32;
-	uint64_t UU = mm256_eq(lo, 'u') | mm256_eq(hi, 'u') << 32;
-	uint64_t esc = BS & (UU >> 1);
-	if (!(D & ~((esc << 2) | (esc << 3) | (esc << 4) | (esc << 5))))
-		return 0;
-	uint64_t U = mm256_range(lo, 'A', 25) | mm256_range(hi, 'A', 25) << 32;
-	uint64_t NB = mm256_eq(lo, 0xc2) | mm256_eq(lo, 0xe2) | (mm256_eq(hi, 0xc2) | mm256_eq(hi, 0xe2)) << 32;
-	uint64_t S = mm256_eq(lo, ' ') | mm256_eq(lo, '.') | mm256_eq(lo, '-') |
-		     (mm256_eq(hi, ' ') | mm256_eq(hi, '.') | mm256_eq(hi, '-')) << 32;
-	return trigger_from_masks(D, U, S, NB, esc);
+#define AVX2_CLASS(F, ...) (F(lo, __VA_ARGS__) | F(hi, __VA_ARGS__) << 32)
+#define AVX2_DIGITS() AVX2_CLASS(mm256_range, '0', 9)
+#define AVX2_UPPER() AVX2_CLASS(mm256_range, 'A', 25)
+#define AVX2_EQ(x) AVX2_CLASS(mm256_eq, x)
+	WINDOW_RULES(AVX2_DIGITS, AVX2_UPPER, AVX2_EQ);
 }
 
 AVX2 static size_t next_trigger_avx2(const uint8_t *p, size_t n, size_t i, struct trig *tc)
@@ -375,10 +367,13 @@ static size_t next_trigger(const uint8_t *p, size_t n, size_t i, struct trig *tc
 {
 #if defined(__SSE2__)
 #if HAVE_AVX2_VARIANT
-	/* decided once; a benign race between threads computes the same answer */
+	/* Decided once (a benign race between threads computes the same answer).
+	 * REMPART_SCANNER_ISA=sse2 lets the tests run the SSE2 code on AVX2 machines. */
 	static int avx2 = -1;
-	if (avx2 < 0)
-		avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+	if (avx2 < 0) {
+		const char *isa = getenv("REMPART_SCANNER_ISA");
+		avx2 = __builtin_cpu_supports("avx2") && !(isa && strcmp(isa, "sse2") == 0) ? 1 : 0;
+	}
 	if (avx2)
 		return next_trigger_avx2(p, n, i, tc);
 #endif
