@@ -323,10 +323,10 @@ void rp_builtin_info(struct rp_det_info det[RP_DET__BUILTIN], unsigned window);
  * are dropped (no keyword, a look-alike), and masking them all cost more than validating them.
  */
 struct rp_evidence {
-	const uint8_t *raw;    /* the value as it appears, or NULL: fixed is the evidence */
+	const uint8_t *raw;    /* the value as it appears, or NULL: read from the view when needed */
 	size_t raw_len;
 	unsigned head, tail;   /* significant characters kept at each end */
-	const char *fixed;
+	const char *fixed;     /* evidence that is not the value (markers), or NULL */
 };
 /* mask.c */
 void rp_evidence_mask(const struct rp_evidence *ev, char out[RP_MASKED_MAX]);

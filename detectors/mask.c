@@ -74,7 +74,7 @@ void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t t
 
 void rp_evidence_mask(const struct rp_evidence *ev, char out[RP_MASKED_MAX])
 {
-	if (!ev->raw) {
+	if (ev->fixed || !ev->raw) {
 		snprintf(out, RP_MASKED_MAX, "%s", ev->fixed ? ev->fixed : "***");
 		return;
 	}

@@ -176,13 +176,29 @@ void rp_pending_update(struct rp_scan_ctx *c, bool force)
 	}
 }
 
+/* The masked form of a candidate's evidence; a value not at hand is read from the view. */
+static void mask_evidence(struct rp_scan_ctx *c, uint64_t offset, uint64_t length, const struct rp_evidence *ev,
+			  char out[RP_MASKED_MAX])
+{
+	uint8_t raw[RP_RAW_MAX];
+	struct rp_evidence e = *ev;
+
+	if (!e.fixed && !e.raw) {
+		if (length > RP_RAW_MAX || !rp_view_gather(&c->v, offset, offset + length, raw))
+			e.fixed = "***";
+		e.raw = raw;
+		e.raw_len = (size_t)length;
+	}
+	rp_evidence_mask(&e, out);
+}
+
 static void emit_ev(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length, double conf,
 		    const struct rp_evidence *ev)
 {
 	char masked[RP_MASKED_MAX];
 	if (c->stop || !c->cb || conf + 1e-9 < c->e->det[det].min_confidence)
 		return;
-	rp_evidence_mask(ev, masked);
+	mask_evidence(c, offset, length, ev, masked);
 	emit(c, det, offset, length, conf, masked);
 }
 
@@ -223,7 +239,7 @@ static void decide(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_
 	p->scanned_to = avail_hi;
 	p->confidence = d->base;
 	p->detector = det;
-	rp_evidence_mask(ev, p->masked);
+	mask_evidence(c, offset, length, ev, p->masked);
 }
 
 struct batch_seg {
@@ -355,10 +371,7 @@ static void score_queued(struct rp_scan_ctx *c)
 	}
 	for (unsigned i = 0; i < n_all && !c->stop; i++) {
 		struct rp_queued *e = &s->queue[i];
-		uint8_t raw[RP_RAW_MAX];
-		struct rp_evidence ev = {raw, (size_t)e->length, e->head, e->tail, NULL};
-		if (e->length > RP_RAW_MAX || !rp_view_gather(&c->v, e->offset, e->offset + e->length, raw))
-			ev = (struct rp_evidence){.fixed = "***"};
+		struct rp_evidence ev = {NULL, (size_t)e->length, e->head, e->tail, NULL};
 		decide(c, e->det, e->offset, e->length, e->found, &ev);
 	}
 }
@@ -379,7 +392,7 @@ void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t
 	}
 	/* Evidence that is not the value itself (markers) is decided now; values wait for the
 	 * batched keyword search at the end of the scan call. */
-	if (!ev->raw || !c->s) {
+	if (ev->fixed || !c->s) {
 		decide(c, det, offset, length, context_before(c, d->kw_class, d->window, offset, end), ev);
 		return;
 	}

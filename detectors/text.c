@@ -158,14 +158,17 @@ static void date_emit(struct rp_scan_ctx *c, uint64_t start, uint64_t end, size_
 {
 	uint8_t raw[RP_RAW_MAX];
 	size_t ns;
-	if (end - start > RP_RAW_MAX || !rp_view_gather(&c->v, start, end, raw))
+	if (end - start > RP_RAW_MAX)
 		return;
 	if (!keep) {
+		if (!rp_view_gather(&c->v, start, end, raw))
+			return;
 		ns = rp_mask_count_sig(raw, (size_t)(end - start));
 		keep = ns > mask_sig ? ns - mask_sig : 0;
 	}
+	/* the bytes are read again from the view if the date is reported */
 	rp_candidate(c, RP_DET_DATE_OF_BIRTH, start, end - start,
-		     &(struct rp_evidence){raw, (size_t)(end - start), 0, (unsigned)keep, NULL});
+		     &(struct rp_evidence){NULL, (size_t)(end - start), 0, (unsigned)keep, NULL});
 }
 
 void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
@@ -182,12 +185,7 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 			return;
 		if (!rp_view_boundary_before(v, end - 10) || !rp_date_valid(b, a, year, now))
 			return;
-		{
-			uint8_t raw[10];
-			if (!rp_view_gather(v, end - 10, end, raw))
-				return;
-			rp_candidate(c, RP_DET_DATE_OF_BIRTH, end - 10, 10, &(struct rp_evidence){raw, 10, 4, 0, NULL});
-		}
+		rp_candidate(c, RP_DET_DATE_OF_BIRTH, end - 10, 10, &(struct rp_evidence){NULL, 10, 4, 0, NULL});
 		return;
 	}
 	if (end < 8 || digits_back(v, end, 4, &year) != 4)
