@@ -223,13 +223,27 @@ int rp_digit_run_at(struct rp_scan_ctx *c, uint64_t end, bool glued)
 	if (!glued && view_byte(v, end) == ',' && is_digit(view_byte(v, end + 1)))
 		return 1;
 
+	/* The bytes a value ending here may span (and an escape before it), in one array: the walk
+	 * back runs on plain memory, not byte by byte through the view. */
+	uint64_t avail_lo = v->hist_len ? v->hist_base : v->cur_base;
+	uint64_t from = end > RP_RAW_MAX + 8 ? end - (RP_RAW_MAX + 8) : 0;
+	uint8_t wbuf[RP_RAW_MAX + 8];
+	const uint8_t *w;
+	if (from < avail_lo)
+		from = avail_lo;
+	if (from >= v->cur_base)
+		w = v->cur + (from - v->cur_base);
+	else if (rp_view_gather(v, from, end, wbuf))
+		w = wbuf;
+	else
+		return 1;
+#define AT(off) (w + ((off) - from)) /* pointer to the byte at stream offset off */
+
 	for (;;) {
 		uint64_t gend = pos;
 		unsigned gl = 0;
-		while (pos > 0 && !rp_view_escape_back(v, pos)) {
-			b = view_byte(v, pos - 1);
-			if (b == VB_GONE)
-				return 1; /* longer than the history: no identifier is that long */
+		while (pos > from && !rp_escape_back(AT(pos), pos - from)) {
+			b = *AT(pos - 1);
 			if (!is_digit(b))
 				break;
 			if (n == RP_SIG_MAX)
@@ -238,24 +252,29 @@ int rp_digit_run_at(struct rp_scan_ctx *c, uint64_t end, bool glued)
 			pos--;
 			gl++;
 		}
+		/* reached the start of what is kept (or RP_RAW_MAX): no identifier is that long */
+		if (pos == from && from > 0)
+			return 1;
 		if (gl == 0 || ng == RP_SIG_MAX)
 			return 1;
 		rglen[ng] = gl;
 		rgs[ng] = pos;
 		rge[ng] = gend;
 		ng++;
-		s = rp_view_sep_back(v, pos);
-		if (s <= 0 || pos <= (uint64_t)s)
+		s = (int)rp_sep_len_back(AT(pos), pos - from);
+		if (s <= 0 || pos - from <= (uint64_t)s)
 			break;
-		b = view_byte(v, pos - (uint64_t)s - 1);
-		if (!is_digit(b) || rp_view_escape_back(v, pos - (uint64_t)s))
+		b = *AT(pos - (uint64_t)s - 1);
+		if (!is_digit(b) || rp_escape_back(AT(pos - (uint64_t)s), pos - (uint64_t)s - from))
 			break;
 		pos -= (uint64_t)s;
 	}
 	if (!rp_view_boundary_before(v, pos))
 		return 1;
-	if (end - pos > RP_RAW_MAX || !rp_view_gather(v, pos, end, r.raw))
+	if (end - pos > RP_RAW_MAX)
 		return 1;
+	memcpy(r.raw, AT(pos), (size_t)(end - pos));
+#undef AT
 
 	r.n = n;
 	r.ng = ng;

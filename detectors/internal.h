@@ -293,6 +293,9 @@ bool rp_validator_run(enum rp_validator v, const char *sig, size_t n);
 void rp_mask(const uint8_t *raw, size_t raw_len, const bool *keep, size_t n_keep, char *out, size_t outlen);
 void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t tail, char *out, size_t outlen);
 size_t rp_sep_len_fwd(const uint8_t *p, size_t avail);
+/* The same backwards, on contiguous bytes: end is one past the last, avail bytes before it. */
+size_t rp_sep_len_back(const uint8_t *end, size_t avail);
+bool rp_escape_back(const uint8_t *end, size_t avail); /* "\uXXXX" ends at end */
 size_t rp_mask_count_sig(const uint8_t *raw, size_t raw_len);
 
 /* sep.c */

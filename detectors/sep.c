@@ -23,6 +23,32 @@ static bool escape_is_sep(const int b[6])
 	return false;
 }
 
+bool rp_escape_back(const uint8_t *end, size_t avail)
+{
+	const uint8_t *q = end - 6;
+	return avail >= 6 && q[0] == '\\' && q[1] == 'u' && is_hex(q[2]) && is_hex(q[3]) && is_hex(q[4]) &&
+	       is_hex(q[5]);
+}
+
+size_t rp_sep_len_back(const uint8_t *end, size_t avail)
+{
+	if (avail == 0)
+		return 0;
+	if (rp_escape_back(end, avail)) {
+		int b[6];
+		for (int i = 0; i < 6; i++)
+			b[i] = end[i - 6];
+		return escape_is_sep(b) ? 6 : 0;
+	}
+	if (end[-1] == ' ' || end[-1] == '.' || end[-1] == '-')
+		return 1;
+	if (end[-1] == 0xa0 && avail >= 2 && end[-2] == 0xc2)
+		return 2;
+	if (end[-1] == 0xaf && avail >= 3 && end[-2] == 0x80 && end[-3] == 0xe2)
+		return 3;
+	return 0;
+}
+
 size_t rp_sep_len_fwd(const uint8_t *p, size_t avail)
 {
 	if (avail == 0)
