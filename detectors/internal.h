@@ -295,7 +295,18 @@ void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t t
 size_t rp_sep_len_fwd(const uint8_t *p, size_t avail);
 /* The same backwards, on contiguous bytes: end is one past the last, avail bytes before it. */
 size_t rp_sep_len_back(const uint8_t *end, size_t avail);
-bool rp_escape_back(const uint8_t *end, size_t avail); /* "\uXXXX" ends at end */
+static inline bool rp_is_hex(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* "\uXXXX" ends at end; called for every byte walked back over, hence inline */
+static inline bool rp_escape_back(const uint8_t *end, size_t avail)
+{
+	const uint8_t *q = end - 6;
+	return avail >= 6 && q[0] == '\\' && q[1] == 'u' && rp_is_hex(q[2]) && rp_is_hex(q[3]) && rp_is_hex(q[4]) &&
+	       rp_is_hex(q[5]);
+}
 size_t rp_mask_count_sig(const uint8_t *raw, size_t raw_len);
 
 /* sep.c */

@@ -8,11 +8,6 @@
 
 #include "internal.h"
 
-static bool is_hex(int c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 static bool escape_is_sep(const int b[6])
 {
 	/* \u00a0 or \u202f, hex digits in either case */
@@ -21,13 +16,6 @@ static bool escape_is_sep(const int b[6])
 	if (b[2] == '2' && b[3] == '0' && b[4] == '2' && (b[5] == 'f' || b[5] == 'F'))
 		return true;
 	return false;
-}
-
-bool rp_escape_back(const uint8_t *end, size_t avail)
-{
-	const uint8_t *q = end - 6;
-	return avail >= 6 && q[0] == '\\' && q[1] == 'u' && is_hex(q[2]) && is_hex(q[3]) && is_hex(q[4]) &&
-	       is_hex(q[5]);
 }
 
 size_t rp_sep_len_back(const uint8_t *end, size_t avail)
@@ -103,7 +91,7 @@ bool rp_view_escape_back_at(const struct rp_view *v, uint64_t end)
 		if (b[i] < 0)
 			return false;
 	}
-	return b[0] == '\\' && b[1] == 'u' && is_hex(b[2]) && is_hex(b[3]) && is_hex(b[4]) && is_hex(b[5]);
+	return b[0] == '\\' && b[1] == 'u' && rp_is_hex(b[2]) && rp_is_hex(b[3]) && rp_is_hex(b[4]) && rp_is_hex(b[5]);
 }
 
 int rp_view_sep_back(const struct rp_view *v, uint64_t end)
