@@ -197,6 +197,17 @@ static size_t run_region(struct rp_scan_ctx *c, struct rp_dscan *ds, const uint8
 			 size_t i)
 {
 	while (i < n && !c->stop) {
+		if (cls_table[p[i]] == C_DIGIT) {
+			/* a group's digits at once: they only count */
+			size_t j = i + 1;
+			while (j < n && cls_table[p[j]] == C_DIGIT)
+				j++;
+			(void)track_byte(c, ds, p[i], base + i);
+			ds->glen += (uint32_t)(j - i - 1);
+			ds->digits += (uint32_t)(j - i - 1);
+			i = j;
+			continue;
+		}
 		bool more = track_byte(c, ds, p[i], base + i);
 		i++;
 		if (!more)
