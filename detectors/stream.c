@@ -284,7 +284,7 @@ static void stream_idle(struct rp_stream *st, struct rp_scratch *s)
 
 	if (st->side.n_pending == 0)
 		pending_free(&st->side);
-	if (len <= keep || !e->db_kw_all)
+	if (!st->tail)
 		return;
 	/* the region being tracked, and the word being written, may go on in the next write */
 	if (ds->in_digit || ds->in_upper || ds->digits || ds->upper)
@@ -298,17 +298,30 @@ static void stream_idle(struct rp_stream *st, struct rp_scratch *s)
 		keep = run;
 	if (keep > RP_TAIL)
 		keep = RP_TAIL;
-	if (keep >= len)
+	if (keep > len)
+		keep = len;
+	/* already as small as it gets (a short flow paused twice) */
+	if (keep == len && st->tail_cap == len)
 		return;
 	f.keep_from = st->pos - keep;
-	f.m = calloc(e->n_classes + st->n_marks, sizeof(*f.m));
+	f.m = calloc(e->n_classes + st->n_marks + 1, sizeof(*f.m));
 	if (!f.m)
 		return;
 	/* the marks of an earlier pause still within reach */
 	for (unsigned i = 0; i < st->n_marks; i++)
 		mark_class(&f, marks_of(st)[i].cls, st->pos - marks_of(st)[i].dist);
-	if (hs_scan(e->db_kw_all, (const char *)st->tail, (unsigned)len, 0, s->hs_kw, marks_cb, &f) == HS_SUCCESS)
+	/* keywords in the bytes let go */
+	if (keep < len && (!e->db_kw_all || hs_scan(e->db_kw_all, (const char *)st->tail, (unsigned)len, 0,
+						  s->hs_kw, marks_cb, &f) != HS_SUCCESS))
+		goto cleanup;
+	if (keep == 0 && f.n == 0) {
+		free(st->tail);
+		st->tail = NULL;
+		st->tail_len = st->tail_cap = st->n_marks = 0;
+	} else {
 		(void)tail_resize(st, keep, keep, f.m, f.n);
+	}
+cleanup:
 	free(f.m);
 }
 

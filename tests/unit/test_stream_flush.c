@@ -128,6 +128,15 @@ START_TEST(idle_stream_is_small)
 	ck_assert_int_eq(rp_stream_flush(st, scratch, collect, &seen), 0);
 	ck_assert_uint_le(rp_stream_memory(st), 256);
 	ck_assert_uint_lt(rp_stream_memory(st), busy);
+	/* a short flow shrinks too */
+	{
+		struct rp_stream *small;
+		ck_assert_int_eq(rp_stream_open(engine, &small), 0);
+		feed(small, "{\"q\":\"bonjour\"}", &seen);
+		ck_assert_int_eq(rp_stream_flush(small, scratch, collect, &seen), 0);
+		ck_assert_uint_le(rp_stream_memory(small), 256);
+		ck_assert_int_eq(rp_stream_close(small, scratch, collect, &seen), 0);
+	}
 	/* and it comes back to work */
 	feed(st, "NIR 2 95 10 99 126 111 93 ", &seen);
 	ck_assert_int_eq(rp_stream_close(st, scratch, collect, &seen), 0);
