@@ -275,11 +275,11 @@ static __always_inline bool capture_enabled(struct rp_runtime_config **cfgp)
 	return cfg && cfg->enabled;
 }
 
-/* Capture one application write of len bytes at ubuf on the flow key. */
-static __noinline int capture_write(const struct flow_key *key, const void *ubuf, __u64 len)
+/* Capture one application write of len bytes at ubuf on the flow key (its state st when the
+ * caller looked it up already, else NULL). */
+static __noinline int capture_write(const struct flow_key *key, struct flow_state *st, const void *ubuf, __u64 len)
 {
 	struct rp_runtime_config *cfg;
-	struct flow_state *st;
 	struct chunk_buf *cb;
 	struct emit_ctx ctx = {};
 	__u32 zero = 0;
@@ -299,7 +299,8 @@ static __noinline int capture_write(const struct flow_key *key, const void *ubuf
 	count_add(RP_CNT_WRITES, 1);
 	count_add(RP_CNT_BYTES, len);
 
-	st = flow_lookup_or_create(key);
+	if (!st)
+		st = flow_lookup_or_create(key);
 	if (!st)
 		return 0;
 	base = __sync_fetch_and_add(&st->offset, len);
@@ -372,10 +373,10 @@ static __always_inline int tls_write(void *obj, const void *buf, __u64 len, __u8
 	/* Link the flow to its socket through the nested syscall until it is linked: relinking on
 	 * every write cost each write syscall a walk from fd to sock. A TLS object moved to another
 	 * socket goes through a new handshake, which arms the link again. */
-	st = bpf_map_lookup_elem(&flows, &key);
+	st = flow_lookup_or_create(&key);
 	if (!st || !st->si.linked)
 		arm_pending(obj, source);
-	return capture_write(&key, buf, len);
+	return capture_write(&key, st, buf, len);
 }
 
 static __always_inline void tls_handshake(void *obj, __u8 source)
@@ -717,7 +718,7 @@ static __always_inline int tcp_write(__u64 fd, const void *buf, __u64 len)
 	if (!sk || !tcp_flow(sk, ino, &key))
 		return 0;
 	count_add(RP_CNT_TCP_WRITES, 1);
-	return capture_write(&key, buf, len);
+	return capture_write(&key, NULL, buf, len);
 }
 
 struct user_iovec {
@@ -745,7 +746,7 @@ static __always_inline int tcp_writev(__u64 fd, const struct user_iovec *iov, __
 	for (i = 0; i < MAX_IOV && i < iovcnt; i++) {
 		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]) < 0)
 			break;
-		capture_write(&key, v.base, v.len);
+		capture_write(&key, NULL, v.base, v.len);
 	}
 	/* Vectors beyond MAX_IOV: count their bytes as a gap rather than pretend they were seen. */
 	if (i < iovcnt) {
