@@ -288,9 +288,8 @@ int rp_validator_lookup(const char *name);        /* enum rp_validator or -ENOEN
 bool rp_validator_run(enum rp_validator v, const char *sig, size_t n);
 
 /* mask.c */
-/* Copy raw bytes to out, significant chars masked unless keep(i); separators kept (multi-byte
- * ones become a space). */
-void rp_mask(const uint8_t *raw, size_t raw_len, const bool *keep, size_t n_keep, char *out, size_t outlen);
+/* Copy raw bytes to out, significant chars (letters, digits) masked but the first head and the
+ * last tail; separators kept (multi-byte ones become a space). */
 void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t tail, char *out, size_t outlen);
 size_t rp_sep_len_fwd(const uint8_t *p, size_t avail);
 /* The same backwards, on contiguous bytes: end is one past the last, avail bytes before it. */

@@ -36,9 +36,9 @@ size_t rp_mask_count_sig(const uint8_t *raw, size_t raw_len)
 	return n;
 }
 
-void rp_mask(const uint8_t *raw, size_t raw_len, const bool *keep, size_t n_keep, char *out, size_t outlen)
+void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t tail, char *out, size_t outlen)
 {
-	size_t o = 0, k = 0, i = 0;
+	size_t n = rp_mask_count_sig(raw, raw_len), o = 0, k = 0, i = 0;
 	if (outlen == 0)
 		return;
 	while (i < raw_len && o + 1 < outlen) {
@@ -49,7 +49,7 @@ void rp_mask(const uint8_t *raw, size_t raw_len, const bool *keep, size_t n_keep
 			continue;
 		}
 		if (is_alnum(raw[i])) {
-			out[o++] = (k < n_keep && keep[k]) ? (char)raw[i] : '*';
+			out[o++] = k < head || k + tail >= n ? (char)raw[i] : '*';
 			k++;
 		} else if (raw[i] >= 0x20 && raw[i] < 0x7f && raw[i] != '"' && raw[i] != '\\') {
 			out[o++] = (char)raw[i];
@@ -59,17 +59,6 @@ void rp_mask(const uint8_t *raw, size_t raw_len, const bool *keep, size_t n_keep
 		i++;
 	}
 	out[o] = '\0';
-}
-
-void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t tail, char *out, size_t outlen)
-{
-	bool keep[RP_RAW_MAX];
-	size_t n = rp_mask_count_sig(raw, raw_len);
-	if (n > RP_RAW_MAX)
-		n = RP_RAW_MAX;
-	for (size_t i = 0; i < n; i++)
-		keep[i] = i < head || i + tail >= n;
-	rp_mask(raw, raw_len, keep, n, out, outlen);
 }
 
 void rp_evidence_mask(const struct rp_evidence *ev, char out[RP_MASKED_MAX])

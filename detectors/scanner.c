@@ -258,7 +258,9 @@ struct trig {
 		uint64_t D = DIGITS();                                                             \
 		if (!(D & (EVAL_BITS | EVAL_BITS << 1)))                                           \
 			return 0;                                                                  \
-		uint64_t esc = EQ('\\') & (EQ('u') >> 1);                                          \
+		uint64_t esc = EQ('\\');                                                          \
+		if (esc)                                                                           \
+			esc &= EQ('u') >> 1;                                                       \
 		uint64_t hex = (esc << 2) | (esc << 3) | (esc << 4) | (esc << 5);                  \
 		uint64_t a = D & ~hex;                                                             \
 		if (!a)                                                                            \
