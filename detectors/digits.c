@@ -20,11 +20,6 @@ struct run {
 	uint8_t raw[RP_RAW_MAX];
 };
 
-static bool is_digit(int b)
-{
-	return b >= '0' && b <= '9';
-}
-
 /* A NIR keeps sex, year and month (the same for thousands of people) and its key; place of
  * birth and order number go. */
 static void add_nir(struct rp_scan_ctx *c, unsigned det, uint64_t off, const uint8_t *raw, size_t raw_len)
@@ -188,17 +183,7 @@ static void glued_nir(struct rp_scan_ctx *c, struct run *r)
 	}
 }
 
-int rp_digit_run_glued(struct rp_scan_ctx *c, uint64_t end)
-{
-	return rp_digit_run_at(c, end, true);
-}
-
-int rp_digit_run(struct rp_scan_ctx *c, uint64_t end)
-{
-	return rp_digit_run_at(c, end, false);
-}
-
-int rp_digit_run_at(struct rp_scan_ctx *c, uint64_t end, bool glued)
+int rp_digit_run(struct rp_scan_ctx *c, uint64_t end, bool glued)
 {
 	const struct rp_view *v = &c->v;
 	struct run r;
@@ -216,11 +201,11 @@ int rp_digit_run_at(struct rp_scan_ctx *c, uint64_t end, bool glued)
 		b = view_byte(v, end + (uint64_t)s);
 		if (b == VB_FUTURE)
 			return -1;
-		if (is_digit(b))
+		if (rp_is_digit(b))
 			return 0;
 	}
 	/* "123 456 789,50": an amount, not an identifier */
-	if (!glued && view_byte(v, end) == ',' && is_digit(view_byte(v, end + 1)))
+	if (!glued && view_byte(v, end) == ',' && rp_is_digit(view_byte(v, end + 1)))
 		return 1;
 
 	/* The bytes a value ending here may span (and an escape before it), in one array: the walk
@@ -244,7 +229,7 @@ int rp_digit_run_at(struct rp_scan_ctx *c, uint64_t end, bool glued)
 		unsigned gl = 0;
 		while (pos > from && !rp_escape_back(AT(pos), pos - from)) {
 			b = *AT(pos - 1);
-			if (!is_digit(b))
+			if (!rp_is_digit(b))
 				break;
 			if (n == RP_SIG_MAX)
 				return 1;
@@ -265,7 +250,7 @@ int rp_digit_run_at(struct rp_scan_ctx *c, uint64_t end, bool glued)
 		if (s <= 0 || pos - from <= (uint64_t)s)
 			break;
 		b = *AT(pos - (uint64_t)s - 1);
-		if (!is_digit(b) || rp_escape_back(AT(pos - (uint64_t)s), pos - (uint64_t)s - from))
+		if (!rp_is_digit(b) || rp_escape_back(AT(pos - (uint64_t)s), pos - (uint64_t)s - from))
 			break;
 		pos -= (uint64_t)s;
 	}
@@ -299,7 +284,7 @@ int rp_digit_run_at(struct rp_scan_ctx *c, uint64_t end, bool glued)
 
 void rp_deferred_run(struct rp_scan_ctx *c)
 {
-	if (c->side->run_deferred && rp_digit_run(c, c->side->run_end) != -1)
+	if (c->side->run_deferred && rp_digit_run(c, c->side->run_end, false) != -1)
 		c->side->run_deferred = false;
 	if (c->side->code_deferred && rp_code(c, PAT_ICD10, c->side->code_end) != -1)
 		c->side->code_deferred = false;
@@ -307,7 +292,7 @@ void rp_deferred_run(struct rp_scan_ctx *c)
 
 static bool nir_char(int b)
 {
-	return is_digit(b) || b == 'A' || b == 'B' || b == 'a' || b == 'b';
+	return rp_is_digit(b) || b == 'A' || b == 'B' || b == 'a' || b == 'b';
 }
 
 void rp_nir_corsica(struct rp_scan_ctx *c, uint64_t end)

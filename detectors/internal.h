@@ -294,6 +294,28 @@ void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t t
 size_t rp_sep_len_fwd(const uint8_t *p, size_t avail);
 /* The same backwards, on contiguous bytes: end is one past the last, avail bytes before it. */
 size_t rp_sep_len_back(const uint8_t *end, size_t avail);
+/* Byte classes of the handlers; a view's negative values (VB_*) are in none. */
+static inline bool rp_is_digit(int b)
+{
+	return b >= '0' && b <= '9';
+}
+
+static inline bool rp_is_upper(int b)
+{
+	return b >= 'A' && b <= 'Z';
+}
+
+static inline bool rp_is_alnum(int b)
+{
+	return rp_is_digit(b) || rp_is_upper(b) || (b >= 'a' && b <= 'z');
+}
+
+/* \b's word characters: a value must not be glued to one */
+static inline bool rp_is_word(int b)
+{
+	return rp_is_alnum(b) || b == '_';
+}
+
 static inline bool rp_is_hex(int c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -367,10 +389,8 @@ int rp_on_match(unsigned int id, unsigned long long from, unsigned long long to,
 void rp_deferred_run(struct rp_scan_ctx *c);
 /* digits.c */
 /* 1: handled (or rejected), 0: run continues, -1: undecidable yet (streaming) */
-int rp_digit_run(struct rp_scan_ctx *c, uint64_t end);
-/* The run is glued to a letter after it: only a NIR ending it counts. */
-int rp_digit_run_glued(struct rp_scan_ctx *c, uint64_t end);
-int rp_digit_run_at(struct rp_scan_ctx *c, uint64_t end, bool glued);
+/* glued: the run is glued to a letter after it, only a NIR ending it counts */
+int rp_digit_run(struct rp_scan_ctx *c, uint64_t end, bool glued);
 void rp_nir_corsica(struct rp_scan_ctx *c, uint64_t end);
 /* text.c */
 void rp_iban(struct rp_scan_ctx *c, uint64_t end);

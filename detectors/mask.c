@@ -8,11 +8,6 @@
 
 #include "internal.h"
 
-static inline bool is_alnum(uint8_t b)
-{
-	return (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
-}
-
 /* Only these bytes can start a separator (rp_sep_len_fwd). */
 static inline bool may_start_sep(uint8_t b)
 {
@@ -29,7 +24,7 @@ size_t rp_mask_count_sig(const uint8_t *raw, size_t raw_len)
 			i += sl;
 			continue;
 		}
-		if (is_alnum(raw[i]))
+		if (rp_is_alnum(raw[i]))
 			n++;
 		i++;
 	}
@@ -48,7 +43,7 @@ void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t t
 			i += sl;
 			continue;
 		}
-		if (is_alnum(raw[i])) {
+		if (rp_is_alnum(raw[i])) {
 			out[o++] = k < head || k + tail >= n ? (char)raw[i] : '*';
 			k++;
 		} else if (raw[i] >= 0x20 && raw[i] < 0x7f && raw[i] != '"' && raw[i] != '\\') {

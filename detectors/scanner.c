@@ -30,21 +30,6 @@ static const uint8_t cls_table[256] = {
 	[0xc2] = C_SEP, [0xa0] = C_SEP, [0xe2] = C_SEP, [0x80] = C_SEP, [0xaf] = C_SEP,
 };
 
-static bool is_word(int b)
-{
-	return (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || b == '_';
-}
-
-static bool is_digit_b(int b)
-{
-	return b >= '0' && b <= '9';
-}
-
-static bool is_upper(int b)
-{
-	return b >= 'A' && b <= 'Z';
-}
-
 /* A group of digits ended at end (exclusive). */
 static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t end)
 {
@@ -53,16 +38,16 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 
 	/* the value must end at a word boundary (EOD counts); "253072B0..." or "FR76ABCD": only
 	 * letter-and-digit values go on past a capital, and a NIR glued to the next word */
-	if (after >= 0 && is_word(after)) {
-		if (after != '_' && !is_digit_b(after) && ds->digits >= 13 && g >= 2) {
+	if (after >= 0 && rp_is_word(after)) {
+		if (after != '_' && !rp_is_digit(after) && ds->digits >= 13 && g >= 2) {
 			if (ds->digits >= 15)
-				(void)rp_digit_run_glued(c, end);
+				(void)rp_digit_run(c, end, true);
 			if (ds->saw_ab)
 				rp_nir_corsica(c, end);
 		}
 		return;
 	}
-	if (ds->digits >= 9 && rp_digit_run(c, end) == -1) {
+	if (ds->digits >= 9 && rp_digit_run(c, end, false) == -1) {
 		c->side->run_deferred = true;
 		c->side->run_end = end;
 	}
@@ -74,17 +59,17 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		/* cheap shape checks before the handlers: the byte(s) just before the group */
 		uint64_t gs = end - g;
 		int b1 = view_byte(&c->v, gs - 1), b2 = gs >= 2 ? view_byte(&c->v, gs - 2) : -1;
-		if ((g == 7 && is_upper(b1) && (is_upper(b2))) || (g == 8 && is_upper(b1)))
+		if ((g == 7 && rp_is_upper(b1) && (rp_is_upper(b2))) || (g == 8 && rp_is_upper(b1)))
 			rp_dea(c, end);
 		/* ICD-10 "F32", "E1165", or the part after the dot of "F32.1" */
-		if ((g >= 2 && g <= 6 && is_upper(b1)) ||
-		    (g <= 4 && b1 == '.' && gs >= 4 && is_upper(view_byte(&c->v, gs - 4)))) {
+		if ((g >= 2 && g <= 6 && rp_is_upper(b1)) ||
+		    (g <= 4 && b1 == '.' && gs >= 4 && rp_is_upper(view_byte(&c->v, gs - 4)))) {
 			if (rp_code(c, PAT_ICD10, end) == -1) {
 				c->side->code_deferred = true;
 				c->side->code_end = end;
 			}
 		}
-		if (g == 2 && is_upper(b1) && is_upper(b2) && ds->upper >= 3)
+		if (g == 2 && rp_is_upper(b1) && rp_is_upper(b2) && ds->upper >= 3)
 			rp_code(c, PAT_ATC, end);
 	}
 	if (g >= 4 && end >= 5) {
@@ -107,12 +92,12 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 static void upper_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t end)
 {
 	int after = view_byte(&c->v, end);
-	if (after >= 0 && is_word(after))
+	if (after >= 0 && rp_is_word(after))
 		return;
 	if (ds->saw_cc && ds->digits + ds->upper >= 14)
 		rp_iban(c, end);
 	/* an ICD-10-CM code ending with a letter ("S72.001A") */
-	if (ds->uprun == 1 && ds->digits >= 3 && end >= 2 && is_digit_b(view_byte(&c->v, end - 2)) &&
+	if (ds->uprun == 1 && ds->digits >= 3 && end >= 2 && rp_is_digit(view_byte(&c->v, end - 2)) &&
 	    rp_code(c, PAT_ICD10, end) == -1) {
 		c->side->code_deferred = true;
 		c->side->code_end = end;

@@ -188,7 +188,7 @@ bool rp_view_boundary_before(const struct rp_view *v, uint64_t start)
 		return false;
 	if (b < 0)
 		return true;
-	if ((b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || b == '_') {
+	if (rp_is_word(b)) {
 		/* a JSON escape such as \n right before the value is a boundary */
 		return (b >= 'a' && b <= 'z') && start >= 2 && view_byte(v, start - 2) == '\\';
 	}

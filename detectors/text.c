@@ -9,24 +9,9 @@
 
 #include "internal.h"
 
-static bool is_digit(int b)
-{
-	return b >= '0' && b <= '9';
-}
-
-static bool is_upper(int b)
-{
-	return b >= 'A' && b <= 'Z';
-}
-
-static bool is_alnum(int b)
-{
-	return is_digit(b) || is_upper(b) || (b >= 'a' && b <= 'z');
-}
-
 static bool iban_char(int b)
 {
-	return is_digit(b) || is_upper(b);
+	return rp_is_digit(b) || rp_is_upper(b);
 }
 
 void rp_iban(struct rp_scan_ctx *c, uint64_t end)
@@ -39,7 +24,7 @@ void rp_iban(struct rp_scan_ctx *c, uint64_t end)
 	/* The country code fixes the length: the IBAN must end exactly here. */
 	for (int i = 0; i + 15 <= n; i++) {
 		int len;
-		if (!is_upper(sig[i]) || !is_upper(sig[i + 1]) || !is_digit(sig[i + 2]) || !is_digit(sig[i + 3]))
+		if (!rp_is_upper(sig[i]) || !rp_is_upper(sig[i + 1]) || !rp_is_digit(sig[i + 2]) || !rp_is_digit(sig[i + 3]))
 			continue;
 		len = rp_iban_country_length(sig + i);
 		if (len == 0 || len != n - i)
@@ -75,13 +60,13 @@ void rp_email(struct rp_scan_ctx *c, uint64_t end)
 	int b;
 
 	/* "x@chu.example" then ".fr": the longer match comes next */
-	if (view_byte(v, end) == '.' && is_alnum(view_byte(v, end + 1)))
+	if (view_byte(v, end) == '.' && rp_is_alnum(view_byte(v, end + 1)))
 		return;
 	while (pos > 0 && end - pos < 200) {
 		b = view_byte(v, pos - 1);
 		if (b == '@')
 			break;
-		if (!is_alnum(b) && b != '.' && b != '-')
+		if (!rp_is_alnum(b) && b != '.' && b != '-')
 			return;
 		pos--;
 	}
@@ -91,7 +76,7 @@ void rp_email(struct rp_scan_ctx *c, uint64_t end)
 	lp = at;
 	while (lp > 0 && at - lp < 64) {
 		b = view_byte(v, lp - 1);
-		if (!is_alnum(b) && !strchr("._%+-", b))
+		if (!rp_is_alnum(b) && !strchr("._%+-", b))
 			break;
 		lp--;
 	}
@@ -101,7 +86,7 @@ void rp_email(struct rp_scan_ctx *c, uint64_t end)
 	if (lp == at || end - lp > RP_RAW_MAX || !rp_view_gather(v, lp, end, raw))
 		return;
 	for (uint64_t i = lp; i < at; i++)
-		if (is_alnum(raw[i - lp]))
+		if (rp_is_alnum(raw[i - lp]))
 			nl++;
 	/* the first character of the local part, and the domain, stay */
 	ns = rp_mask_count_sig(raw, (size_t)(end - lp));
@@ -116,7 +101,7 @@ static int digits_back(const struct rp_view *v, uint64_t pos, int max, int *val)
 	*val = 0;
 	while (n < max && pos > (uint64_t)n) {
 		int b = view_byte(v, pos - 1 - (uint64_t)n);
-		if (!is_digit(b))
+		if (!rp_is_digit(b))
 			break;
 		*val += (b - '0') * mul;
 		mul *= 10;
@@ -283,8 +268,8 @@ int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		if (end < 7 || !rp_view_gather(v, end - 7, end, raw) || !rp_view_boundary_before(v, end - 7))
 			return 1;
 		/* [ABCDGHJLMNPRSV]\d\d[A-Z]{2}\d\d */
-		if (!raw[0] || !strchr("ABCDGHJLMNPRSV", raw[0]) || !is_digit(raw[1]) || !is_digit(raw[2]) || !is_upper(raw[3]) ||
-		    !is_upper(raw[4]) || !is_digit(raw[5]) || !is_digit(raw[6]))
+		if (!raw[0] || !strchr("ABCDGHJLMNPRSV", raw[0]) || !rp_is_digit(raw[1]) || !rp_is_digit(raw[2]) || !rp_is_upper(raw[3]) ||
+		    !rp_is_upper(raw[4]) || !rp_is_digit(raw[5]) || !rp_is_digit(raw[6]))
 			return 1;
 		rp_candidate(c, RP_DET_ATC, end - 7, 7, &(struct rp_evidence){raw, 7, 3, 0, NULL});
 		return 1;
@@ -302,7 +287,7 @@ int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		size_t i = 3;
 		if (end < len || !rp_view_gather(v, end - len, end, raw))
 			continue;
-		if (!is_upper(raw[0]) || !is_digit(raw[1]) || !is_digit(raw[2]))
+		if (!rp_is_upper(raw[0]) || !rp_is_digit(raw[1]) || !rp_is_digit(raw[2]))
 			continue;
 		if (i < len && raw[i] == '.')
 			i++;
@@ -315,7 +300,7 @@ int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		if (!rp_view_boundary_before(v, end - len))
 			return 1;
 		/* the ATC shape (4th char a letter, 7 chars) is never an ICD-10 code */
-		if (len == 7 && is_upper(raw[3]) && is_upper(raw[4]) && is_digit(raw[5]) && is_digit(raw[6]))
+		if (len == 7 && rp_is_upper(raw[3]) && rp_is_upper(raw[4]) && rp_is_digit(raw[5]) && rp_is_digit(raw[6]))
 			return 1;
 		rp_candidate(c, RP_DET_ICD10, end - len, len, &(struct rp_evidence){raw, len, 1, 0, NULL});
 		return 1;
