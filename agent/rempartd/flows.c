@@ -429,6 +429,13 @@ static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t s
 	return rp_decoder_feed(f->decoder, r->data + skip, r->len - skip, on_decoded, &fc);
 }
 
+/* The writer paused: decide what the flow's detection stream was waiting for. */
+static void flow_pause(struct rp_daemon *d, struct rp_flow *f)
+{
+	struct finding_ctx fc = {.d = d, .f = f};
+	(void)rp_stream_flush(f->stream, f->pref->scratch, on_finding, &fc);
+}
+
 bool rp_flows_flush_idle(struct rp_daemon *d, uint64_t now, uint64_t idle_ns)
 {
 	struct rp_flow_table *t = d->flows;
@@ -443,8 +450,7 @@ bool rp_flows_flush_idle(struct rp_daemon *d, uint64_t now, uint64_t idle_ns)
 		*pp = f->dirty_next;
 		f->dirty_next = NULL;
 		f->dirty = false;
-		struct finding_ctx fc = {.d = d, .f = f};
-		(void)rp_stream_flush(f->stream, f->pref->scratch, on_finding, &fc);
+		flow_pause(d, f);
 	}
 	return t->dirty != NULL;
 }
@@ -507,15 +513,12 @@ static int on_exec(struct rp_daemon *d, const struct rp_exec_record *x, size_t s
 static void settle_held_flow(struct rp_daemon *d, const struct rp_hold_record *h, size_t size)
 {
 	struct rp_flow *f;
-	struct finding_ctx fc = {.d = d};
 
 	if (size < sizeof(*h))
 		return;
 	f = flow_find(d->flows, h->id.flow_key, flow_pid(&h->id), h->id.source);
-	if (!f)
-		return;
-	fc.f = f;
-	(void)rp_stream_flush(f->stream, f->pref->scratch, on_finding, &fc);
+	if (f)
+		flow_pause(d, f);
 }
 
 int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size)
