@@ -93,6 +93,32 @@ grep -Eq "^Max core file size +0 +0 " "/proc/$DAEMON_PID/limits" || fail "rempar
 grep -q "SSL_write" "$T/status.txt" || fail "status does not list SSL_write probes"
 grep -q "bytes_captured" "$T/status.txt" || fail "status lacks counters"
 
+# status tells what the detection state of live flows costs: a connection kept open after its
+# request (two flows: the client's and the test server's, both hooked) holds a few hundred bytes
+# once idle, and less once it is closed.
+"$PY" - "$PORT" "$T/ca.pem" > "$T/open.out" 2>&1 <<'PYEOF' &
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), server_hostname="localhost")
+body = b"bonjour, une question sans identifiant"
+s.sendall(b"POST /open HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+s.recv(200)
+print("sent", flush=True)
+time.sleep(4)
+s.close()
+PYEOF
+OPEN_PID=$!
+state_bytes() { "$BIN/rempart" --socket "$SOCK" status --json | "$PY" -c \
+  'import json,sys; print(json.load(sys.stdin)["agent_counters"]["detection_state_bytes"])'; }
+for _ in $(seq 30); do grep -q sent "$T/open.out" 2>/dev/null && break; sleep 0.1; done
+sleep 0.3 # past the 20 ms pause: the flow is idle
+held=$(state_bytes)
+log "detection state with one idle connection: $held bytes"
+[[ $held -gt 0 && $held -le 1024 ]] || fail "detection_state_bytes with one idle flow: $held"
+wait "$OPEN_PID" || fail "the open connection failed: $(cat "$T/open.out")"
+for _ in $(seq 30); do [[ $(state_bytes) -lt $held ]] && break; sleep 0.1; done
+[[ $(state_bytes) -lt $held ]] || fail "detection state not released when the connection closed"
+
 # Clean shutdown: exit 0, socket removed, no uprobe left behind.
 stop_daemon || fail "rempartd did not exit cleanly"
 [[ ! -e "$SOCK" ]] || fail "control socket left behind"
