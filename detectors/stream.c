@@ -280,7 +280,9 @@ static void stream_idle(struct rp_stream *st, struct rp_scratch *s)
 	const struct rp_engine *e = st->engine;
 	const struct rp_dscan *ds = &st->side.ds;
 	size_t keep = RP_IDLE_KEEP, run = 0, len = st->tail_len;
-	struct marks_fill f = {e, st->pos - len, 0, st->pos, NULL, 0};
+	/* one mark per keyword class at most: no allocation on every pause */
+	struct rp_kw_mark m[KW__BUILTIN + RP_DET_MAX];
+	struct marks_fill f = {e, st->pos - len, 0, st->pos, m, 0};
 
 	if (st->side.n_pending == 0)
 		pending_free(&st->side);
@@ -304,16 +306,13 @@ static void stream_idle(struct rp_stream *st, struct rp_scratch *s)
 	if (keep == len && st->tail_cap == len)
 		return;
 	f.keep_from = st->pos - keep;
-	f.m = calloc(e->n_classes + st->n_marks + 1, sizeof(*f.m));
-	if (!f.m)
-		return;
 	/* the marks of an earlier pause still within reach */
 	for (unsigned i = 0; i < st->n_marks; i++)
 		mark_class(&f, marks_of(st)[i].cls, st->pos - marks_of(st)[i].dist);
 	/* keywords in the bytes let go */
 	if (keep < len && (!e->db_kw_all || hs_scan(e->db_kw_all, (const char *)st->tail, (unsigned)len, 0,
 						  s->hs_kw, marks_cb, &f) != HS_SUCCESS))
-		goto cleanup;
+		return;
 	if (keep == 0 && f.n == 0) {
 		free(st->tail);
 		st->tail = NULL;
@@ -321,8 +320,6 @@ static void stream_idle(struct rp_stream *st, struct rp_scratch *s)
 	} else {
 		(void)tail_resize(st, keep, keep, f.m, f.n);
 	}
-cleanup:
-	free(f.m);
 }
 
 int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb, void *userdata)
