@@ -11,6 +11,7 @@
 
 #include "btf_layout.h"
 #include "rempart.h"
+#include "run_suite.h"
 
 START_TEST(capture_records_agree)
 {
@@ -69,15 +70,9 @@ int main(void)
 {
 	Suite *s = suite_create("abi");
 	TCase *tc = tcase_create("layout");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, capture_records_agree);
 	tcase_add_test(tc, records_are_8_byte_multiples);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -14,6 +14,7 @@
 
 #include "decoders.h"
 #include "detectors.h"
+#include "run_suite.h"
 
 #define NIR "2 95 10 99 126 111 93"
 
@@ -730,8 +731,6 @@ int main(void)
 {
 	Suite *s = suite_create("decoders");
 	TCase *h1 = tcase_create("http1"), *h2 = tcase_create("http2");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(h1, 120);
 	tcase_add_test(h1, raw_passes_unchanged);
@@ -754,9 +753,5 @@ int main(void)
 	tcase_add_test(h2, detector_needs_the_decoder);
 	suite_add_tcase(s, h1);
 	suite_add_tcase(s, h2);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

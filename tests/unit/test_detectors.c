@@ -9,50 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detectors.h"
-
-#define MAXF 256
-
-struct collect {
-	unsigned n;
-	struct rp_finding f[MAXF];
-};
-
-static int collect_cb(const struct rp_finding *f, void *userdata)
-{
-	struct collect *c = userdata;
-	if (c->n < MAXF)
-		c->f[c->n] = *f;
-	c->n++;
-	return 0;
-}
-
-static unsigned count_det(const struct collect *c, const char *id)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < c->n && i < MAXF; i++)
-		if (strcmp(c->f[i].id, id) == 0)
-			n++;
-	return n;
-}
-
-static struct rp_engine *engine;
-static struct rp_scratch *scratch;
-
-static void setup(void)
-{
-	struct rp_engine_config cfg;
-	char err[256] = "";
-	rp_engine_config_default(&cfg);
-	ck_assert_int_eq(rp_engine_new(&cfg, &engine, err, sizeof(err)), 0);
-	ck_assert_int_eq(rp_scratch_new(engine, &scratch), 0);
-}
-
-static void teardown(void)
-{
-	rp_scratch_free(scratch);
-	rp_engine_free(engine);
-}
+#include "detect_fixture.h"
+#include "run_suite.h"
 
 static void scan_stream(const char *s, size_t feed, struct collect *stream)
 {
@@ -83,11 +41,7 @@ static void check_feed_sizes(const char *text, const struct collect *block)
 		ck_assert_msg(s.n == block->n, "'%s' fed %zu bytes at a time: %u findings, block %u", text, feeds[k],
 			      s.n, block->n);
 		for (unsigned i = 0; i < s.n && i < MAXF; i++) {
-			bool same = false;
-			for (unsigned j = 0; j < block->n && j < MAXF; j++)
-				same = same || (strcmp(s.f[i].id, block->f[j].id) == 0 && s.f[i].offset == block->f[j].offset &&
-						s.f[i].length == block->f[j].length);
-			ck_assert_msg(same, "'%s' fed %zu bytes at a time: %s at %llu not found by the block scan", text,
+			ck_assert_msg(has_finding(block, &s.f[i]), "'%s' fed %zu bytes at a time: %s at %llu not found by the block scan", text,
 				      feeds[k], s.f[i].id, (unsigned long long)s.f[i].offset);
 		}
 	}
@@ -373,8 +327,6 @@ int main(void)
 {
 	Suite *s = suite_create("detectors");
 	TCase *tc = tcase_create("all");
-	SRunner *sr;
-	int failed;
 
 	/* compiling the databases takes a while: once per test case */
 	tcase_add_unchecked_fixture(tc, setup, teardown);
@@ -386,9 +338,5 @@ int main(void)
 	tcase_add_test(tc, hostile_input);
 	tcase_add_test(tc, huge_stream_bounded);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -16,6 +16,7 @@
 #include "rempart.h"
 
 #include "btf_layout.h"
+#include "run_suite.h"
 
 static void check_shared(struct btf *btf)
 {
@@ -182,8 +183,6 @@ int main(void)
 {
 	Suite *s = suite_create("enforce");
 	TCase *tc = tcase_create("enforce");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, enforce_structs_agree);
 	tcase_add_test(tc, enforcement_defaults);
@@ -191,9 +190,5 @@ int main(void)
 	tcase_add_test(tc, enforcement_errors);
 	tcase_add_test(tc, hold_destination_dependency);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

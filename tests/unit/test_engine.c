@@ -7,60 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detectors.h"
-
-#define MAXF 64
-
-struct collect {
-	unsigned n;
-	struct rp_finding f[MAXF];
-};
-
-static int collect_cb(const struct rp_finding *f, void *userdata)
-{
-	struct collect *c = userdata;
-	if (c->n < MAXF)
-		c->f[c->n] = *f;
-	c->n++;
-	return 0;
-}
-
-static struct rp_engine *engine;
-static struct rp_scratch *scratch;
-
-static void setup(void)
-{
-	struct rp_engine_config cfg;
-	char err[256] = "";
-	rp_engine_config_default(&cfg);
-	ck_assert_int_eq(rp_engine_new(&cfg, &engine, err, sizeof(err)), 0);
-	ck_assert_int_eq(rp_scratch_new(engine, &scratch), 0);
-}
-
-static void teardown(void)
-{
-	rp_scratch_free(scratch);
-	rp_engine_free(engine);
-	scratch = NULL;
-	engine = NULL;
-}
-
-static unsigned count_det(const struct collect *c, const char *id)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < c->n && i < MAXF; i++)
-		if (strcmp(c->f[i].id, id) == 0)
-			n++;
-	return n;
-}
-
-static const struct rp_finding *find_det(const struct collect *c, const char *id)
-{
-	for (unsigned i = 0; i < c->n && i < MAXF; i++)
-		if (strcmp(c->f[i].id, id) == 0)
-			return &c->f[i];
-	return NULL;
-}
+#include "detect_fixture.h"
+#include "run_suite.h"
 
 static void scan_block(const char *s, struct collect *c)
 {
@@ -304,8 +252,6 @@ int main(void)
 {
 	Suite *s = suite_create("engine");
 	TCase *tc = tcase_create("nir");
-	SRunner *sr;
-	int failed;
 
 	/* compiling the databases takes a while: once per test case */
 	tcase_add_unchecked_fixture(tc, setup, teardown);
@@ -320,9 +266,5 @@ int main(void)
 	tcase_add_test(tc, api_misuse);
 	tcase_add_test(tc, threads_share_engine);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "ipc.h"
 #include "notify_server.h"
+#include "run_suite.h"
 
 static char dir[64];
 static char path[128];
@@ -440,11 +441,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(suite());
 }

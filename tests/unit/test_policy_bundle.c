@@ -18,6 +18,7 @@
 
 #include "bundle.h"
 #include "policy.h"
+#include "run_suite.h"
 
 static char tmp[] = "/tmp/rempart-bundle-test.XXXXXX";
 static char key1[512], key2[512], keydir[512], key2pub[512];
@@ -523,8 +524,6 @@ int main(void)
 {
 	Suite *s = suite_create("policy-bundle");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -541,9 +540,5 @@ int main(void)
 	tcase_add_test(tc, test_sign_needs_ed25519_private_key);
 	tcase_add_test(tc, test_fetch_refusals);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "run_suite.h"
 
 static char *slurp(const char *path)
 {
@@ -270,8 +271,6 @@ int main(void)
 {
 	Suite *s = suite_create("policy-malformed");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_malformed_fixtures);
@@ -282,9 +281,5 @@ int main(void)
 	tcase_add_test(tc, test_invalid_utf8);
 	tcase_add_test(tc, test_embedded_nul_in_buffer);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "daemon.h"
+#include "run_suite.h"
 
 START_TEST(openssl3_ssl_write)
 {
@@ -76,8 +77,6 @@ int main(void)
 {
 	Suite *s = suite_create("probe_site");
 	TCase *tc = tcase_create("prologues");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, openssl3_ssl_write);
 	tcase_add_test(tc, openssl3_ssl_write_ex);
@@ -86,9 +85,5 @@ int main(void)
 	tcase_add_test(tc, unknown_or_truncated_stays_at_entry);
 	tcase_add_test(tc, branch_at_entry);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

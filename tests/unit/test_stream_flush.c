@@ -9,60 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detectors.h"
+#include "detect_fixture.h"
+#include "run_suite.h"
 
-#define SEEN_MAX 64
-struct seen {
-	unsigned n;
-	uint64_t offset[SEEN_MAX];
-	uint64_t length[SEEN_MAX];
-	unsigned detector[SEEN_MAX];
-};
-
-static int collect(const struct rp_finding *f, void *u)
+static void feed(struct rp_stream *st, const char *s, struct collect *seen)
 {
-	struct seen *s = u;
-	if (s->n < SEEN_MAX) {
-		s->offset[s->n] = f->offset;
-		s->length[s->n] = f->length;
-		s->detector[s->n] = f->detector;
-	}
-	s->n++;
-	return 0;
-}
-
-static struct rp_engine *engine;
-static struct rp_scratch *scratch;
-
-static void setup(void)
-{
-	struct rp_engine_config cfg;
-	rp_engine_config_default(&cfg);
-	ck_assert_int_eq(rp_engine_new(&cfg, &engine, NULL, 0), 0);
-	ck_assert_int_eq(rp_scratch_new(engine, &scratch), 0);
-}
-
-static void teardown(void)
-{
-	rp_scratch_free(scratch);
-	rp_engine_free(engine);
-}
-
-static void feed(struct rp_stream *st, const char *s, struct seen *seen)
-{
-	ck_assert_int_eq(rp_stream_feed(st, scratch, s, strlen(s), collect, seen), 0);
+	ck_assert_int_eq(rp_stream_feed(st, scratch, s, strlen(s), collect_cb, seen), 0);
 }
 
 START_TEST(value_ending_a_write_is_decided_at_flush)
 {
 	struct rp_stream *st;
-	struct seen seen = {0};
+	struct collect seen = {0};
 
 	ck_assert_int_eq(rp_stream_open(engine, &st), 0);
 	feed(st, "numéro de sécurité sociale 2 95 10 99 126 111 93", &seen);
-	ck_assert_int_eq(rp_stream_flush(st, scratch, collect, &seen), 0);
+	ck_assert_int_eq(rp_stream_flush(st, scratch, collect_cb, &seen), 0);
 	ck_assert_uint_eq(seen.n, 1);
-	ck_assert_uint_eq(seen.detector[0], RP_DET_FR_NIR);
+	ck_assert_uint_eq(seen.f[0].detector, RP_DET_FR_NIR);
 	ck_assert_int_eq(rp_stream_close(st, scratch, NULL, NULL), 0);
 }
 END_TEST
@@ -70,20 +34,20 @@ END_TEST
 START_TEST(value_split_by_a_flush_is_found_whole)
 {
 	struct rp_stream *st;
-	struct seen seen = {0};
+	struct collect seen = {0};
 	const char *a = "NIR du patient : 2 95 10 99 1", *b = "26 111 93, merci";
 
 	ck_assert_int_eq(rp_stream_open(engine, &st), 0);
 	feed(st, a, &seen);
-	ck_assert_int_eq(rp_stream_flush(st, scratch, collect, &seen), 0);
+	ck_assert_int_eq(rp_stream_flush(st, scratch, collect_cb, &seen), 0);
 	ck_assert_uint_eq(seen.n, 0); /* a prefix is no NIR */
 	feed(st, b, &seen);
-	ck_assert_int_eq(rp_stream_close(st, scratch, collect, &seen), 0);
+	ck_assert_int_eq(rp_stream_close(st, scratch, collect_cb, &seen), 0);
 	ck_assert_uint_ge(seen.n, 1);
-	for (unsigned i = 0; i < seen.n && i < SEEN_MAX; i++) {
-		ck_assert_uint_eq(seen.detector[i], RP_DET_FR_NIR);
-		ck_assert_uint_eq(seen.offset[i], strlen("NIR du patient : "));
-		ck_assert_uint_eq(seen.length[i], strlen("2 95 10 99 126 111 93"));
+	for (unsigned i = 0; i < seen.n && i < MAXF; i++) {
+		ck_assert_uint_eq(seen.f[i].detector, RP_DET_FR_NIR);
+		ck_assert_uint_eq(seen.f[i].offset, strlen("NIR du patient : "));
+		ck_assert_uint_eq(seen.f[i].length, strlen("2 95 10 99 126 111 93"));
 	}
 }
 END_TEST
@@ -93,19 +57,19 @@ END_TEST
 START_TEST(keyword_before_a_pause_still_counts)
 {
 	struct rp_stream *st;
-	struct seen seen = {0};
+	struct collect seen = {0};
 	const char *a = "Code FINESS de l'établissement où la patiente a été hospitalisée la semaine dernière, "
 			"à reporter sur le formulaire : ";
 
 	ck_assert_int_eq(rp_stream_open(engine, &st), 0);
 	feed(st, a, &seen);
-	ck_assert_int_eq(rp_stream_flush(st, scratch, collect, &seen), 0);
+	ck_assert_int_eq(rp_stream_flush(st, scratch, collect_cb, &seen), 0);
 	ck_assert_uint_le(rp_stream_memory(st), 256);
 	feed(st, "750712184.", &seen);
-	ck_assert_int_eq(rp_stream_close(st, scratch, collect, &seen), 0);
+	ck_assert_int_eq(rp_stream_close(st, scratch, collect_cb, &seen), 0);
 	ck_assert_uint_eq(seen.n, 1);
-	ck_assert_uint_eq(seen.detector[0], RP_DET_FR_FINESS);
-	ck_assert_uint_eq(seen.offset[0], strlen(a));
+	ck_assert_uint_eq(seen.f[0].detector, RP_DET_FR_FINESS);
+	ck_assert_uint_eq(seen.f[0].offset, strlen(a));
 }
 END_TEST
 
@@ -114,7 +78,7 @@ END_TEST
 START_TEST(idle_stream_is_small)
 {
 	struct rp_stream *st;
-	struct seen seen = {0};
+	struct collect seen = {0};
 	char body[4096];
 	size_t busy;
 
@@ -125,7 +89,7 @@ START_TEST(idle_stream_is_small)
 	ck_assert_int_eq(rp_stream_open(engine, &st), 0);
 	feed(st, body, &seen);
 	busy = rp_stream_memory(st);
-	ck_assert_int_eq(rp_stream_flush(st, scratch, collect, &seen), 0);
+	ck_assert_int_eq(rp_stream_flush(st, scratch, collect_cb, &seen), 0);
 	ck_assert_uint_le(rp_stream_memory(st), 256);
 	ck_assert_uint_lt(rp_stream_memory(st), busy);
 	/* a short flow shrinks too */
@@ -133,15 +97,15 @@ START_TEST(idle_stream_is_small)
 		struct rp_stream *small;
 		ck_assert_int_eq(rp_stream_open(engine, &small), 0);
 		feed(small, "{\"q\":\"bonjour\"}", &seen);
-		ck_assert_int_eq(rp_stream_flush(small, scratch, collect, &seen), 0);
+		ck_assert_int_eq(rp_stream_flush(small, scratch, collect_cb, &seen), 0);
 		ck_assert_uint_le(rp_stream_memory(small), 256);
-		ck_assert_int_eq(rp_stream_close(small, scratch, collect, &seen), 0);
+		ck_assert_int_eq(rp_stream_close(small, scratch, collect_cb, &seen), 0);
 	}
 	/* and it comes back to work */
 	feed(st, "NIR 2 95 10 99 126 111 93 ", &seen);
-	ck_assert_int_eq(rp_stream_close(st, scratch, collect, &seen), 0);
+	ck_assert_int_eq(rp_stream_close(st, scratch, collect_cb, &seen), 0);
 	ck_assert_uint_eq(seen.n, 1);
-	ck_assert_uint_eq(seen.detector[0], RP_DET_FR_NIR);
+	ck_assert_uint_eq(seen.f[0].detector, RP_DET_FR_NIR);
 }
 END_TEST
 
@@ -160,27 +124,23 @@ START_TEST(pauses_everywhere)
 	static const size_t steps[] = {1, 3, 7, 16};
 	const char *text = flush_texts[_i];
 	size_t len = strlen(text);
-	struct seen block = {0};
+	struct collect block = {0};
 
-	ck_assert_int_eq(rp_scan_block(engine, scratch, text, len, collect, &block), 0);
+	ck_assert_int_eq(rp_scan_block(engine, scratch, text, len, collect_cb, &block), 0);
 	ck_assert_uint_gt(block.n, 0);
 	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
 		struct rp_stream *st;
-		struct seen seen = {0};
+		struct collect seen = {0};
 		ck_assert_int_eq(rp_stream_open(engine, &st), 0);
 		for (size_t i = 0; i < len; i += steps[k]) {
 			size_t n = len - i < steps[k] ? len - i : steps[k];
-			ck_assert_int_eq(rp_stream_feed(st, scratch, text + i, n, collect, &seen), 0);
-			ck_assert_int_eq(rp_stream_flush(st, scratch, collect, &seen), 0);
+			ck_assert_int_eq(rp_stream_feed(st, scratch, text + i, n, collect_cb, &seen), 0);
+			ck_assert_int_eq(rp_stream_flush(st, scratch, collect_cb, &seen), 0);
 		}
-		ck_assert_int_eq(rp_stream_close(st, scratch, collect, &seen), 0);
-		for (unsigned b = 0; b < block.n && b < SEEN_MAX; b++) {
-			bool found = false;
-			for (unsigned j = 0; j < seen.n && j < SEEN_MAX; j++)
-				found = found || (seen.detector[j] == block.detector[b] && seen.offset[j] == block.offset[b] &&
-						  seen.length[j] == block.length[b]);
-			ck_assert_msg(found, "'%s' paused every %zu bytes: %s at %llu missed", text, steps[k],
-				      rp_detector_builtin_id(block.detector[b]), (unsigned long long)block.offset[b]);
+		ck_assert_int_eq(rp_stream_close(st, scratch, collect_cb, &seen), 0);
+		for (unsigned b = 0; b < block.n && b < MAXF; b++) {
+			ck_assert_msg(has_finding(&seen, &block.f[b]), "'%s' paused every %zu bytes: %s at %llu missed", text, steps[k],
+				      rp_detector_builtin_id(block.f[b].detector), (unsigned long long)block.f[b].offset);
 		}
 	}
 }
@@ -190,8 +150,6 @@ int main(void)
 {
 	Suite *s = suite_create("stream_flush");
 	TCase *tc = tcase_create("flush");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, value_ending_a_write_is_decided_at_flush);
@@ -200,9 +158,5 @@ int main(void)
 	tcase_add_test(tc, idle_stream_is_small);
 	tcase_add_loop_test(tc, pauses_everywhere, 0, (int)(sizeof(flush_texts) / sizeof(flush_texts[0])));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

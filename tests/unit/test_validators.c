@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "run_suite.h"
 
 #define S(x) x, strlen(x)
 
@@ -132,8 +133,6 @@ int main(void)
 {
 	Suite *s = suite_create("validators");
 	TCase *tc = tcase_create("vectors");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, luhn);
 	tcase_add_test(tc, nir);
@@ -143,9 +142,5 @@ int main(void)
 	tcase_add_test(tc, dates);
 	tcase_add_test(tc, names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }
