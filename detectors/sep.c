@@ -85,33 +85,17 @@ int rp_view_sep_fwd(const struct rp_view *v, uint64_t off)
 
 bool rp_view_escape_back_at(const struct rp_view *v, uint64_t end)
 {
-	int b[6];
-	for (int i = 0; i < 6; i++) {
-		b[i] = view_byte(v, end - 6 + (uint64_t)i);
-		if (b[i] < 0)
-			return false;
-	}
-	return b[0] == '\\' && b[1] == 'u' && rp_is_hex(b[2]) && rp_is_hex(b[3]) && rp_is_hex(b[4]) && rp_is_hex(b[5]);
+	uint8_t b[6];
+	return end >= 6 && rp_view_gather(v, end - 6, end, b) && rp_escape_back(b + 6, 6);
 }
 
 int rp_view_sep_back(const struct rp_view *v, uint64_t end)
 {
-	int c;
-	if (end < 1)
-		return 0;
-	if (rp_view_escape_back(v, end)) {
-		int b[6];
-		for (int i = 0; i < 6; i++)
-			b[i] = view_byte(v, end - 6 + (uint64_t)i);
-		return escape_is_sep(b) ? 6 : 0;
-	}
-	c = view_byte(v, end - 1);
-	if (c == ' ' || c == '.' || c == '-')
-		return 1;
-	if (c == 0xa0 && end >= 2 && view_byte(v, end - 2) == 0xc2)
-		return 2;
-	if (c == 0xaf && end >= 3 && view_byte(v, end - 2) == 0x80 && view_byte(v, end - 3) == 0xe2)
-		return 3;
+	uint8_t b[6];
+	/* the longest separator is 6 bytes; fewer may be in view */
+	for (uint64_t k = end < 6 ? end : 6; k > 0; k--)
+		if (rp_view_gather(v, end - k, end, b))
+			return (int)rp_sep_len_back(b + k, (size_t)k);
 	return 0;
 }
 
