@@ -62,6 +62,12 @@ void rp_decoder_get_stats(const struct rp_decoder *d, struct rp_decoder_stats *o
 const char *rp_decoder_protocol_name(enum rp_decoder_protocol p);
 /* The host the flow's latest request named (HTTP/1 Host, HTTP/2 :authority), or NULL. */
 const char *rp_decoder_host(const struct rp_decoder *d);
+/* The organisation the flow's latest authenticated request named, or NULL: the Microsoft Entra
+ * tenant id or OpenAI organisation id (tenant), and the domain of the signed-in account or
+ * Google Workspace (tenant_domain). Read from "Authorization: Bearer" JWT claims and the
+ * "OpenAI-Organization" header; never the account name itself. */
+const char *rp_decoder_tenant(const struct rp_decoder *d);
+const char *rp_decoder_tenant_domain(const struct rp_decoder *d);
 /* Whether this build decodes a Content-Encoding ("gzip", "deflate", "br"...). */
 bool rp_decoder_supports(const char *content_coding);
 void rp_decoder_free(struct rp_decoder *d); /* NULL-safe */

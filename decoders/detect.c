@@ -36,6 +36,7 @@ void rp_decoder_free(struct rp_decoder *d)
 		return;
 	rp_http1_discard(d);
 	rp_http2_free(d->h2);
+	rp_tenant_reader_free(d->tenant_reader);
 	free(d);
 }
 

@@ -183,6 +183,8 @@ static void header_line(struct rp_decoder *d)
 		h->coding = complete ? rp_coding_parse(b + colon + 1, n - colon - 1) : RP_CODING_UNKNOWN;
 	} else if (IS("host") && complete) {
 		rp_decoder_set_host(d, b + colon + 1, n - colon - 1);
+	} else if (IS("openai-organization") && complete) {
+		rp_decoder_set_organisation(d, b + colon + 1, n - colon - 1);
 	}
 #undef IS
 }
@@ -280,6 +282,35 @@ static size_t chunk_size_feed(struct rp_decoder *d, const uint8_t *p, size_t n, 
 	return seg;
 }
 
+/*
+ * An Authorization header runs to kilobytes (a JWT), past what a line keeps: stream its value to
+ * the tenant reader as it arrives. seg is the line's latest segment, already appended.
+ */
+#define AUTH_PREFIX "authorization:"
+#define AUTH_PREFIX_LEN (sizeof(AUTH_PREFIX) - 1)
+static void authorization_stream(struct rp_decoder *d, const uint8_t *p, size_t seg, bool line_end)
+{
+	struct rp_http1 *h = &d->h1;
+	uint64_t start = h->line.total - seg; /* line offset of p[0] */
+
+	if (!h->auth_line) {
+		if (start >= AUTH_PREFIX_LEN || h->line.len < AUTH_PREFIX_LEN ||
+		    strncasecmp(h->line.buf, AUTH_PREFIX, AUTH_PREFIX_LEN) != 0 ||
+		    rp_tenant_reader_begin(&d->tenant_reader) < 0)
+			return;
+		h->auth_line = true;
+		p += AUTH_PREFIX_LEN - start;
+		seg -= AUTH_PREFIX_LEN - start;
+	}
+	rp_tenant_reader_feed(d->tenant_reader, (const char *)p, seg);
+	if (line_end) {
+		rp_tenant_reader_end(d->tenant_reader, d);
+		rp_tenant_reader_free(d->tenant_reader);
+		d->tenant_reader = NULL;
+		h->auth_line = false;
+	}
+}
+
 size_t rp_http1_feed(struct rp_decoder *d, const uint8_t *p, size_t n, struct rp_out *o)
 {
 	struct rp_http1 *h = &d->h1;
@@ -295,6 +326,8 @@ size_t rp_http1_feed(struct rp_decoder *d, const uint8_t *p, size_t n, struct rp
 
 		out_emit(o, p, seg);
 		line_append(&h->line, p, seg);
+		if (h->state == H1_HEADERS)
+			authorization_stream(d, p, seg, nl != NULL);
 		if (!nl)
 			return seg;
 		if (h->state == H1_START_LINE)

@@ -221,6 +221,10 @@ static int hpack_feed(struct rp_decoder *d, const uint8_t *in, size_t len, bool 
 			if ((nv.namelen == 10 && memcmp(nv.name, ":authority", 10) == 0) ||
 			    (nv.namelen == 4 && strncasecmp((const char *)nv.name, "host", 4) == 0))
 				rp_decoder_set_host(d, (const char *)nv.value, nv.valuelen);
+			else if (nv.namelen == 13 && memcmp(nv.name, "authorization", 13) == 0)
+				rp_decoder_read_authorization(d, (const char *)nv.value, nv.valuelen);
+			else if (nv.namelen == 19 && memcmp(nv.name, "openai-organization", 19) == 0)
+				rp_decoder_set_organisation(d, (const char *)nv.value, nv.valuelen);
 		}
 		if (flags & NGHTTP2_HD_INFLATE_FINAL) {
 			nghttp2_hd_inflate_end_headers(h->hd);

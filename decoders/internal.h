@@ -10,6 +10,7 @@
 #include "decoders.h"
 
 #define H1_LINE_MAX 256u   /* bytes of a line kept for parsing; the line itself may be longer */
+#define RP_TENANT_MAX 128u /* tenant id or domain kept, with its NUL */
 #define H1_TAIL 16u        /* last bytes of a line (the request line's version is at its end) */
 
 /* Where decoded text goes: the caller's callback, its first error, and the byte count. */
@@ -94,6 +95,7 @@ struct rp_http1 {
 	enum h1_state state;
 	struct h1_line line;
 	bool request, connect, no_body, framing_unknown, chunked, seen_cr;
+	bool auth_line;         /* the header line streaming in is Authorization */
 	int64_t content_length; /* -1: none */
 	enum rp_coding coding;
 	uint64_t remaining;     /* body or chunk bytes left */
@@ -123,7 +125,21 @@ struct rp_decoder {
 	uint64_t inflate_budget;/* decompressed bytes this flow may still produce */
 	struct rp_decoder_stats stats;
 	char host[256];         /* latest Host / :authority, "" when none seen */
+	char tenant[RP_TENANT_MAX];        /* latest organisation id a request named, or "" */
+	char tenant_domain[RP_TENANT_MAX]; /* and its domain, or "" */
+	struct rp_tenant_reader *tenant_reader; /* while an Authorization header streams past */
 };
+
+/* ---- tenant.c: the organisation a request is authenticated for (Authorization bearer JWT) */
+struct rp_tenant_reader;
+int rp_tenant_reader_begin(struct rp_tenant_reader **r); /* allocates or resets *r */
+void rp_tenant_reader_feed(struct rp_tenant_reader *r, const char *p, size_t n); /* header value */
+void rp_tenant_reader_end(struct rp_tenant_reader *r, struct rp_decoder *d);     /* record it in d */
+void rp_tenant_reader_free(struct rp_tenant_reader *r);
+/* A whole "Authorization" header value (HTTP/2 hands them over decoded). */
+void rp_decoder_read_authorization(struct rp_decoder *d, const char *v, size_t len);
+/* An "OpenAI-Organization" header value. */
+void rp_decoder_set_organisation(struct rp_decoder *d, const char *v, size_t len);
 
 /* Remember the request's host (HTTP/1 Host, HTTP/2 :authority) for the policy's destinations. */
 void rp_decoder_set_host(struct rp_decoder *d, const char *v, size_t len);

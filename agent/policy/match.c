@@ -195,8 +195,9 @@ bool rp_destination_approved(const struct rp_policy *p, ssize_t dest,
 	if (!d->approved_tenants)
 		return true;
 	/* Approved for named tenants only: an unknown tenant is not one of them. */
-	for (size_t i = 0; ctx && ctx->tenant && d->approved_tenants[i]; i++)
-		if (strcasecmp(d->approved_tenants[i], ctx->tenant) == 0)
+	for (size_t i = 0; ctx && d->approved_tenants[i]; i++)
+		if ((ctx->tenant && strcasecmp(d->approved_tenants[i], ctx->tenant) == 0) ||
+		    (ctx->tenant_domain && strcasecmp(d->approved_tenants[i], ctx->tenant_domain) == 0))
 			return true;
 	return false;
 }

@@ -79,9 +79,11 @@ struct rp_flow_context {
 	const uint8_t *raddr;       /* 4 or 16 bytes per family */
 	uint16_t rport;
 	const char *host;           /* HTTP Host / :authority / SNI when known */
-	/* Added: organisation tenant seen in the flow (e.g. a Microsoft 365 tenant) when the
-	 * decoders know it; destinations with "approved_tenants" are approved only for these. */
+	/* The organisation the flow's latest authenticated request named (decoders/tenant.c): a
+	 * tenant or organisation id, and an organisation domain. Destinations with
+	 * "approved_tenants" are approved only when one of them is listed. */
 	const char *tenant;
+	const char *tenant_domain;
 };
 
 struct rp_verdict {

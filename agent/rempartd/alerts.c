@@ -199,6 +199,8 @@ static struct json_object *build_json(const struct rp_alert_sink *s, const struc
 	json_object_object_add(dst, "port", json_object_new_int(id->rport));
 	if (a->destination)
 		json_object_object_add(dst, "name", json_object_new_string(a->destination));
+	if (a->host)
+		json_object_object_add(dst, "hostname", json_object_new_string(a->host));
 	json_object_object_add(o, "dst_endpoint", dst);
 
 	ds = json_object_new_object();
@@ -219,6 +221,14 @@ static struct json_object *build_json(const struct rp_alert_sink *s, const struc
 	json_object_object_add(rp, "confidence", json_object_new_double(a->finding ? a->finding->confidence : 0));
 	json_object_object_add(rp, "enforcement", json_object_new_string(a->enforcement ? a->enforcement : "none"));
 	json_object_object_add(rp, "destination_approved", json_object_new_boolean(a->destination_approved));
+	if (a->tenant || a->tenant_domain) {
+		struct json_object *t = json_object_new_object();
+		if (a->tenant)
+			json_object_object_add(t, "id", json_object_new_string(a->tenant));
+		if (a->tenant_domain)
+			json_object_object_add(t, "domain", json_object_new_string(a->tenant_domain));
+		json_object_object_add(rp, "tenant", t);
+	}
 	counts = json_object_new_object();
 	if (a->engine && a->counts) {
 		unsigned n = rp_engine_detector_count(a->engine);

@@ -121,6 +121,9 @@ struct rp_alert {
 	const char *exe;
 	const char *user;
 	const char *destination;
+	const char *host;                   /* HTTP Host / :authority, or NULL */
+	const char *tenant;                 /* organisation the request named (decoders), or NULL */
+	const char *tenant_domain;
 	bool destination_approved;
 	bool flow_had_gap;
 	const char *enforcement;            /* what was done, e.g. "none", "socket destroyed" */

@@ -141,6 +141,9 @@ static void emit_alert(struct rp_daemon *d, struct rp_flow *f, const struct rp_f
 	a.id = &f->id;
 	a.exe = f->exe;
 	a.user = f->user;
+	a.host = rp_decoder_host(f->decoder);
+	a.tenant = rp_decoder_tenant(f->decoder);
+	a.tenant_domain = rp_decoder_tenant_domain(f->decoder);
 	a.flow_had_gap = f->gap_bytes > 0;
 	if (enforcement)
 		a.enforcement = enforcement;
@@ -183,6 +186,8 @@ static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_findin
 		.raddr = f->id.family ? f->id.raddr : NULL,
 		.rport = f->id.rport,
 		.host = rp_decoder_host(f->decoder), /* destinations are named by host */
+		.tenant = rp_decoder_tenant(f->decoder),
+		.tenant_domain = rp_decoder_tenant_domain(f->decoder),
 	};
 	struct rp_verdict v;
 	const char *enforcement;

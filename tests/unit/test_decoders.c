@@ -699,6 +699,171 @@ static int count_nir(const struct rp_finding *f, void *u)
 	return 0;
 }
 
+/* ---- the organisation a request is authenticated for (decoders/tenant.c) */
+
+static void b64url(struct buf *b, const char *s)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t n = strlen(s), i;
+	const uint8_t *p = (const uint8_t *)s;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		char q[4] = {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63], a[v & 63]};
+		buf_add(b, q, 4);
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		char q[2] = {a[v >> 18], a[(v >> 12) & 63]};
+		buf_add(b, q, 2);
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+		char q[3] = {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63]};
+		buf_add(b, q, 3);
+	}
+}
+
+/* "Bearer <header>.<payload>.<signature>" with these claims; the JOSE header is padded so the
+ * claims start far past what a header line keeps. */
+static void bearer(struct buf *b, const char *claims)
+{
+	char jose[512];
+
+	snprintf(jose, sizeof(jose), "{\"typ\":\"JWT\",\"alg\":\"RS256\",\"x5t\":\"%0300d\",\"kid\":\"k1\"}", 7);
+	buf_str(b, "Bearer ");
+	b64url(b, jose);
+	buf_str(b, ".");
+	b64url(b, claims);
+	buf_str(b, ".c2lnbmF0dXJlLW5vdC1jaGVja2Vk");
+}
+
+#define TID "72f988bf-86f1-41af-91ab-2d7cd011db47"
+#define CLAIMS_ENTRA                                                                                \
+	"{\"aud\":\"https://substrate.office.com/sydney\",\"iss\":\"https://sts.windows.net/" TID "/\"," \
+	"\"iat\":1764460800,\"amr\":[\"pwd\",\"mfa\"],\"name\":\"Jean Dupont\",\"preferred_username\":"  \
+	"\"j.dupont@other.example\",\"scp\":\"user_impersonation\",\"x\":{\"tid\":\"nested-not-ours\"}," \
+	"\"tid\":\"" TID "\",\"unique_name\":\"jean.dupont@chu-exemple.onmicrosoft.com\","                 \
+	"\"upn\" : \"Jean.Dupont@CHU-Exemple.fr\",\"ver\":\"1.0\"}"
+
+struct tenant_seen {
+	char id[160], domain[160];
+};
+
+/* Decode in pieces of step bytes; what the decoder says about the tenant at the end. */
+static struct tenant_seen decode_tenant(const struct buf *in, size_t step)
+{
+	struct rp_decoder *d = NULL;
+	struct buf out = {0};
+	struct tenant_seen t = {{0}, {0}};
+
+	ck_assert_int_eq(rp_decoder_new(&d), 0);
+	for (size_t pos = 0; pos < in->n;) {
+		size_t n = step && in->n - pos > step ? step : in->n - pos;
+		ck_assert_int_eq(rp_decoder_feed(d, in->p + pos, n, collect, &out), 0);
+		pos += n;
+	}
+	snprintf(t.id, sizeof(t.id), "%s", rp_decoder_tenant(d) ? rp_decoder_tenant(d) : "-");
+	snprintf(t.domain, sizeof(t.domain), "%s", rp_decoder_tenant_domain(d) ? rp_decoder_tenant_domain(d) : "-");
+	rp_decoder_free(d);
+	free(out.p);
+	return t;
+}
+
+static void http1_request(struct buf *in, const char *auth_claims, const char *extra_header)
+{
+	buf_str(in, "POST /c/api/chat HTTP/1.1\r\nHost: copilot.microsoft.com\r\n");
+	if (auth_claims) {
+		buf_str(in, "Authorization: ");
+		bearer(in, auth_claims);
+		buf_str(in, "\r\n");
+	}
+	if (extra_header)
+		buf_str(in, extra_header);
+	buf_str(in, "Content-Length: 5\r\n\r\nhello");
+}
+
+START_TEST(tenant_from_bearer_jwt)
+{
+	struct buf in = {0};
+
+	http1_request(&in, CLAIMS_ENTRA, NULL);
+	ck_assert_uint_gt(in.n, 700); /* the claims are far past a kept line */
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct tenant_seen t = decode_tenant(&in, steps[s]);
+		ck_assert_msg(strcmp(t.id, TID) == 0, "step %zu: id %s", steps[s], t.id);
+		/* upn names the organisation best; the person's name is not kept */
+		ck_assert_msg(strcmp(t.domain, "chu-exemple.fr") == 0, "step %zu: domain %s", steps[s], t.domain);
+	}
+	free(in.p);
+}
+END_TEST
+
+START_TEST(tenant_later_requests)
+{
+	struct buf in = {0};
+	struct tenant_seen t;
+
+	/* A request without credentials keeps what the connection's last token said; another token
+	 * replaces it; an opaque token or Basic credentials name nobody. */
+	http1_request(&in, CLAIMS_ENTRA, NULL);
+	http1_request(&in, NULL, "Authorization: Basic dXNlcjpwYXNz\r\n");
+	http1_request(&in, NULL, "Authorization: Bearer sk-opaque-api-key\r\n");
+	t = decode_tenant(&in, 0);
+	ck_assert_str_eq(t.id, TID);
+	http1_request(&in, "{\"tid\":\"9188040d-6c67-4c5b-b112-36a304b66dad\",\"email\":\"someone@outlook.com\"}", NULL);
+	for (size_t s = 0; s < N_STEPS; s++) {
+		t = decode_tenant(&in, steps[s]);
+		ck_assert_str_eq(t.id, "9188040d-6c67-4c5b-b112-36a304b66dad");
+		ck_assert_str_eq(t.domain, "outlook.com");
+	}
+	free(in.p);
+
+	/* Nothing but untrusted shapes: escaped, nested, not a token, oversized. */
+	memset(&in, 0, sizeof(in));
+	http1_request(&in, "{\"tid\":\"a\\u0062c\",\"x\":[{\"tid\":\"nested\"}],\"upn\":\"no-at-sign\","
+			   "\"hd\":\"bad domain\",\"email\":\"x@y\\\"z\"}", NULL);
+	t = decode_tenant(&in, 3);
+	ck_assert_str_eq(t.id, "-");
+	ck_assert_str_eq(t.domain, "-");
+	free(in.p);
+
+	/* OpenAI API requests name their organisation in a header. */
+	memset(&in, 0, sizeof(in));
+	http1_request(&in, NULL, "OpenAI-Organization:  org-AbCdEf123456 \r\n");
+	t = decode_tenant(&in, 5);
+	ck_assert_str_eq(t.id, "org-AbCdEf123456");
+	free(in.p);
+}
+END_TEST
+
+START_TEST(tenant_from_http2_authorization)
+{
+	nghttp2_hd_deflater *def;
+	struct buf in = {0}, hb, auth = {0};
+	struct tenant_seen t;
+
+	bearer(&auth, CLAIMS_ENTRA);
+	buf_add(&auth, "", 1);
+	nghttp2_nv nv[] = {
+		MAKE_NV(":method", "POST"), MAKE_NV(":scheme", "https"), MAKE_NV(":authority", "copilot.microsoft.com"),
+		MAKE_NV(":path", "/c/api/chat"), MAKE_NV("authorization", (const char *)auth.p),
+	};
+	ck_assert_int_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+	hb = hpack(def, nv, 5);
+	preface(&in);
+	frame(&in, 0x1, 0x4 | 0x1, 1, hb.p, hb.n);
+	for (size_t s = 0; s < N_STEPS; s++) {
+		t = decode_tenant(&in, steps[s]);
+		ck_assert_str_eq(t.id, TID);
+		ck_assert_str_eq(t.domain, "chu-exemple.fr");
+	}
+	nghttp2_hd_deflate_del(def);
+	free(hb.p);
+	free(auth.p);
+	free(in.p);
+}
+END_TEST
+
 START_TEST(detector_needs_the_decoder)
 {
 	struct rp_engine_config cfg;
@@ -751,6 +916,9 @@ int main(void)
 	tcase_add_test(h2, http2_malformed_falls_back_raw);
 	tcase_add_test(h2, h2c_upgrade_after_http1);
 	tcase_add_test(h2, detector_needs_the_decoder);
+	tcase_add_test(h1, tenant_from_bearer_jwt);
+	tcase_add_test(h1, tenant_later_requests);
+	tcase_add_test(h2, tenant_from_http2_authorization);
 	suite_add_tcase(s, h1);
 	suite_add_tcase(s, h2);
 	return run_suite(s);

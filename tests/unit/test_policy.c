@@ -308,6 +308,14 @@ START_TEST(test_tenants)
 	ctx.tenant = "other.onmicrosoft.com";
 	v = verdict(p, &ctx, NULL, 0);
 	ck_assert(!v.destination_approved);
+	/* The tenant id or the organisation domain: either listed one approves. */
+	ctx.tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+	ctx.tenant_domain = "chu.onmicrosoft.com";
+	v = verdict(p, &ctx, NULL, 0);
+	ck_assert(v.destination_approved);
+	ctx.tenant_domain = "gmail.com";
+	v = verdict(p, &ctx, NULL, 0);
+	ck_assert(!v.destination_approved);
 	rp_policy_free(p);
 }
 END_TEST
