@@ -100,8 +100,28 @@ struct flow_key {
 
 struct flow_state {
 	__u64 offset;       /* outbound bytes so far: flow offset of the next write */
+	__u64 sock_ino;     /* inode of the socket a TLS flow was linked to, 0 before */
 	struct sock_info si;
 };
+
+/*
+ * Per CPU: the socket the thread's latest TLS write goes out on. The library's write syscall
+ * that follows (same thread, same CPU in practice) carries ciphertext: recognising the socket by
+ * its inode spares that syscall the rest of the walk and two hash lookups. Inode numbers are not
+ * reused like addresses are, so a match is always that TLS socket; anything else takes the walk.
+ */
+struct tls_mark {
+	__u32 tid;
+	__u32 _pad;
+	__u64 ino;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tls_mark);
+} tls_marks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -397,6 +417,23 @@ static __always_inline void arm_pending(void *obj, __u8 source)
 	bpf_map_update_elem(&pending, &tid, &np, BPF_ANY);
 }
 
+/* Before a TLS write: its socket, when linked; else no mark, so the syscall links it. */
+static __always_inline void mark_tls_socket(const struct flow_state *st)
+{
+	__u32 zero = 0;
+	struct tls_mark *m = bpf_map_lookup_elem(&tls_marks, &zero);
+
+	if (!m)
+		return;
+	if (st && st->si.linked && st->sock_ino) {
+		m->tid = (__u32)bpf_get_current_pid_tgid();
+		m->ino = st->sock_ino;
+	} else {
+		m->tid = 0;
+		m->ino = 0;
+	}
+}
+
 static __always_inline int tls_write(void *obj, const void *buf, __u64 len, __u8 source)
 {
 	struct flow_key key = {};
@@ -413,6 +450,7 @@ static __always_inline int tls_write(void *obj, const void *buf, __u64 len, __u8
 	st = flow_lookup_or_create(&key);
 	if (!st || !st->si.linked)
 		arm_pending(obj, source);
+	mark_tls_socket(st);
 	return capture_write(&key, st, buf, len);
 }
 
@@ -589,18 +627,14 @@ int BPF_KPROBE(pr_close, struct pr_file_desc *fd)
 
 /* ---- Sockets: from a file descriptor to its TCP sock, with CO-RE (no kprobes, no offsets) */
 
-/* The TCP sock behind fd, and its socket inode number: unlike the sock's address, which the
- * allocator reuses, the inode number identifies one socket for the life of the system. */
-static __always_inline struct sock *tcp_sock_of_fd(__u64 fd, __u64 *ino)
+/* The open file behind fd in the current task, or NULL. */
+static __always_inline struct file *file_of_fd(__u64 fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct files_struct *files;
 	struct fdtable *fdt;
 	struct file **fdarr;
 	struct file *file = NULL;
-	struct socket *sock;
-	struct sock *sk;
-	umode_t mode;
 
 	files = BPF_CORE_READ(task, files);
 	if (!files)
@@ -609,8 +643,19 @@ static __always_inline struct sock *tcp_sock_of_fd(__u64 fd, __u64 *ino)
 	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
 	fdarr = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]) < 0 || !file)
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]) < 0)
 		return NULL;
+	return file;
+}
+
+/* The TCP sock behind file, and its socket inode number: unlike the sock's address, which the
+ * allocator reuses, the inode number identifies one socket for the life of the system. */
+static __always_inline struct sock *tcp_sock_of_file(struct file *file, __u64 *ino)
+{
+	struct socket *sock;
+	struct sock *sk;
+	umode_t mode;
+
 	mode = BPF_CORE_READ(file, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFSOCK)
 		return NULL;
@@ -663,6 +708,7 @@ static __always_inline void link_pending(struct pending_tls *p, struct sock *sk,
 	st = flow_lookup_or_create(&key);
 	if (!st)
 		return;
+	st->sock_ino = ino;
 	read_sock_info(sk, &si);
 	if (st->si.linked && st->si.lport == si.lport && st->si.rport == si.rport)
 		return;
@@ -704,12 +750,23 @@ static __always_inline struct sock *plaintext_sock(__u64 fd, const void *first_b
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct pending_tls *p;
+	struct tls_mark *m;
+	struct file *file;
 	struct sock *sk;
+	__u32 zero = 0;
 	__u8 *kind, k;
 
 	if ((pid_tgid >> 32) == self_tgid)
 		return NULL;
-	sk = tcp_sock_of_fd(fd, ino);
+	file = file_of_fd(fd);
+	if (!file)
+		return NULL;
+	m = bpf_map_lookup_elem(&tls_marks, &zero);
+	if (m && m->tid == tid && m->ino && BPF_CORE_READ(file, f_inode, i_ino) == m->ino) {
+		count_add(RP_CNT_TLS_SOCK_SKIPS, 1);
+		return NULL; /* the ciphertext of the TLS write just captured */
+	}
+	sk = tcp_sock_of_file(file, ino);
 	if (!sk)
 		return NULL;
 	p = bpf_map_lookup_elem(&pending, &tid);

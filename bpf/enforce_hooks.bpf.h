@@ -51,6 +51,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
+	__type(value, struct rp_enforce_gate);
+} rp_enforce_gate SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
 	__type(value, struct rp_hold_config);
 } rp_hold_cfg SEC(".maps");
 
@@ -94,14 +101,16 @@ static __always_inline void rp_ecount(__u32 idx)
 static __always_inline int rp_enforce_on_write(__u64 flow_key, __u32 tgid, __u32 tid)
 {
 	struct rp_flow_ref ref = {.flow_key = flow_key, .pid = tgid};
-	__u32 *flags;
+	struct rp_enforce_gate *gate;
+	__u32 *flags, zero = 0;
 
-	if (bpf_map_lookup_elem(&rp_kill_pids, &tgid)) {
+	gate = bpf_map_lookup_elem(&rp_enforce_gate, &zero);
+	if ((!gate || gate->kill_any) && bpf_map_lookup_elem(&rp_kill_pids, &tgid)) {
 		bpf_send_signal(RP_SIGKILL);
 		rp_ecount(RP_ECNT_KILL_SIGNALS);
 		return 1;
 	}
-	flags = bpf_map_lookup_elem(&rp_blocked_flows, &ref);
+	flags = !gate || gate->block_any ? bpf_map_lookup_elem(&rp_blocked_flows, &ref) : NULL;
 	if (flags) {
 		rp_ecount(RP_ECNT_BLOCKED_WRITES);
 		if (*flags & RP_BLOCK_KILL_WRITER) {

@@ -151,6 +151,17 @@ struct rp_flow_ref {
 	__u32 _pad;
 };
 
+/*
+ * rp_enforce_gate: whether rp_kill_pids / rp_blocked_flows may hold anything. Every TLS write
+ * consults them; on a workstation where nothing was blocked lately both are empty, and the gate
+ * spares each write two hash lookups. The daemon sets a flag after inserting into its map and
+ * clears it only once it has seen the map empty (it is the only writer of either map).
+ */
+struct rp_enforce_gate {
+	__u32 kill_any;
+	__u32 block_any;
+};
+
 /* rp_blocked_flows values: what the TLS hook does at the flow's next write. */
 enum rp_block_flags {
 	RP_BLOCK_SKIP_CAPTURE = 1,  /* do not capture: the socket is dead or its packets dropped */

@@ -77,6 +77,7 @@ struct rp_enforce {
 	size_t n_flows;
 	char how[256];
 	struct rp_enforce_stats st;
+	struct rp_enforce_gate gate; /* as last written to the rp_enforce_gate map */
 };
 
 static uint64_t mono_ns(void)
@@ -284,7 +285,7 @@ int rp_enforce_share_maps(struct rp_enforce *e, struct bpf_object *obj)
 	struct bpf_map *const shared[] = {
 		e->skel->maps.rp_enforce_counters, e->skel->maps.rp_blocked_flows, e->skel->maps.rp_kill_pids,
 		e->skel->maps.rp_hold_cfg,	   e->skel->maps.rp_hold_flows,	   e->skel->maps.rp_held,
-		e->skel->maps.rp_pending_tls,	   e->skel->maps.rp_flow_fds,
+		e->skel->maps.rp_pending_tls,	   e->skel->maps.rp_flow_fds,	   e->skel->maps.rp_enforce_gate,
 	};
 
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
@@ -468,11 +469,24 @@ int rp_enforce_timer_fd(const struct rp_enforce *e)
 /* ------------------------------------------------------------------------------------------ */
 /* block and kill */
 
+static void gate_write(struct rp_enforce *e, struct rp_enforce_gate g)
+{
+	__u32 zero = 0;
+
+	if (g.kill_any == e->gate.kill_any && g.block_any == e->gate.block_any)
+		return;
+	if (bpf_map__update_elem(e->skel->maps.rp_enforce_gate, &zero, sizeof(zero), &g, sizeof(g), BPF_ANY) == 0)
+		e->gate = g;
+}
+
 static void mark_flow(struct rp_enforce *e, uint64_t flow_key, uint32_t pid, uint32_t flags)
 {
 	struct rp_flow_ref ref = {.flow_key = flow_key, .pid = pid};
+	struct rp_enforce_gate g = e->gate;
 
 	(void)bpf_map__update_elem(e->skel->maps.rp_blocked_flows, &ref, sizeof(ref), &flags, sizeof(flags), BPF_ANY);
+	g.block_any = 1; /* after the entry: a hook that sees the gate open finds it */
+	gate_write(e, g);
 }
 
 static void drop_cookie(struct rp_enforce *e, uint64_t cookie)
@@ -488,10 +502,49 @@ static void kill_process(struct rp_enforce *e, pid_t pid)
 	uint64_t now = mono_ns();
 	__u32 key = (__u32)pid;
 
+	struct rp_enforce_gate g = e->gate;
+
 	(void)bpf_map__update_elem(e->skel->maps.rp_kill_pids, &key, sizeof(key), &now, sizeof(now), BPF_ANY);
+	g.kill_any = 1;
+	gate_write(e, g);
 	(void)kill(pid, SIGKILL);
 	rp_hold_forget(e->hold, pid);
 	e->st.processes_killed++;
+}
+
+/*
+ * Blocked-flow marks of processes that are gone: their TLS objects will never be freed through
+ * the hook that forgets them. Returns whether the map was seen empty afterwards.
+ */
+static bool blocked_flows_collect(struct rp_enforce *e)
+{
+	struct rp_flow_ref key, next, dead[256];
+	unsigned n_dead = 0, walked;
+	bool first = true;
+
+	for (walked = 0; walked < 16384; walked++) {
+		if (bpf_map__get_next_key(e->skel->maps.rp_blocked_flows, first ? NULL : &key, &next, sizeof(next)) < 0)
+			break;
+		first = false;
+		key = next;
+		if (n_dead < sizeof(dead) / sizeof(dead[0]) && kill((pid_t)next.pid, 0) < 0 && errno == ESRCH)
+			dead[n_dead++] = next;
+	}
+	for (unsigned i = 0; i < n_dead; i++)
+		(void)bpf_map__delete_elem(e->skel->maps.rp_blocked_flows, &dead[i], sizeof(dead[i]), 0);
+	return walked < 16384 && walked == n_dead;
+}
+
+/* Close the hooks' gate once the daemon has seen a map empty (it alone inserts into them). */
+static void gate_close_if_empty(struct rp_enforce *e, bool no_kill_marks, bool no_blocked_flows)
+{
+	struct rp_enforce_gate g = e->gate;
+
+	if (no_kill_marks)
+		g.kill_any = 0;
+	if (no_blocked_flows)
+		g.block_any = 0;
+	gate_write(e, g);
 }
 
 /* Socket inodes of pid's other TLS flows, as linked by the nested syscall. */
@@ -936,7 +989,8 @@ void rp_enforce_on_timer(struct rp_daemon *d)
 	rp_hold_heartbeat(e->hold);
 	rp_hold_expired(e->hold, now, on_expired, &ec);
 	/* Forget kill marks after a while: the pid may be reused. */
-	for (unsigned i = 0; i < 4096; i++) {
+	unsigned kill_marks = 0, i;
+	for (i = 0; i < 4096; i++) {
 		if (bpf_map__get_next_key(e->skel->maps.rp_kill_pids, first ? NULL : &key, &next, sizeof(next)) < 0)
 			break;
 		first = false;
@@ -945,8 +999,12 @@ void rp_enforce_on_timer(struct rp_daemon *d)
 		    now - t > KILL_ENTRY_TTL_NS) {
 			(void)bpf_map__delete_elem(e->skel->maps.rp_kill_pids, &next, sizeof(next), 0);
 			first = true;
+			kill_marks = 0; /* the walk starts over */
+		} else {
+			kill_marks++;
 		}
 	}
+	gate_close_if_empty(e, i < 4096 && kill_marks == 0, blocked_flows_collect(e));
 	hold_flows_expire(e, now, 600ull * 1000000000ull);
 }
 
@@ -1004,6 +1062,9 @@ struct json_object *rp_enforce_status_json(const struct rp_enforce *e)
 	ADD(deny_addrs);
 	ADD(deny_hosts_resolved);
 	ADD(deny_hosts_failed);
+	/* Whether the TLS hooks currently consult the kill and block maps (rp_enforce_gate). */
+	json_object_object_add(o, "kill_marks_open", json_object_new_boolean(e->gate.kill_any));
+	json_object_object_add(o, "blocked_flows_open", json_object_new_boolean(e->gate.block_any));
 #undef ADD
 	json_object_object_add(o, "cgroup_attached", json_object_new_boolean(st.cgroup_attached));
 	return o;

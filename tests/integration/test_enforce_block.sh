@@ -56,6 +56,14 @@ log "python alert enforcement: $how"
 if grep -q "more data on A" "$T"/srv/conn-*.bin; then fail "server received data written on A after the block"; fi
 grep -q "still alive on B" "$T"/srv/conn-*.bin || fail "server did not receive B's second request"
 
+# The TLS hooks consult the blocked-flow marks only while some may exist: once the blocked
+# process is gone, the daemon collects its marks and closes that gate; the next block reopens it.
+gate() { "$BIN/rempart" --socket "$SOCK" status --json | "$PY" -c \
+  'import json,sys; print(json.load(sys.stdin)["enforcement_counters"]["blocked_flows_open"])'; }
+for _ in $(seq 50); do [[ $(gate) == False ]] && break; sleep 0.1; done
+[[ $(gate) == False ]] || fail "blocked-flow marks of an exited process were not collected"
+log "blocked-flow marks collected after python exited: gate closed"
+
 # 2. curl: a slow upload whose beginning carries a NIR is cut mid-way.
 { printf 'patient NIR %s\n' "$NIR"; head -c 3000000 /dev/zero | tr '\0' 'a'; } > "$T/upload.txt"
 set +e

@@ -32,6 +32,9 @@ static void check_shared(struct btf *btf)
 	CHECK_MEMBER(btf, rp_held, offset_end);
 	CHECK_MEMBER(btf, rp_held, tid);
 	CHECK_SIZE(btf, rp_flow_fd);
+	CHECK_SIZE(btf, rp_enforce_gate);
+	CHECK_MEMBER(btf, rp_enforce_gate, kill_any);
+	CHECK_MEMBER(btf, rp_enforce_gate, block_any);
 }
 
 START_TEST(enforce_structs_agree)
