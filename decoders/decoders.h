@@ -49,6 +49,7 @@ struct rp_decoder_stats {
 	uint64_t inflate_errors;    /* corrupt compressed bodies: passed raw */
 	uint64_t bombs;             /* decompression stopped at a limit: rest passed raw */
 	uint64_t gaps;              /* capture gaps seen */
+	uint64_t doc_entries;       /* text entries read out of documents (docx, xlsx, odt...) */
 	enum rp_decoder_protocol protocol; /* as first detected */
 	enum rp_decoder_protocol mode;     /* current: RAW after a fallback or a gap */
 };

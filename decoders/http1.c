@@ -17,6 +17,7 @@ void rp_http1_reset(struct rp_decoder *d)
 	struct rp_http1 *h = &d->h1;
 
 	rp_inflate_discard(&h->body);
+	rp_content_discard(&h->content);
 	memset(h, 0, sizeof(*h));
 	h->content_length = -1;
 }
@@ -24,6 +25,23 @@ void rp_http1_reset(struct rp_decoder *d)
 void rp_http1_discard(struct rp_decoder *d)
 {
 	rp_inflate_discard(&d->h1.body);
+	rp_content_discard(&d->h1.content);
+}
+
+/* A body's bytes: its Content-Encoding undone, then its document layer (content.c). */
+static void body_feed(struct rp_http1 *h, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	o->content = &h->content;
+	rp_inflate_feed(&h->body, p, n, o);
+	o->content = NULL;
+}
+
+static void body_end(struct rp_http1 *h, struct rp_out *o)
+{
+	o->content = &h->content;
+	rp_inflate_end(&h->body, o);
+	o->content = NULL;
+	rp_content_end(&h->content, o);
 }
 
 static void line_reset(struct h1_line *l)
@@ -201,6 +219,7 @@ static void headers_end(struct rp_decoder *d)
 	if (h->framing_unknown && !h->chunked)
 		return to_raw(d);
 	rp_inflate_begin(&h->body, h->coding);
+	rp_content_begin(&h->content);
 	line_reset(&h->line);
 	if (h->chunked) {
 		h->state = H1_CHUNK_SIZE;
@@ -257,7 +276,7 @@ static size_t chunk_size_feed(struct rp_decoder *d, const uint8_t *p, size_t n, 
 	uint64_t size;
 
 	if (h->line.total + seg > H1_LINE_MAX) {
-		rp_inflate_end(&h->body, o); /* body bytes it still held came first */
+		body_end(h, o); /* body bytes it still held came first */
 		out_emit(o, h->line.buf, h->line.len);
 		to_raw(d);
 		return 0;
@@ -266,14 +285,14 @@ static size_t chunk_size_feed(struct rp_decoder *d, const uint8_t *p, size_t n, 
 	if (!nl)
 		return seg;
 	if (!chunk_size(&h->line, &size)) {
-		rp_inflate_end(&h->body, o); /* body bytes it still held came first */
+		body_end(h, o); /* body bytes it still held came first */
 		out_emit(o, h->line.buf, h->line.len);
 		to_raw(d);
 		return seg;
 	}
 	line_reset(&h->line);
 	if (size == 0) {
-		rp_inflate_end(&h->body, o);
+		body_end(h, o);
 		h->state = H1_TRAILERS;
 	} else {
 		h->remaining = size;
@@ -342,21 +361,21 @@ size_t rp_http1_feed(struct rp_decoder *d, const uint8_t *p, size_t n, struct rp
 	}
 	case H1_BODY_LEN:
 		take = n < h->remaining ? n : (size_t)h->remaining;
-		rp_inflate_feed(&h->body, p, take, o);
+		body_feed(h, p, take, o);
 		h->remaining -= take;
 		if (h->remaining == 0) {
-			rp_inflate_end(&h->body, o);
+			body_end(h, o);
 			message_done(d);
 		}
 		return take;
 	case H1_BODY_CLOSE:
-		rp_inflate_feed(&h->body, p, n, o);
+		body_feed(h, p, n, o);
 		return n;
 	case H1_CHUNK_SIZE:
 		return chunk_size_feed(d, p, n, o);
 	case H1_CHUNK_DATA:
 		take = n < h->remaining ? n : (size_t)h->remaining;
-		rp_inflate_feed(&h->body, p, take, o);
+		body_feed(h, p, take, o);
 		h->remaining -= take;
 		if (h->remaining == 0) {
 			h->state = H1_CHUNK_CRLF;
@@ -373,7 +392,7 @@ size_t rp_http1_feed(struct rp_decoder *d, const uint8_t *p, size_t n, struct rp
 			line_reset(&h->line);
 			return 1;
 		}
-		rp_inflate_end(&h->body, o);
+		body_end(h, o);
 		if (h->seen_cr)
 			out_emit(o, "\r", 1);
 		to_raw(d);

@@ -35,11 +35,13 @@ enum {
 
 enum h2_state { H2_FRAME_HEADER = 0, H2_DATA_PADLEN, H2_DATA, H2_SKIP, H2_BUFFER };
 
+/* A request stream with a body: its Content-Encoding and its document layer (content.c). */
 struct h2_zslot {
 	uint32_t stream;
 	bool used;
 	uint64_t last_use;
 	struct rp_inflate z;
+	struct rp_content content;
 };
 
 struct rp_http2 {
@@ -83,11 +85,23 @@ void rp_http2_free(struct rp_http2 *h)
 {
 	if (!h)
 		return;
-	for (size_t i = 0; i < RP_DECODER_H2_INFLATE_STREAMS; i++)
+	for (size_t i = 0; i < RP_DECODER_H2_INFLATE_STREAMS; i++) {
 		rp_inflate_discard(&h->z[i].z);
+		rp_content_discard(&h->z[i].content);
+	}
 	nghttp2_hd_inflate_del(h->hd);
 	free(h->buf);
 	free(h);
+}
+
+/* The body of a slot's stream is over: what its decoders hold goes out, they are released. */
+static void slot_end(struct h2_zslot *s, struct rp_out *o)
+{
+	o->content = &s->content;
+	rp_inflate_end(&s->z, o);
+	o->content = NULL;
+	rp_content_end(&s->content, o);
+	s->used = false;
 }
 
 /* The frame at fault goes out raw (its header, what was buffered), then everything after it. */
@@ -95,10 +109,10 @@ static void fail(struct rp_decoder *d, struct rp_out *o)
 {
 	struct rp_http2 *h = d->h2;
 
-	/* Compressed streams may hold their first bytes: they came before this frame. */
+	/* Streams may hold their first bytes: they came before this frame. */
 	for (size_t i = 0; i < RP_DECODER_H2_INFLATE_STREAMS; i++)
 		if (h->z[i].used)
-			rp_inflate_end(&h->z[i].z, o);
+			slot_end(&h->z[i], o);
 	out_emit(o, h->fh, h->n_fh);
 	if (h->state == H2_BUFFER)
 		out_emit(o, h->buf, h->n_buf);
@@ -117,10 +131,8 @@ static void stream_end(struct rp_http2 *h, uint32_t stream, struct rp_out *o)
 {
 	struct h2_zslot *s = slot_find(h, stream);
 
-	if (!s)
-		return;
-	rp_inflate_end(&s->z, o);
-	s->used = false;
+	if (s)
+		slot_end(s, o);
 }
 
 static void stream_coding(struct rp_http2 *h, uint32_t stream, enum rp_coding c, struct rp_out *o)
@@ -128,8 +140,6 @@ static void stream_coding(struct rp_http2 *h, uint32_t stream, enum rp_coding c,
 	struct h2_zslot *s = &h->z[0];
 
 	stream_end(h, stream, o);
-	if (c == RP_CODING_IDENTITY || c == RP_CODING_UNKNOWN)
-		return;
 	for (size_t i = 0; i < RP_DECODER_H2_INFLATE_STREAMS; i++) {
 		if (!h->z[i].used) {
 			s = &h->z[i];
@@ -139,15 +149,17 @@ static void stream_coding(struct rp_http2 *h, uint32_t stream, enum rp_coding c,
 			s = &h->z[i];
 	}
 	/* All slots busy: the stream idle longest (most likely abandoned without END_STREAM or
-	 * RST_STREAM) loses its decompression; whatever else it sends passes compressed. */
+	 * RST_STREAM) loses its decoding; whatever else it sends passes as it is. */
 	if (s->used) {
-		o->stats->inflate_errors++;
-		rp_inflate_end(&s->z, o);
+		if (s->z.coding != RP_CODING_IDENTITY)
+			o->stats->inflate_errors++;
+		slot_end(s, o);
 	}
 	s->used = true;
 	s->stream = stream;
 	s->last_use = ++h->tick;
 	rp_inflate_begin(&s->z, c);
+	rp_content_begin(&s->content);
 }
 
 static void stream_data(struct rp_http2 *h, const uint8_t *p, size_t n, struct rp_out *o)
@@ -162,10 +174,12 @@ static void stream_data(struct rp_http2 *h, const uint8_t *p, size_t n, struct r
 	s = slot_find(h, h->stream);
 	if (s) {
 		s->last_use = ++h->tick;
+		o->content = &s->content;
 		rp_inflate_feed(&s->z, p, n, o);
-	}
-	else
+		o->content = NULL;
+	} else {
 		out_emit(o, p, n);
+	}
 }
 
 /* Header lines are gathered so the scanner is not called once per name and value. */

@@ -20,9 +20,27 @@ struct rp_out {
 	int err;
 	struct rp_decoder_stats *stats;
 	uint64_t *inflate_budget; /* decompressed bytes the flow may still produce */
+	struct rp_content *content; /* set while a body is fed: its document layer */
 };
 
-static inline void out_emit(struct rp_out *o, const void *buf, size_t len)
+/* ---- content.c: documents (zip containers of XML) inside a body, turned back into text */
+struct zip_entry;
+struct rp_content {
+	uint8_t state;
+	uint8_t sig;          /* bytes of a zip signature held at the end of the last piece */
+	bool sig_central;     /* ... of the central directory's */
+	uint32_t entries;     /* local headers followed in this body */
+	uint64_t left;        /* bytes of the current name, extra field or sized entry */
+	struct zip_entry *e;  /* allocated at the first local header */
+};
+void rp_content_begin(struct rp_content *c);
+void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o);
+/* The body ended: flush what is held, release. */
+void rp_content_end(struct rp_content *c, struct rp_out *o);
+void rp_content_discard(struct rp_content *c); /* release without emitting */
+
+/* Text for the scanner, as it is. */
+static inline void out_text(struct rp_out *o, const void *buf, size_t len)
 {
 	int r;
 
@@ -32,6 +50,15 @@ static inline void out_emit(struct rp_out *o, const void *buf, size_t len)
 	r = o->fn(buf, len, o->userdata);
 	if (r < 0 && o->err == 0)
 		o->err = r;
+}
+
+/* Bytes of the flow: through the body's document layer when a body is being read. */
+static inline void out_emit(struct rp_out *o, const void *buf, size_t len)
+{
+	if (o->content && len)
+		rp_content_feed(o->content, buf, len, o);
+	else
+		out_text(o, buf, len);
 }
 
 /* ---- inflate.c: one compressed body, decompressed as it streams in */
@@ -100,6 +127,7 @@ struct rp_http1 {
 	enum rp_coding coding;
 	uint64_t remaining;     /* body or chunk bytes left */
 	struct rp_inflate body;
+	struct rp_content content; /* documents in the body */
 };
 
 /* ---- http2.c */

@@ -864,6 +864,242 @@ START_TEST(tenant_from_http2_authorization)
 }
 END_TEST
 
+/* ---- documents in bodies (decoders/content.c) */
+
+static void le16_add(struct buf *b, unsigned v)
+{
+	uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+	buf_add(b, x, 2);
+}
+
+static void le32_add(struct buf *b, uint32_t v)
+{
+	uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	buf_add(b, x, 4);
+}
+
+/* One zip entry: deflated (method 8) or stored (0); with a data descriptor (sizes after the
+ * data, as streaming writers do) or sizes in the header. */
+static void zip_entry(struct buf *z, const char *name, const void *data, size_t n, int method, bool descriptor)
+{
+	struct buf body = {0};
+	uint32_t crc = (uint32_t)crc32(0, data, (uInt)n);
+
+	if (method == 8)
+		compress_into(&body, data, n, -15);
+	else
+		buf_add(&body, data, n);
+	buf_add(z, "PK\3\4", 4);
+	le16_add(z, 20);
+	le16_add(z, descriptor ? 8 : 0);
+	le16_add(z, (unsigned)method);
+	le16_add(z, 0);
+	le16_add(z, 0);
+	le32_add(z, descriptor ? 0 : crc);
+	le32_add(z, descriptor ? 0 : (uint32_t)body.n);
+	le32_add(z, descriptor ? 0 : (uint32_t)n);
+	le16_add(z, (unsigned)strlen(name));
+	le16_add(z, 4);
+	buf_str(z, name);
+	buf_add(z, "\xfe\xca\0\0", 4); /* an extra field */
+	buf_add(z, body.p, body.n);
+	if (descriptor) {
+		buf_add(z, "PK\7\x08", 4);
+		le32_add(z, crc);
+		le32_add(z, (uint32_t)body.n);
+		le32_add(z, (uint32_t)n);
+	}
+	free(body.p);
+}
+
+static void zip_end(struct buf *z, const char *name)
+{
+	uint8_t zeros[42] = {0};
+
+	buf_add(z, "PK\1\2", 4);
+	buf_add(z, zeros, sizeof(zeros));
+	buf_str(z, name);
+	buf_add(z, "PK\5\6", 4);
+	buf_add(z, zeros, 18);
+}
+
+#define DOCX_XML                                                                                   \
+	"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n"                          \
+	"<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>" \
+	"<w:p><w:r><w:t>Compte rendu d&apos;hospitalisation</w:t></w:r></w:p>"                       \
+	"<w:p><w:pPr><w:jc w:val=\"left\"/></w:pPr><w:r><w:rPr><w:b/></w:rPr><w:t>Patient : N° de s" \
+	"</w:t></w:r><w:proofErr w:type=\"spellStart\"/><w:r><w:t>&#233;curit&#xE9; sociale 2 95 10</w:t>" \
+	"</w:r><w:r><w:rPr><w:lang w:val=\"fr-FR\"/></w:rPr><w:t xml:space=\"preserve\"> 99 126 111 93</w:t>" \
+	"</w:r></w:p><w:tbl><w:tr><w:tc><w:p><w:r><w:t>12</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r>"     \
+	"<w:t>34 &amp; 56</w:t></w:r></w:p></w:tc></w:tr></w:tbl></w:body></w:document>"
+
+static void docx_zip(struct buf *z, bool descriptor)
+{
+	uint8_t png[600];
+
+	for (size_t i = 0; i < sizeof(png); i++)
+		png[i] = (uint8_t)(i * 7 + 3);
+	memcpy(png + 100, "295109912611193", 15); /* inside an image: not text, skipped */
+	zip_entry(z, "[Content_Types].xml", "<Types><Default Extension=\"xml\"/></Types>", 41, 8, descriptor);
+	zip_entry(z, "word/media/image1.png", png, sizeof(png), 0, descriptor);
+	zip_entry(z, "word/document.xml", DOCX_XML, strlen(DOCX_XML), 8, descriptor);
+	zip_end(z, "word/document.xml");
+}
+
+static void multipart_request(struct buf *in, const struct buf *file, const char *filename)
+{
+	struct buf part = {0};
+	char head[256];
+
+	buf_str(&part, "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"");
+	buf_str(&part, filename);
+	buf_str(&part, "\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+	buf_add(&part, file->p, file->n);
+	buf_str(&part, "\r\n--XyZ--\r\n");
+	snprintf(head, sizeof(head),
+		 "POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+		 "Content-Length: %zu\r\n\r\n", part.n);
+	buf_str(in, head);
+	buf_add(in, part.p, part.n);
+	free(part.p);
+}
+
+START_TEST(docx_in_multipart_upload)
+{
+	for (int descriptor = 0; descriptor <= 1; descriptor++) {
+		struct buf zip = {0}, in = {0};
+
+		docx_zip(&zip, descriptor);
+		ck_assert(!contains(&zip, "99 126 111 93")); /* deflated: nothing to see raw */
+		multipart_request(&in, &zip, "compte-rendu.docx");
+		for (size_t s = 0; s < N_STEPS; s++) {
+			struct rp_decoder_stats st;
+			struct buf out = decode(&in, steps[s], &st);
+
+			ck_assert_msg(contains(&out, "Patient : N° de sécurité sociale 2 95 10 99 126 111 93\n"),
+				      "descriptor %d step %zu: %.*s", descriptor, steps[s], (int)out.n, out.p);
+			ck_assert(contains(&out, "Compte rendu d'hospitalisation\n"));
+			ck_assert(contains(&out, "\n12\n34 & 56\n")); /* cells apart, entities decoded */
+			ck_assert(!contains(&out, "<w:t>"));
+			/* the image is no text: it passes as it is, like any byte not decoded */
+			ck_assert(contains(&out, "295109912611193"));
+			ck_assert(contains(&out, "filename=\"compte-rendu.docx\"")); /* the part head passes */
+			ck_assert(contains(&out, "--XyZ--"));                        /* and the trailer */
+			ck_assert_uint_eq(st.doc_entries, 2);
+			ck_assert_uint_eq(st.fallbacks, 0);
+			free(out.p);
+		}
+		free(zip.p);
+		free(in.p);
+	}
+}
+END_TEST
+
+START_TEST(xlsx_odt_and_damaged_entries)
+{
+	const char *shared = "<sst count=\"3\"><si><t>Nom</t></si><si><t>NIR</t></si>"
+			     "<si><r><t>1 84 12 </t></r><r><rPr><b/></rPr><t>76 451 089 46</t></r></si></sst>";
+	const char *sheet = "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c>"
+			    "<c r=\"B1\"><v>295109912611193</v></c></row></sheetData></worksheet>";
+	const char *odt = "<office:document-content><office:body><office:text><text:p>RPPS<text:s/>"
+			  "10003054831</text:p><text:h>Suite</text:h></office:text></office:body></office:document-content>";
+	struct buf zip = {0}, in = {0}, out;
+	struct rp_decoder_stats st;
+
+	zip_entry(&zip, "xl/sharedStrings.xml", shared, strlen(shared), 8, false);
+	/* a damaged deflate stream: skipped, the entries after it still read */
+	buf_add(&zip, "PK\3\4\x14\0\x08\0\x08\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x0d\0\0\0xl/broken.xml", 30 + 13);
+	buf_add(&zip, "\xff\xff\xff\xff\xff\xff\xff\xff", 8);
+	zip_entry(&zip, "xl/worksheets/sheet1.xml", sheet, strlen(sheet), 8, true);
+	zip_entry(&zip, "content.xml", odt, strlen(odt), 0, false);
+	zip_end(&zip, "content.xml");
+	/* a raw upload (PUT of the file itself) */
+	{
+		char head[160];
+		snprintf(head, sizeof(head), "PUT /blob HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n\r\n", zip.n);
+		buf_str(&in, head);
+		buf_add(&in, zip.p, zip.n);
+	}
+	for (size_t s = 0; s < N_STEPS; s++) {
+		out = decode(&in, steps[s], &st);
+		ck_assert_msg(contains(&out, "Nom\nNIR\n1 84 12 76 451 089 46\n"), "step %zu: %.*s", steps[s], (int)out.n, out.p);
+		ck_assert(contains(&out, "0\n295109912611193\n"));
+		ck_assert(contains(&out, "RPPS 10003054831\nSuite\n"));
+		ck_assert_uint_eq(st.doc_entries, 4);
+		ck_assert_uint_ge(st.inflate_errors, 1);
+		free(out.p);
+	}
+	free(zip.p);
+	free(in.p);
+}
+END_TEST
+
+START_TEST(document_limits_and_lookalikes)
+{
+	struct buf zip = {0}, in = {0}, out;
+	struct rp_decoder_stats st;
+	size_t big = 80u << 20; /* past the flow's whole decompression budget */
+	char *zeros = calloc(1, big);
+
+	ck_assert_ptr_nonnull(zeros);
+	memcpy(zeros, "<p>debut</p>", 12);
+	zip_entry(&zip, "word/document.xml", zeros, big, 8, false);
+	free(zeros);
+	multipart_request(&in, &zip, "bomb.docx");
+	out = decode(&in, 0, &st);
+	ck_assert_uint_ge(st.bombs, 1);
+	ck_assert_uint_le(st.inflated, RP_DECODER_INFLATE_MAX);
+	ck_assert(contains(&out, "--XyZ--")); /* the body after it still reaches the scanner */
+	ck_assert(contains(&out, "debut\n")); /* what came before the limit was read */
+	free(out.p);
+	free(zip.p);
+	free(in.p);
+
+	/* Text that merely mentions PK, and a false signature, passes unchanged. */
+	memset(&in, 0, sizeof(in));
+	buf_str(&in, "POST /x HTTP/1.1\r\nContent-Length: 37\r\n\r\nPKU PK\3\4 not a zip; NIR 2 95 10 99 1P");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		out = decode(&in, steps[s], &st);
+		ck_assert_msg(contains(&out, "PKU PK\3\4 not a zip; NIR 2 95 10 99 1P"), "step %zu: %.*s", steps[s], (int)out.n, out.p);
+		free(out.p);
+	}
+	free(in.p);
+}
+END_TEST
+
+START_TEST(docx_over_http2)
+{
+	nghttp2_hd_deflater *def;
+	struct buf in = {0}, hb, zip = {0};
+	nghttp2_nv nv[] = {
+		MAKE_NV(":method", "POST"), MAKE_NV(":scheme", "https"), MAKE_NV(":authority", "chatgpt.com"),
+		MAKE_NV(":path", "/backend-api/files"), MAKE_NV("content-type", "application/octet-stream"),
+	};
+
+	docx_zip(&zip, true);
+	ck_assert_int_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+	hb = hpack(def, nv, 5);
+	preface(&in);
+	frame(&in, 0x1, 0x4, 1, hb.p, hb.n);
+	/* in two DATA frames, interleaved with another stream's */
+	frame(&in, 0x0, 0, 1, zip.p, zip.n / 2);
+	frame(&in, 0x1, 0x4, 3, hb.p, hb.n);
+	frame(&in, 0x0, 0x1, 3, "hello", 5);
+	frame(&in, 0x0, 0x1, 1, zip.p + zip.n / 2, zip.n - zip.n / 2);
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert_msg(contains(&out, "sociale 2 95 10 99 126 111 93\n"), "step %zu", steps[s]);
+		ck_assert_uint_eq(st.doc_entries, 2);
+		free(out.p);
+	}
+	nghttp2_hd_deflate_del(def);
+	free(hb.p);
+	free(zip.p);
+	free(in.p);
+}
+END_TEST
+
 START_TEST(detector_needs_the_decoder)
 {
 	struct rp_engine_config cfg;
@@ -917,6 +1153,10 @@ int main(void)
 	tcase_add_test(h2, h2c_upgrade_after_http1);
 	tcase_add_test(h2, detector_needs_the_decoder);
 	tcase_add_test(h1, tenant_from_bearer_jwt);
+	tcase_add_test(h1, docx_in_multipart_upload);
+	tcase_add_test(h1, xlsx_odt_and_damaged_entries);
+	tcase_add_test(h1, document_limits_and_lookalikes);
+	tcase_add_test(h2, docx_over_http2);
 	tcase_add_test(h1, tenant_later_requests);
 	tcase_add_test(h2, tenant_from_http2_authorization);
 	suite_add_tcase(s, h1);

@@ -1,0 +1,602 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Documents inside a request body: what a clinician uploads is a .docx, .xlsx, .pptx or .odt
+ * (zip containers of XML) far more often than plain text, and in those the words are deflated
+ * and cut into XML runs ("<w:t>2 95 10</w:t></w:r><w:r><w:t> 99 126 111 93</w:t>"). Scanning
+ * the raw bytes finds nothing; this layer turns them back into text.
+ *
+ * It sits on a body's bytes after its Content-Encoding was undone, in whatever framing carries
+ * the file (raw upload, multipart/form-data part). Bytes pass through unchanged until a zip local
+ * file header ("PK\3\4") shows up; from there each entry is read as it streams in: text entries
+ * (.xml, .txt, .csv, .json, .htm(l), .md) are inflated, XML is reduced to its character data
+ * (markup and attributes dropped, entities decoded, a line break where a paragraph, cell or row
+ * ends, nothing where a run of the same paragraph ends). Every other byte passes as it is, as
+ * with every decoder here: other entries (images, fonts), what a corrupt or over-limit entry has
+ * left, the central directory, a multipart trailer; so a fake zip header cannot hide what follows
+ * it. Bounded like every other decompression: the flow's budget and a ratio limit per entry.
+ * State is a few bytes until the first header.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+#define ZIP_LOCAL_FIXED 26u     /* local file header after its 4-byte signature */
+#define ZIP_NAME_KEEP 255u
+#define ZIP_MAX_ENTRIES 65536u  /* per body; past it the rest passes raw */
+#define INFLATE_OUT 16384u
+#define RATIO_FLOOR (1u << 20)
+
+enum content_state {
+	C_PASS = 0,      /* not in an entry we read: bytes pass, looking for a signature */
+	C_HEADER,        /* the fixed part of a local file header */
+	C_NAME,
+	C_EXTRA,
+	C_INFLATE,       /* a deflated text entry */
+	C_STORED,        /* a stored text entry of known size */
+	C_SKIP,          /* an entry of known size that is not text: passes as it is */
+};
+
+struct xml_strip {
+	bool in_tag, tag_named, closing, name_done, last_sep, in_ent;
+	char quote;
+	char tag[24];
+	uint8_t n_tag;
+	char ent[12];
+	uint8_t n_ent;
+};
+
+struct zip_entry {
+	uint8_t hdr[ZIP_LOCAL_FIXED];
+	uint8_t n_hdr;
+	uint16_t flags, method, name_len, extra_len, n_name;
+	uint32_t csize;
+	char name[ZIP_NAME_KEEP + 1];
+	bool text, xml;
+	z_stream zs;
+	bool zinit;
+	uint64_t in, out;
+	struct xml_strip x;
+	uint8_t obuf[4096];
+	size_t n_obuf;
+};
+
+/* ---- text out of an entry */
+
+static void text_flush(struct zip_entry *e, struct rp_out *o)
+{
+	out_text(o, e->obuf, e->n_obuf);
+	e->n_obuf = 0;
+}
+
+static void text_put(struct zip_entry *e, const void *p, size_t n, struct rp_out *o)
+{
+	if (e->n_obuf + n > sizeof(e->obuf))
+		text_flush(e, o);
+	if (n > sizeof(e->obuf)) {
+		out_text(o, p, n);
+		return;
+	}
+	memcpy(e->obuf + e->n_obuf, p, n);
+	e->n_obuf += n;
+}
+
+/* Where text flows on a new line: block-level elements of OOXML (w:p, a:p, w:tc, c, si, row...),
+ * ODF (text:p, text:h, table-cell...) and HTML. Elements inside a paragraph (runs, properties)
+ * join their text with nothing between: Word cuts words and numbers into runs at will. */
+static char separator_for(const char *name, size_t n)
+{
+	static const char *const lines[] = {"p", "br", "cr", "tc", "tr", "c", "si", "row", "h", "line-break",
+					    "table-cell", "table-row", "list-item", "td", "th", "li", "div",
+					    "title", "tbl", "txBody", "sp"};
+	static const char *const spaces[] = {"tab", "s", "space"};
+	const char *colon = memchr(name, ':', n);
+
+	if (colon) {
+		n -= (size_t)(colon + 1 - name);
+		name = colon + 1;
+	}
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		if (strlen(lines[i]) == n && memcmp(lines[i], name, n) == 0)
+			return '\n';
+	for (size_t i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++)
+		if (strlen(spaces[i]) == n && memcmp(spaces[i], name, n) == 0)
+			return ' ';
+	return 0;
+}
+
+static void utf8_put(struct zip_entry *e, uint32_t cp, struct rp_out *o)
+{
+	uint8_t b[4];
+	size_t n;
+
+	if (cp == 0 || cp > 0x10ffff)
+		return;
+	if (cp < 0x80) {
+		b[0] = (uint8_t)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		b[0] = (uint8_t)(0xc0 | cp >> 6);
+		b[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (uint8_t)(0xe0 | cp >> 12);
+		b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		b[0] = (uint8_t)(0xf0 | cp >> 18);
+		b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+		b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+		b[3] = (uint8_t)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	text_put(e, b, n, o);
+}
+
+/* The entity collected in x->ent ("amp", "#233", "#xE9"): its character, or it as written. */
+static void entity_end(struct zip_entry *e, struct rp_out *o)
+{
+	struct xml_strip *x = &e->x;
+	static const struct {
+		const char *name;
+		char c;
+	} named[] = {{"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"quot", '"'}, {"apos", '\''}};
+	size_t n = x->n_ent;
+
+	x->in_ent = false;
+	x->n_ent = 0;
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+		if (strlen(named[i].name) == n && memcmp(named[i].name, x->ent, n) == 0) {
+			text_put(e, &named[i].c, 1, o);
+			return;
+		}
+	if (n >= 2 && x->ent[0] == '#') {
+		bool hex = x->ent[1] == 'x' || x->ent[1] == 'X';
+		uint32_t cp = 0;
+		size_t i = hex ? 2 : 1;
+		bool ok = i < n;
+
+		for (; i < n && ok; i++) {
+			char c = x->ent[i];
+			int v = c >= '0' && c <= '9' ? c - '0'
+				: hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+				: hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			ok = v >= 0 && cp <= 0x10ffff;
+			cp = cp * (hex ? 16 : 10) + (uint32_t)(v < 0 ? 0 : v);
+		}
+		if (ok) {
+			utf8_put(e, cp, o);
+			return;
+		}
+	}
+	text_put(e, "&", 1, o);
+	text_put(e, x->ent, n, o);
+	text_put(e, ";", 1, o);
+}
+
+static void tag_end(struct zip_entry *e, struct rp_out *o)
+{
+	struct xml_strip *x = &e->x;
+	char sep = separator_for(x->tag, x->n_tag);
+
+	x->in_tag = false;
+	if (sep && !x->last_sep) {
+		text_put(e, &sep, 1, o);
+		x->last_sep = true;
+	}
+}
+
+static void xml_feed(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	struct xml_strip *x = &e->x;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)p[i];
+
+		if (x->in_tag) {
+			if (x->quote) {
+				if (c == x->quote)
+					x->quote = 0;
+			} else if (c == '>') {
+				tag_end(e, o);
+			} else if (c == '"' || c == '\'') {
+				x->quote = c;
+				x->name_done = true;
+			} else if (!x->name_done) {
+				if (c == '/' && x->n_tag == 0 && !x->closing) {
+					x->closing = true;
+				} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '/') {
+					x->name_done = x->n_tag > 0;
+				} else if (x->n_tag < sizeof(x->tag)) {
+					x->tag[x->n_tag++] = c;
+				} else {
+					x->name_done = true; /* too long for any name we act on */
+					x->n_tag = 0;
+				}
+			}
+			continue;
+		}
+		if (x->in_ent) {
+			if (c == ';') {
+				entity_end(e, o);
+				continue;
+			}
+			if (x->n_ent < sizeof(x->ent) && c != '<' && c != '&' && c != ' ') {
+				x->ent[x->n_ent++] = c;
+				continue;
+			}
+			/* not an entity after all: as written, then c as usual */
+			text_put(e, "&", 1, o);
+			text_put(e, x->ent, x->n_ent, o);
+			x->in_ent = false;
+			x->n_ent = 0;
+		}
+		if (c == '<') {
+			x->in_tag = true;
+			x->closing = false;
+			x->name_done = false;
+			x->quote = 0;
+			x->n_tag = 0;
+		} else if (c == '&') {
+			x->in_ent = true;
+			x->n_ent = 0;
+		} else {
+			/* Pretty-printing between elements is not text worth a scan; keep it cheap. */
+			if ((c == '\n' || c == '\r') && x->last_sep)
+				continue;
+			text_put(e, &c, 1, o);
+			x->last_sep = false;
+		}
+	}
+}
+
+static void entry_text(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	if (e->xml)
+		xml_feed(e, p, n, o);
+	else
+		text_put(e, p, n, o);
+}
+
+/* ---- zip framing */
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static bool name_is_text(const char *name, size_t n, bool *xml)
+{
+	static const char *const xml_ext[] = {".xml", ".htm", ".html", ".xhtml"};
+	static const char *const text_ext[] = {".txt", ".csv", ".json", ".md", ".hl7", ".tsv"};
+
+	*xml = false;
+	for (size_t i = 0; i < sizeof(xml_ext) / sizeof(xml_ext[0]); i++) {
+		size_t k = strlen(xml_ext[i]);
+		if (n >= k && strncasecmp(name + n - k, xml_ext[i], k) == 0)
+			return *xml = true;
+	}
+	for (size_t i = 0; i < sizeof(text_ext) / sizeof(text_ext[0]); i++) {
+		size_t k = strlen(text_ext[i]);
+		if (n >= k && strncasecmp(name + n - k, text_ext[i], k) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void entry_release(struct zip_entry *e)
+{
+	if (e && e->zinit) {
+		(void)inflateEnd(&e->zs);
+		e->zinit = false;
+	}
+}
+
+/* The entry's text is complete (or given up): flush it, and a line break after it. */
+static void entry_done(struct rp_content *c, struct rp_out *o)
+{
+	struct zip_entry *e = c->e;
+
+	if (e->text) {
+		if (e->x.in_ent) {
+			text_put(e, "&", 1, o);
+			text_put(e, e->x.ent, e->x.n_ent, o);
+		}
+		text_put(e, "\n", 1, o);
+		text_flush(e, o);
+	}
+	entry_release(e);
+}
+
+/* The fixed header is in: read it. False when it is no header we can follow. */
+static bool header_parsed(struct rp_content *c)
+{
+	struct zip_entry *e = c->e;
+
+	e->flags = le16(e->hdr + 2);
+	e->method = le16(e->hdr + 4);
+	e->csize = le32(e->hdr + 14);
+	e->name_len = le16(e->hdr + 22);
+	e->extra_len = le16(e->hdr + 24);
+	e->n_name = 0;
+	c->left = e->name_len;
+	e->in = e->out = 0;
+	e->n_obuf = 0;
+	memset(&e->x, 0, sizeof(e->x));
+	e->x.last_sep = true;
+	return e->name_len > 0 && (e->flags & 1) == 0; /* encrypted entries are opaque */
+}
+
+static void entry_start(struct rp_content *c, struct rp_out *o)
+{
+	struct zip_entry *e = c->e;
+	bool sized = (e->flags & 8) == 0 || e->csize != 0;
+
+	e->name[e->n_name] = '\0';
+	e->text = name_is_text(e->name, e->n_name, &e->xml) && e->n_name == e->name_len;
+	c->entries++;
+	if (e->text && e->method == 8) {
+		memset(&e->zs, 0, sizeof(e->zs));
+		if (inflateInit2(&e->zs, -15) == Z_OK) {
+			e->zinit = true;
+			o->stats->doc_entries++;
+			c->state = C_INFLATE;
+			return;
+		}
+		e->text = false;
+	} else if (e->text && e->method == 0 && sized) {
+		o->stats->doc_entries++;
+		c->left = e->csize;
+		c->state = C_STORED;
+		return;
+	}
+	/* Not text (an image, a font), or nothing we can decode: its bytes pass as they are, like
+	 * any byte no decoder understood; a fake header cannot blind the scanner to what follows. */
+	e->text = false;
+	if (sized) {
+		c->left = e->csize;
+		c->state = C_SKIP;
+	} else {
+		c->state = C_PASS;
+	}
+}
+
+/* Inflate a text entry; returns bytes of p consumed (all of them unless the entry ended). */
+static size_t entry_inflate(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	struct zip_entry *e = c->e;
+	uint8_t out[INFLATE_OUT];
+
+	e->zs.next_in = (Bytef *)p;
+	e->zs.avail_in = (uInt)n;
+	while (e->zs.avail_in > 0) {
+		uInt before = e->zs.avail_in;
+		size_t produced;
+		int r;
+
+		e->zs.next_out = out;
+		e->zs.avail_out = sizeof(out);
+		r = inflate(&e->zs, Z_NO_FLUSH);
+		produced = sizeof(out) - e->zs.avail_out;
+		e->in += before - e->zs.avail_in;
+		if (produced) {
+			if (produced > *o->inflate_budget ||
+			    (e->out + produced > RATIO_FLOOR && e->out + produced > e->in * RP_DECODER_INFLATE_RATIO)) {
+				/* a bomb: the rest of the entry passes compressed */
+				o->stats->bombs++;
+				entry_done(c, o);
+				c->state = C_PASS;
+				return n - e->zs.avail_in;
+			}
+			*o->inflate_budget -= produced;
+			e->out += produced;
+			o->stats->inflated += produced;
+			entry_text(e, out, produced, o);
+		}
+		if (r == Z_STREAM_END) {
+			size_t used = n - e->zs.avail_in;
+			entry_done(c, o);
+			/* a data descriptor may follow: it passes like anything between entries */
+			c->state = C_PASS;
+			return used;
+		}
+		if (r == Z_BUF_ERROR && produced == 0 && before == e->zs.avail_in)
+			break;
+		if (r != Z_OK && r != Z_BUF_ERROR) {
+			o->stats->inflate_errors++;
+			entry_done(c, o);
+			c->state = C_PASS;
+			return n - e->zs.avail_in;
+		}
+	}
+	return n;
+}
+
+static const uint8_t SIG_LOCAL[4] = {'P', 'K', 3, 4};
+static const uint8_t SIG_CENTRAL[4] = {'P', 'K', 1, 2};
+
+/* Signature byte k (1..3) given the bytes before it: "PK" then 3,4 (local) or 1,2 (central). */
+static bool sig_byte_ok(size_t k, uint8_t b, bool *central)
+{
+	if (k == 1)
+		return b == 'K';
+	if (k == 2) {
+		*central = b == 1;
+		return b == 3 || b == 1;
+	}
+	return b == (*central ? 2 : 4);
+}
+
+/*
+ * Find the next signature; the bytes before it pass. A signature cut by the end of p is held in
+ * c->sig (its bytes are known). Returns the bytes consumed; c->state says what was found.
+ */
+static size_t find_signature(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	size_t i = 0;
+
+	if (c->sig) {
+		/* a signature begun at the end of the previous piece */
+		size_t k = c->sig;
+		bool central = c->sig_central;
+
+		while (k < 4 && i < n && sig_byte_ok(k, p[i], &central))
+			k++, i++;
+		if (k == 4) {
+			c->sig = 0;
+			c->sig_central = central;
+			goto found;
+		}
+		if (i == n) {
+			c->sig = (uint8_t)k;
+			c->sig_central = central;
+			return n;
+		}
+		/* not one: the held bytes were ordinary, and p is scanned from its start */
+		out_text(o, c->sig_central && c->sig >= 3 ? SIG_CENTRAL : SIG_LOCAL, c->sig);
+		c->sig = 0;
+		i = 0;
+	}
+	for (;;) {
+		const uint8_t *q = memchr(p + i, 'P', n - i);
+		size_t at, k = 1;
+		bool central = false;
+
+		if (!q) {
+			out_text(o, p + i, n - i);
+			return n;
+		}
+		at = (size_t)(q - p);
+		while (k < 4 && at + k < n && sig_byte_ok(k, p[at + k], &central))
+			k++;
+		if (k == 4 || at + k == n) {
+			out_text(o, p + i, at - i);
+			c->sig_central = central;
+			if (k < 4) {
+				c->sig = (uint8_t)k; /* held: emitted later if it is no signature */
+				return n;
+			}
+			i = at + 4;
+			break;
+		}
+		out_text(o, p + i, at + 1 - i);
+		i = at + 1;
+	}
+found:
+	if (c->sig_central || c->entries >= ZIP_MAX_ENTRIES) {
+		/* The central directory (the entries are over; its names pass as text), or more
+		 * entries than any document has: pass from here. */
+		out_text(o, c->sig_central ? SIG_CENTRAL : SIG_LOCAL, 4);
+		c->state = C_PASS;
+		return i;
+	}
+	if (!c->e && !(c->e = calloc(1, sizeof(*c->e)))) {
+		out_text(o, SIG_LOCAL, 4);
+		c->state = C_PASS;
+		return i;
+	}
+	c->e->n_hdr = 0;
+	c->state = C_HEADER;
+	return i;
+}
+
+void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	/* every step consumes at least one byte or changes state towards one that does */
+	for (size_t guard = 0; n > 0 && guard < 4 * n + 64; guard++) {
+		struct zip_entry *e = c->e;
+		size_t take = 0;
+
+		switch (c->state) {
+		case C_PASS:
+			take = find_signature(c, p, n, o);
+			break;
+		case C_HEADER:
+			take = ZIP_LOCAL_FIXED - e->n_hdr < n ? ZIP_LOCAL_FIXED - e->n_hdr : n;
+			memcpy(e->hdr + e->n_hdr, p, take);
+			e->n_hdr = (uint8_t)(e->n_hdr + take);
+			if (e->n_hdr == ZIP_LOCAL_FIXED) {
+				if (header_parsed(c)) {
+					c->state = C_NAME;
+				} else {
+					/* no header we follow: those bytes are ordinary ones */
+					out_text(o, SIG_LOCAL, 4);
+					out_text(o, e->hdr, ZIP_LOCAL_FIXED);
+					c->state = C_PASS;
+				}
+			}
+			break;
+		case C_NAME:
+			take = c->left < n ? (size_t)c->left : n;
+			for (size_t k = 0; k < take && e->n_name < ZIP_NAME_KEEP; k++)
+				e->name[e->n_name++] = (char)p[k];
+			c->left -= take;
+			if (c->left == 0) {
+				c->left = e->extra_len;
+				c->state = C_EXTRA;
+			}
+			break;
+		case C_EXTRA:
+			take = c->left < n ? (size_t)c->left : n;
+			c->left -= take;
+			if (c->left == 0)
+				entry_start(c, o);
+			break;
+		case C_INFLATE:
+			take = entry_inflate(c, p, n, o);
+			break;
+		case C_STORED:
+			take = c->left < n ? (size_t)c->left : n;
+			entry_text(e, p, take, o);
+			c->left -= take;
+			if (c->left == 0) {
+				entry_done(c, o);
+				c->state = C_PASS;
+			}
+			break;
+		case C_SKIP:
+			take = c->left < n ? (size_t)c->left : n;
+			out_text(o, p, take);
+			c->left -= take;
+			if (c->left == 0)
+				c->state = C_PASS;
+			break;
+		}
+		p += take;
+		n -= take;
+	}
+}
+
+void rp_content_begin(struct rp_content *c)
+{
+	rp_content_discard(c);
+	memset(c, 0, sizeof(*c));
+}
+
+void rp_content_end(struct rp_content *c, struct rp_out *o)
+{
+	/* A signature cut short by the end of the body was ordinary bytes. */
+	if (c->sig && c->state == C_PASS)
+		out_text(o, c->sig_central && c->sig >= 3 ? SIG_CENTRAL : SIG_LOCAL, c->sig);
+	if (c->e && (c->state == C_INFLATE || c->state == C_STORED))
+		entry_done(c, o); /* a truncated upload: what was read of the entry still counts */
+	rp_content_discard(c);
+	memset(c, 0, sizeof(*c));
+}
+
+void rp_content_discard(struct rp_content *c)
+{
+	if (!c)
+		return;
+	entry_release(c->e);
+	free(c->e);
+	c->e = NULL;
+}
