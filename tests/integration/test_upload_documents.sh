@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Documents uploaded the way clinicians upload them: a Word letter (.docx) as a multipart form
+# part (curl -F, HTTP/1.1 and HTTP/2), a spreadsheet (.xlsx) PUT as it is, a LibreOffice text
+# (.odt) from python. Inside, the NIR is deflated and cut across XML runs; the agent reads the
+# documents back into text and alerts, naming the process and the destination.
+source "$(dirname "$0")/lib.sh"
+require_root
+make_certs
+start_server srv; PORT=$SERVER_PORT
+H2PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$T/htdocs"; echo ok > "$T/htdocs/index.html"
+nghttpd -a 127.0.0.1 -d "$T/htdocs" "$H2PORT" "$T/server.key" "$T/server.pem" >"$T/nghttpd.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+  "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$H2PORT" 2>/dev/null && break
+  sleep 0.1
+done
+start_daemon "$SRC/policies/default.json"
+
+# Office documents written with Python's zipfile (deflated entries, as Office writes them), the
+# NIR 2 95 10 99 126 111 93 split over runs the way Word splits text it spell-checked.
+"$PY" - "$T" <<'PYEOF'
+import sys, zipfile
+t = sys.argv[1]
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+doc = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document {W}><w:body>'
+       '<w:p><w:r><w:t>Compte rendu de consultation</w:t></w:r></w:p>'
+       '<w:p><w:r><w:t xml:space="preserve">Patient n\u00e9 le 12/10/1995, num\u00e9ro de s</w:t></w:r>'
+       '<w:proofErr w:type="spellStart"/><w:r><w:rPr><w:b/></w:rPr><w:t>\u00e9curit\u00e9 sociale : 2 95 1</w:t></w:r>'
+       '<w:r><w:t>0 99 126 111 93</w:t></w:r></w:p></w:body></w:document>')
+def office(path, parts):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
+        z.writestr("_rels/.rels", "<Relationships/>")
+        z.writestr("docProps/thumbnail.jpeg", bytes(range(256)) * 40)
+        for name, xml in parts:
+            z.writestr(name, xml)
+office(f"{t}/compte-rendu.docx", [("word/document.xml", doc)])
+office(f"{t}/liste.xlsx", [("xl/sharedStrings.xml",
+    '<sst><si><t>Nom</t></si><si><t>NIR</t></si><si><t>DUPONT Jean</t></si>'
+    '<si><r><t>2 95 10 99 </t></r><r><rPr><b/></rPr><t>126 111 93</t></r></si></sst>'),
+    ("xl/worksheets/sheet1.xml", '<worksheet><sheetData><row r="1"><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row></sheetData></worksheet>')])
+with zipfile.ZipFile(f"{t}/courrier.odt", "w") as z:
+    z.writestr("mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED)
+    z.writestr("content.xml", '<office:document-content><office:body><office:text><text:p>N\u00b0 de s\u00e9curit\u00e9 sociale'
+               '<text:s/>2 95 10 99<text:s/>126 111 93</text:p></office:text></office:body></office:document-content>',
+               zipfile.ZIP_DEFLATED)
+PYEOF
+for f in compte-rendu.docx liste.xlsx courrier.odt; do
+  if grep -qa "126 111 93" "$T/$f"; then fail "$f carries the NIR in clear: the test would prove nothing"; fi
+done
+
+wait_port_alerts() { for _ in $(seq 100); do [[ $(ALERT_PORT=$1 alert_count) -ge $2 ]] && return 0; sleep 0.1; done; return 1; }
+# newest alert about PORT: "process detector masked"
+alert_for() { ALERT_PORT=$1 alerts_query "(lambda a: ' '.join((a['actor']['process']['name'], a['rempart']['detector'], a['rempart']['masked'])))(alerts[-1]) if alerts else ''"; }
+
+curl -sS --max-time 10 --cacert "$T/ca.pem" -o /dev/null -F "file=@$T/compte-rendu.docx" -F "purpose=assistants" \
+  "https://127.0.0.1:$PORT/v1/files" || true
+wait_port_alerts "$PORT" 1 || fail "no alert for the .docx sent as a multipart part"
+got=$(alert_for "$PORT"); log "curl -F compte-rendu.docx (HTTP/1.1) -> $got"
+[[ $got == "curl fr_nir "* ]] || fail ".docx multipart: $got"
+
+curl -sS --max-time 10 --cacert "$T/ca.pem" -o /dev/null -T "$T/liste.xlsx" "https://127.0.0.1:$PORT/upload/liste.xlsx" || true
+wait_port_alerts "$PORT" 2 || fail "no alert for the .xlsx PUT"
+got=$(alert_for "$PORT"); log "curl -T liste.xlsx (HTTP/1.1) -> $got"
+[[ $got == "curl fr_nir "* ]] || fail ".xlsx PUT: $got"
+
+"$PY" - "$PORT" "$T/ca.pem" "$T/courrier.odt" <<'PYEOF'
+import ssl, sys, urllib.request
+port, ca, path = sys.argv[1:4]
+body = open(path, "rb").read()
+req = urllib.request.Request(f"https://127.0.0.1:{port}/upload", data=body, method="POST",
+                             headers={"Content-Type": "application/vnd.oasis.opendocument.text"})
+try:
+    urllib.request.urlopen(req, context=ssl.create_default_context(cafile=ca), timeout=10).read()
+except Exception as e:
+    print("python:", e, file=sys.stderr)
+PYEOF
+wait_port_alerts "$PORT" 3 || fail "no alert for the .odt from python"
+got=$(alert_for "$PORT"); log "python urllib courrier.odt (HTTP/1.1) -> $got"
+[[ $got == "python3 fr_nir "* ]] || fail ".odt python: $got"
+
+curl -sS --http2 --max-time 10 --cacert "$T/ca.pem" -o /dev/null -F "file=@$T/compte-rendu.docx" \
+  "https://127.0.0.1:$H2PORT/upload" 2>/dev/null || true
+wait_port_alerts "$H2PORT" 1 || fail "no alert for the .docx over HTTP/2"
+got=$(alert_for "$H2PORT"); log "curl --http2 -F compte-rendu.docx -> $got"
+[[ $got == "curl fr_nir "* ]] || fail ".docx over HTTP/2: $got"
+
+assert_no_leak "2 95 10 99 126 111 93" "295109912611193"
+log "PASS"
