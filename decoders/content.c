@@ -465,30 +465,41 @@ static size_t find_signature(struct rp_content *c, const uint8_t *p, size_t n, s
 		c->sig = 0;
 		i = 0;
 	}
+	/*
+	 * Look for the 'K' (rarer than 'P' in text: "Patient...") and check the byte before it.
+	 * What precedes a signature goes out in one piece: the scanner is called per span.
+	 */
 	for (;;) {
-		const uint8_t *q = memchr(p + i, 'P', n - i);
-		size_t at, k = 1;
+		const uint8_t *q = memchr(p + i, 'K', n - i);
+		size_t at, k = 2;
 		bool central = false;
 
 		if (!q) {
-			out_text(o, p + i, n - i);
+			/* a last 'P' may begin a signature the next piece completes */
+			size_t keep = p[n - 1] == 'P' ? 1 : 0;
+			out_text(o, p, n - keep);
+			if (keep) {
+				c->sig = 1;
+				c->sig_central = false;
+			}
 			return n;
 		}
 		at = (size_t)(q - p);
-		while (k < 4 && at + k < n && sig_byte_ok(k, p[at + k], &central))
+		i = at + 1;
+		if (at == 0 || p[at - 1] != 'P')
+			continue;
+		while (k < 4 && at + k - 1 < n && sig_byte_ok(k, p[at + k - 1], &central))
 			k++;
-		if (k == 4 || at + k == n) {
-			out_text(o, p + i, at - i);
+		if (k == 4 || at + k - 1 == n) {
+			out_text(o, p, at - 1);
 			c->sig_central = central;
 			if (k < 4) {
 				c->sig = (uint8_t)k; /* held: emitted later if it is no signature */
 				return n;
 			}
-			i = at + 4;
+			i = at + 3;
 			break;
 		}
-		out_text(o, p + i, at + 1 - i);
-		i = at + 1;
 	}
 found:
 	if (c->sig_central || c->entries >= ZIP_MAX_ENTRIES) {
