@@ -611,3 +611,66 @@ void rp_content_discard(struct rp_content *c)
 	free(c->e);
 	c->e = NULL;
 }
+
+/* ---- the document layer alone, for files (rempart scan) */
+
+struct rp_document {
+	struct rp_content c;
+	struct rp_decoder_stats stats;
+	uint64_t budget;
+};
+
+int rp_document_new(struct rp_document **out)
+{
+	struct rp_document *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->budget = RP_DECODER_INFLATE_MAX;
+	*out = d;
+	return 0;
+}
+
+static struct rp_out document_out(struct rp_document *d, rp_decoded_fn emit, void *userdata)
+{
+	struct rp_out o = {.fn = emit, .userdata = userdata, .stats = &d->stats, .inflate_budget = &d->budget};
+	return o;
+}
+
+int rp_document_feed(struct rp_document *d, const void *buf, size_t len, rp_decoded_fn emit, void *userdata)
+{
+	struct rp_out o;
+
+	if (!d || !emit || (!buf && len))
+		return -EINVAL;
+	o = document_out(d, emit, userdata);
+	d->stats.bytes_in += len;
+	if (len)
+		rp_content_feed(&d->c, buf, len, &o);
+	return o.err;
+}
+
+int rp_document_end(struct rp_document *d, rp_decoded_fn emit, void *userdata)
+{
+	struct rp_out o;
+
+	if (!d || !emit)
+		return -EINVAL;
+	o = document_out(d, emit, userdata);
+	rp_content_end(&d->c, &o);
+	return o.err;
+}
+
+void rp_document_get_stats(const struct rp_document *d, struct rp_decoder_stats *out)
+{
+	if (d && out)
+		*out = d->stats;
+}
+
+void rp_document_free(struct rp_document *d)
+{
+	if (!d)
+		return;
+	rp_content_discard(&d->c);
+	free(d);
+}

@@ -73,6 +73,19 @@ const char *rp_decoder_tenant_domain(const struct rp_decoder *d);
 bool rp_decoder_supports(const char *content_coding);
 void rp_decoder_free(struct rp_decoder *d); /* NULL-safe */
 
+/*
+ * The document layer alone, for a file rather than a flow: Office Open XML and OpenDocument
+ * files (zip containers of XML) come out as their text, every other byte as it is. Same bounds
+ * as in a flow (RP_DECODER_INFLATE_MAX of decompressed text per document).
+ */
+struct rp_document;
+int rp_document_new(struct rp_document **out);
+int rp_document_feed(struct rp_document *d, const void *buf, size_t len, rp_decoded_fn emit, void *userdata);
+/* The file ended: what is held comes out. */
+int rp_document_end(struct rp_document *d, rp_decoded_fn emit, void *userdata);
+void rp_document_get_stats(const struct rp_document *d, struct rp_decoder_stats *out); /* doc_entries... */
+void rp_document_free(struct rp_document *d); /* NULL-safe */
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "decoders.h"
 #include "detectors.h"
 #include "policy.h"
 
@@ -23,6 +24,7 @@
 struct scan_out {
 	const char *file;
 	bool json;
+	bool document;      /* the file is read as a document: offsets are in its text */
 	unsigned long findings;
 };
 
@@ -56,17 +58,38 @@ static int on_finding(const struct rp_finding *fd, void *userdata)
 		printf(", \"offset\": %llu, \"length\": %llu, \"confidence\": %.2f, \"masked\": ",
 		       (unsigned long long)fd->offset, (unsigned long long)fd->length, fd->confidence);
 		json_string(stdout, fd->masked);
+		/* In a document, offsets count in the text read out of it, not in the file's bytes. */
+		if (o->document)
+			fputs(", \"decoded\": \"document\"", stdout);
 		fputs("}\n", stdout);
 	} else {
-		printf("%s:%llu: %s (confidence %.2f): %s\n", o->file, (unsigned long long)fd->offset, fd->id,
-		       fd->confidence, fd->masked);
+		printf("%s%s:%llu: %s (confidence %.2f): %s\n", o->file, o->document ? " (document text)" : "",
+		       (unsigned long long)fd->offset, fd->id, fd->confidence, fd->masked);
 	}
 	return 0;
 }
 
+struct to_stream_ctx {
+	struct rp_stream *st;
+	struct rp_scratch *s;
+	struct scan_out *o;
+};
+
+static int to_stream(const void *buf, size_t len, void *userdata)
+{
+	struct to_stream_ctx *t = userdata;
+
+	return rp_stream_feed(t->st, t->s, buf, len, on_finding, t->o);
+}
+
+/* A file that opens with a zip local header is read as a document (docx, xlsx, odt...): its
+ * text is scanned, as the agent scans an uploaded one. Any other file is scanned as it is. */
 static int scan_fd(const struct rp_engine *e, struct rp_scratch *s, int fd, struct scan_out *o)
 {
 	struct rp_stream *st = NULL;
+	struct rp_document *doc = NULL;
+	struct to_stream_ctx t = {.s = s, .o = o};
+	bool first = true;
 	char *buf = NULL;
 	int r;
 
@@ -86,7 +109,24 @@ static int scan_fd(const struct rp_engine *e, struct rp_scratch *s, int fd, stru
 		}
 		if (n == 0)
 			break;
-		r = rp_stream_feed(st, s, buf, (size_t)n, on_finding, o);
+		if (first && n >= 4 && memcmp(buf, "PK\3\4", 4) == 0) {
+			r = rp_document_new(&doc);
+			if (r < 0)
+				goto cleanup;
+			o->document = true;
+		}
+		first = false;
+		t.st = st;
+		if (doc)
+			r = rp_document_feed(doc, buf, (size_t)n, to_stream, &t);
+		else
+			r = rp_stream_feed(st, s, buf, (size_t)n, on_finding, o);
+		if (r < 0)
+			goto cleanup;
+	}
+	if (doc) {
+		t.st = st;
+		r = rp_document_end(doc, to_stream, &t);
 		if (r < 0)
 			goto cleanup;
 	}
@@ -94,6 +134,7 @@ static int scan_fd(const struct rp_engine *e, struct rp_scratch *s, int fd, stru
 	st = NULL;
 cleanup:
 	rp_stream_close(st, NULL, NULL, NULL);
+	rp_document_free(doc);
 	free(buf);
 	return r < 0 ? r : 0;
 }
@@ -101,7 +142,9 @@ cleanup:
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: rempart scan [--policy FILE] [--json] PATH...\n\n"
-		   "Scan files for health data with Rempart's detectors ('-' reads stdin).\n\n"
+		   "Scan files for health data with Rempart's detectors ('-' reads stdin). Office and\n"
+		   "OpenDocument files (docx, xlsx, pptx, odt...) are scanned for the text inside them;\n"
+		   "their findings' offsets count in that text (\"decoded\": \"document\" in JSON).\n\n"
 		   "  -p, --policy FILE  use the detectors and thresholds of this policy\n"
 		   "  -j, --json         one JSON object per finding on stdout\n"
 		   "  -h, --help         this help\n\n"
@@ -187,6 +230,7 @@ static int run_scan(const struct rp_cli_global *g, int argc, char **argv)
 			continue;
 		}
 		o.file = argv[i];
+		o.document = false;
 		r = scan_fd(e, s, fd, &o);
 		if (r < 0) {
 			fprintf(stderr, "rempart scan: %s: %s\n", argv[i], strerror(-r));

@@ -51,6 +51,24 @@ PY
 # stdin, and human output on stdout
 printf 'NIR 2 95 10 99 126 111 93\n' | "$REMPART" scan - > "$WORK/human.txt" 2>/dev/null
 grep -q '^-:4: fr_nir (confidence 0\.[0-9][0-9]): 2 95 10 \*\* \*\*\* \*\*\* 93$' "$WORK/human.txt" || fail "human line: $(cat "$WORK/human.txt")"
+# a Word document: the text inside it is scanned (deflated, the value cut across XML runs);
+# offsets count in that text, and the finding says so
+python3 - "$WORK/lettre.docx" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("word/document.xml", '<w:document><w:body><w:p><w:r><w:t>N\u00b0 de s\u00e9curit\u00e9 sociale : 2 95 1</w:t>'
+               '</w:r><w:r><w:rPr><w:b/></w:rPr><w:t>0 99 126 111 93</w:t></w:r></w:p></w:body></w:document>')
+PY
+if grep -qa "111 93" "$WORK/lettre.docx"; then fail "the test document carries the value in clear"; fi
+"$REMPART" scan --json "$WORK/lettre.docx" > "$WORK/doc.jsonl"
+python3 - "$WORK/doc.jsonl" <<'PY'
+import json, sys
+found = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
+assert [f["detector"] for f in found] == ["fr_nir"], found
+assert found[0]["decoded"] == "document" and found[0]["masked"] == "2 95 10 ** *** *** 93", found
+assert found[0]["offset"] == len("N\u00b0 de s\u00e9curit\u00e9 sociale : ".encode()), found
+PY
+
 # no finding: exit 0, nothing on stdout in --json mode
 printf 'rien à signaler\n' > "$WORK/clean.txt"
 out=$("$REMPART" scan --json "$WORK/clean.txt")
