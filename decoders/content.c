@@ -15,6 +15,11 @@
  * left, the central directory, a multipart trailer; so a fake zip header cannot hide what follows
  * it. Bounded like every other decompression: the flow's budget and a ratio limit per entry.
  * State is a few bytes until the first header.
+ *
+ * PDF bodies too ("%PDF-"): their FlateDecode streams are inflated, and content streams give the
+ * strings their text operators show ("(Patient : 2 95 10) Tj [(99 1) -20 (26)] TJ"), joined as
+ * the page lays them out. Fonts with their own encodings (most Identity-H CID fonts) give no
+ * readable text: that is a limit, said in the README.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,6 +42,7 @@ enum content_state {
 	C_INFLATE,       /* a deflated text entry */
 	C_STORED,        /* a stored text entry of known size */
 	C_SKIP,          /* an entry of known size that is not text: passes as it is */
+	C_A85,           /* a PDF stream in ASCII85 then Flate: ASCII85 read up to its "~>" */
 };
 
 struct xml_strip {
@@ -48,17 +54,35 @@ struct xml_strip {
 	uint8_t n_ent;
 };
 
+/* Text operators of a PDF content stream: strings shown, the rest dropped. */
+struct pdf_text {
+	uint8_t mode;        /* PT_* */
+	uint8_t depth;       /* nesting of () in a literal string */
+	uint8_t esc;         /* in a literal: 1 after '\\', 2..4 in an octal escape */
+	uint8_t octal;
+	uint8_t hex_hi;      /* a hex string's pending nibble + 1, or 0 */
+	bool in_array;       /* inside [ ] of TJ */
+	char tok[8];         /* the operator or number being read */
+	uint8_t n_tok;
+	uint32_t binary;     /* non-text bytes seen in the stream's first KiB */
+	uint32_t seen;
+};
+
 struct zip_entry {
 	uint8_t hdr[ZIP_LOCAL_FIXED];
 	uint8_t n_hdr;
 	uint16_t flags, method, name_len, extra_len, n_name;
 	uint32_t csize;
 	char name[ZIP_NAME_KEEP + 1];
-	bool text, xml;
+	bool text, xml, pdf;  /* pdf: a PDF content stream, not a zip entry */
+	bool z_done;          /* C_A85: the Flate stream inside ended (or was given up) */
+	uint32_t a85;         /* ASCII85 group being read */
+	uint8_t n_a85;
 	z_stream zs;
 	bool zinit;
 	uint64_t in, out;
 	struct xml_strip x;
+	struct pdf_text pt;
 	uint8_t obuf[4096];
 	size_t n_obuf;
 };
@@ -253,9 +277,158 @@ static void xml_feed(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_
 	}
 }
 
+/* ---- PDF content streams: "BT /F1 10 Tf 72 700 Td (Patient : 2 95 10) Tj [(99 1) -20 (26)] TJ ET" */
+
+enum { PT_CODE = 0, PT_LITERAL, PT_HEX, PT_COMMENT };
+
+static void pdf_char(struct zip_entry *e, uint8_t b, struct rp_out *o)
+{
+	/* Simple fonts (WinAnsi, Standard): bytes are Latin-1-ish; emit ASCII, and Latin-1 as UTF-8. */
+	if (b >= 0x20 && b < 0x7f) {
+		char c = (char)b;
+		text_put(e, &c, 1, o);
+	} else if (b >= 0xa0) {
+		utf8_put(e, b, o);
+	} else if (b == '\n' || b == '\r' || b == '\t') {
+		text_put(e, " ", 1, o);
+	}
+}
+
+/* A token of code ended: an operator tells where the text moves, a number in a TJ array how far. */
+static void pdf_token(struct zip_entry *e, struct rp_out *o)
+{
+	struct pdf_text *t = &e->pt;
+	const char *k = t->tok;
+	size_t n = t->n_tok;
+
+	t->n_tok = 0;
+	if (n == 0)
+		return;
+	if (t->in_array) {
+		/* a kerning adjustment: a large negative one is the gap between two words */
+		if (k[0] == '-' && n >= 4)
+			text_put(e, " ", 1, o);
+		return;
+	}
+	if ((n == 2 && (memcmp(k, "Td", 2) == 0 || memcmp(k, "TD", 2) == 0 || memcmp(k, "Tm", 2) == 0 ||
+			memcmp(k, "T*", 2) == 0)) || (n == 1 && (k[0] == '\'' || k[0] == '"')))
+		text_put(e, " ", 1, o);
+	else if (n == 2 && memcmp(k, "ET", 2) == 0)
+		text_put(e, "\n", 1, o);
+}
+
+static void pdf_feed(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	struct pdf_text *t = &e->pt;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t b = p[i];
+
+		switch (t->mode) {
+		case PT_LITERAL:
+			if (t->esc == 1) {
+				static const char from[] = "nrtbf()\\", to[] = "\n\r\t\b\f()\\";
+				const char *f = memchr(from, b, sizeof(from) - 1);
+				t->esc = 0;
+				if (b >= '0' && b <= '7') {
+					t->esc = 2;
+					t->octal = (uint8_t)(b - '0');
+				} else if (f) {
+					pdf_char(e, (uint8_t)to[f - from], o);
+				} /* else: a line continuation or an unknown escape, dropped */
+				continue;
+			}
+			if (t->esc >= 2) {
+				if (b >= '0' && b <= '7' && t->esc < 4) {
+					t->octal = (uint8_t)(t->octal * 8 + (b - '0'));
+					t->esc++;
+					continue;
+				}
+				pdf_char(e, t->octal, o);
+				t->esc = 0;
+			}
+			if (b == '\\') {
+				t->esc = 1;
+			} else if (b == '(') {
+				if (t->depth < 255)
+					t->depth++;
+				pdf_char(e, b, o);
+			} else if (b == ')') {
+				if (t->depth == 0) {
+					t->mode = PT_CODE;
+				} else {
+					t->depth--;
+					pdf_char(e, b, o);
+				}
+			} else {
+				pdf_char(e, b, o);
+			}
+			break;
+		case PT_HEX: {
+			int v = b >= '0' && b <= '9' ? b - '0' : b >= 'a' && b <= 'f' ? b - 'a' + 10
+				: b >= 'A' && b <= 'F' ? b - 'A' + 10 : -1;
+			if (b == '>') {
+				if (t->hex_hi)
+					pdf_char(e, (uint8_t)((t->hex_hi - 1) << 4), o);
+				t->hex_hi = 0;
+				t->mode = PT_CODE;
+			} else if (v >= 0) {
+				if (t->hex_hi) {
+					pdf_char(e, (uint8_t)((t->hex_hi - 1) << 4 | v), o);
+					t->hex_hi = 0;
+				} else {
+					t->hex_hi = (uint8_t)(v + 1);
+				}
+			}
+			break;
+		}
+		case PT_COMMENT:
+			if (b == '\n' || b == '\r')
+				t->mode = PT_CODE;
+			break;
+		default:
+			if (b == '(' || b == '<' || b == '[' || b == ']' || b == '%' || b == '/' || b == ' ' ||
+			    b == '\n' || b == '\r' || b == '\t') {
+				pdf_token(e, o);
+				if (b == '(') {
+					t->mode = PT_LITERAL;
+					t->depth = 0;
+					t->esc = 0;
+				} else if (b == '<') {
+					t->mode = PT_HEX; /* "<<" dictionaries (inline images) read as empty hex */
+					t->hex_hi = 0;
+				} else if (b == '[') {
+					t->in_array = true;
+				} else if (b == ']') {
+					t->in_array = false;
+				} else if (b == '%') {
+					t->mode = PT_COMMENT;
+				}
+			} else if (t->n_tok < sizeof(t->tok)) {
+				t->tok[t->n_tok++] = (char)b;
+			}
+			break;
+		}
+	}
+}
+
+/* Inflated bytes that are not text (a font program, an image, a stream of objects we cannot
+ * read as content): stop reading the stream; its bytes pass as they came. */
+static bool pdf_binary(struct zip_entry *e, const uint8_t *p, size_t n)
+{
+	struct pdf_text *t = &e->pt;
+
+	for (size_t i = 0; i < n && t->seen < 1024; i++, t->seen++)
+		if (p[i] < 0x09 || (p[i] > 0x0d && p[i] < 0x20))
+			t->binary++;
+	return t->binary > 16;
+}
+
 static void entry_text(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_out *o)
 {
-	if (e->xml)
+	if (e->pdf)
+		pdf_feed(e, p, n, o);
+	else if (e->xml)
 		xml_feed(e, p, n, o);
 	else
 		text_put(e, p, n, o);
@@ -341,6 +514,7 @@ static void entry_start(struct rp_content *c, struct rp_out *o)
 	bool sized = (e->flags & 8) == 0 || e->csize != 0;
 
 	e->name[e->n_name] = '\0';
+	e->pdf = false;
 	e->text = name_is_text(e->name, e->n_name, &e->xml) && e->n_name == e->name_len;
 	c->entries++;
 	if (e->text && e->method == 8) {
@@ -396,6 +570,11 @@ static size_t entry_inflate(struct rp_content *c, const uint8_t *p, size_t n, st
 				c->state = C_PASS;
 				return n - e->zs.avail_in;
 			}
+			if (e->pdf && pdf_binary(e, out, produced)) {
+				entry_done(c, o);
+				c->state = C_PASS;
+				return n - e->zs.avail_in;
+			}
 			*o->inflate_budget -= produced;
 			e->out += produced;
 			o->stats->inflated += produced;
@@ -443,6 +622,8 @@ static size_t find_signature(struct rp_content *c, const uint8_t *p, size_t n, s
 {
 	size_t i = 0;
 
+	if (n == 0)
+		return 0;
 	if (c->sig) {
 		/* a signature begun at the end of the previous piece */
 		size_t k = c->sig;
@@ -519,6 +700,268 @@ found:
 	return i;
 }
 
+/* Inflate bytes decoded from ASCII85; the Flate stream's end does not end the ASCII85 text. */
+static void a85_inflate(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	if (c->e->z_done || n == 0)
+		return;
+	c->state = C_INFLATE;
+	(void)entry_inflate(c, p, n, o);
+	if (c->state != C_INFLATE)
+		c->e->z_done = true; /* ended, given up or over a limit: the rest is read and dropped */
+	c->state = C_A85;
+}
+
+/* C_A85: returns the raw bytes consumed; at "~" the stream is over and PASS takes the rest. */
+static size_t a85_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	struct zip_entry *e = c->e;
+	uint8_t out[1024];
+	size_t k = 0, i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t b = p[i];
+
+		if (b == '~') {
+			/* a final partial group of m characters gives m-1 bytes */
+			if (e->n_a85 > 1) {
+				unsigned m = e->n_a85;
+				for (unsigned j = m; j < 5; j++)
+					e->a85 = e->a85 * 85 + 84;
+				for (unsigned j = 0; j + 1 < m; j++)
+					out[k++] = (uint8_t)(e->a85 >> (24 - 8 * j));
+			}
+			a85_inflate(c, out, k, o);
+			if (!e->z_done)
+				entry_done(c, o);
+			c->state = C_PASS;
+			return i + 1;
+		}
+		if (b == 'z' && e->n_a85 == 0) {
+			memset(out + k, 0, 4);
+			k += 4;
+		} else if (b >= '!' && b <= 'u') {
+			e->a85 = e->a85 * 85 + (uint32_t)(b - '!');
+			if (++e->n_a85 == 5) {
+				for (unsigned j = 0; j < 4; j++)
+					out[k++] = (uint8_t)(e->a85 >> (24 - 8 * j));
+				e->a85 = 0;
+				e->n_a85 = 0;
+			}
+		} /* white space and anything else: ignored, as the filter says */
+		if (k + 4 > sizeof(out)) {
+			a85_inflate(c, out, k, o);
+			k = 0;
+		}
+	}
+	a85_inflate(c, out, k, o);
+	return n;
+}
+
+/* ---- PDF: FlateDecode streams of a PDF body are inflated and their text operators read */
+
+#define PDF_WIN 512u
+
+/* The "%PDF-" header, also across pieces: PDF streams are looked for from there on. */
+static void pdf_header_look(struct rp_content *c, const uint8_t *p, size_t n)
+{
+	uint8_t j[8];
+	size_t head = n < 4 ? n : 4;
+
+	memcpy(j, c->pdf_tail, c->n_pdf_tail);
+	memcpy(j + c->n_pdf_tail, p, head);
+	if (memmem(j, c->n_pdf_tail + head, "%PDF-", 5) || memmem(p, n, "%PDF-", 5)) {
+		c->pdf = true;
+		return;
+	}
+	/* keep the last 4 bytes seen */
+	if (n >= 4) {
+		memcpy(c->pdf_tail, p + n - 4, 4);
+		c->n_pdf_tail = 4;
+	} else {
+		size_t keep = c->n_pdf_tail + n > 4 ? 4 - n : c->n_pdf_tail;
+		memmove(c->pdf_tail, c->pdf_tail + c->n_pdf_tail - keep, keep);
+		memcpy(c->pdf_tail + keep, p, n);
+		c->n_pdf_tail = (uint8_t)(keep + n);
+	}
+}
+
+static bool win_has(const uint8_t *w, size_t n, const char *s)
+{
+	return memmem(w, n, s, strlen(s)) != NULL;
+}
+
+/*
+ * Whether the dictionary just before a "stream" keyword (the end of w) announces a stream worth
+ * inflating: FlateDecode, no predictor, and not a font program, an image or a cross-reference
+ * stream. Streams that still turn out binary are dropped by pdf_binary().
+ */
+static bool pdf_dict_ok(const uint8_t *w, size_t n, bool *a85)
+{
+	const uint8_t *obj = NULL;
+
+	for (size_t i = n; i >= 3 && !obj; i--)
+		if (memcmp(w + i - 3, "obj", 3) == 0)
+			obj = w + i;
+	if (obj) {
+		n -= (size_t)(obj - w);
+		w = obj;
+	}
+	/* FlateDecode alone, or behind ASCII85Decode (ReportLab's default) */
+	*a85 = win_has(w, n, "/ASCII85Decode") || win_has(w, n, "/A85");
+	return win_has(w, n, "/FlateDecode") && !win_has(w, n, "/DecodeParms") && !win_has(w, n, "/Length1") &&
+	       !win_has(w, n, "/Image") && !win_has(w, n, "/FontFile") && !win_has(w, n, "XRef") &&
+	       !win_has(w, n, "/Type1C") && !win_has(w, n, "/CIDFontType0C") && !win_has(w, n, "/OpenType");
+}
+
+/* The keyword "stream" at w[at] (w holds what came before it up to at) opens a stream worth
+ * inflating: not "endstream", and its dictionary says so. */
+static bool pdf_keyword_ok(const uint8_t *w, size_t at, bool *a85)
+{
+	if (at >= 3 && memcmp(w + at - 3, "end", 3) == 0)
+		return false;
+	return pdf_dict_ok(w + (at > PDF_WIN ? at - PDF_WIN : 0), at > PDF_WIN ? PDF_WIN : at, a85);
+}
+
+/* The end of line after a keyword ending at b[k]: its length (1 or 2), 0 for none, -1 when b
+ * ends before it is known. */
+static int pdf_eol(const uint8_t *b, size_t n, size_t k)
+{
+	if (k >= n)
+		return -1;
+	if (b[k] == '\n')
+		return 1;
+	if (b[k] != '\r')
+		return 0;
+	if (k + 1 >= n)
+		return -1;
+	return b[k + 1] == '\n' ? 2 : 0;
+}
+
+/*
+ * The first stream to inflate in p: *data is where its compressed bytes start, the return value
+ * where its "stream" keyword starts in p (0 when it started in an earlier piece), n when none.
+ * A keyword or its end of line cut by the end of p is found with the next piece, through the
+ * window of bytes passed before it.
+ */
+static size_t pdf_stream_find(struct rp_content *c, const uint8_t *p, size_t n, size_t *data, bool *a85)
+{
+	/* a keyword that began in an earlier piece and ends in this one */
+	if (c->n_win) {
+		uint8_t j[PDF_WIN + 8];
+		size_t tail = c->n_win < 7 ? c->n_win : 7, head = n < 8 ? n : 8;
+
+		memcpy(j, c->win, c->n_win);
+		memcpy(j + c->n_win, p, head);
+		for (size_t at = c->n_win - tail; at < c->n_win; at++) {
+			int eol;
+			if (at + 6 > c->n_win + head || memcmp(j + at, "stream", 6) != 0)
+				continue;
+			eol = pdf_eol(j, c->n_win + head, at + 6);
+			/* only one that ends in p: the window's own were judged with their piece */
+			if (eol > 0 && at + 6 + (size_t)eol > c->n_win && pdf_keyword_ok(j, at, a85)) {
+				*data = at + 6 + (size_t)eol - c->n_win;
+				return 0;
+			}
+		}
+	}
+	for (size_t i = 0; i < n;) {
+		const uint8_t *q = memmem(p + i, n - i, "stream", 6);
+		uint8_t w[PDF_WIN];
+		size_t at, nw = 0, from_p;
+		int eol;
+
+		if (!q)
+			return n;
+		at = (size_t)(q - p);
+		i = at + 6;
+		eol = pdf_eol(p, n, at + 6);
+		if (eol <= 0)
+			continue; /* no end of line, or not yet known: the next piece tells */
+		/* the bytes before the keyword: the end of the window, then p */
+		from_p = at < PDF_WIN ? at : PDF_WIN;
+		if (from_p < PDF_WIN) {
+			size_t from_w = PDF_WIN - from_p < c->n_win ? PDF_WIN - from_p : c->n_win;
+			memcpy(w, c->win + c->n_win - from_w, from_w);
+			nw = from_w;
+		}
+		memcpy(w + nw, p + at - from_p, from_p);
+		nw += from_p;
+		if (!pdf_keyword_ok(w, nw, a85))
+			continue;
+		*data = at + 6 + (size_t)eol;
+		return at;
+	}
+	return n;
+}
+
+static void win_push(struct rp_content *c, const uint8_t *p, size_t n)
+{
+	if (!c->win)
+		return;
+	if (n >= PDF_WIN) {
+		memcpy(c->win, p + n - PDF_WIN, PDF_WIN);
+		c->n_win = PDF_WIN;
+		return;
+	}
+	if (c->n_win + n > PDF_WIN) {
+		size_t drop = c->n_win + n - PDF_WIN;
+		memmove(c->win, c->win + drop, c->n_win - drop);
+		c->n_win -= drop;
+	}
+	memcpy(c->win + c->n_win, p, n);
+	c->n_win += n;
+}
+
+static bool pdf_stream_start(struct rp_content *c, bool a85, struct rp_out *o)
+{
+	struct zip_entry *e;
+
+	if (!c->e && !(c->e = calloc(1, sizeof(*c->e))))
+		return false;
+	e = c->e;
+	entry_release(e);
+	memset(&e->zs, 0, sizeof(e->zs));
+	if (inflateInit2(&e->zs, 15) != Z_OK)
+		return false;
+	e->zinit = true;
+	e->text = e->pdf = true;
+	e->xml = false;
+	e->in = e->out = 0;
+	e->n_obuf = 0;
+	memset(&e->pt, 0, sizeof(e->pt));
+	e->z_done = false;
+	e->a85 = 0;
+	e->n_a85 = 0;
+	o->stats->doc_entries++;
+	c->state = a85 ? C_A85 : C_INFLATE;
+	return true;
+}
+
+/* PASS in a PDF body: bytes up to the next stream worth reading pass (zip signatures still
+ * looked for), then the stream is inflated. */
+static size_t pass_pdf(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	bool a85 = false;
+	size_t data = 0, at = pdf_stream_find(c, p, n, &data, &a85), take;
+
+	if (at == n)
+		return find_signature(c, p, n, o);
+	take = find_signature(c, p, at, o);
+	if (c->state != C_PASS || take < at)
+		return take; /* a zip header came first */
+	if (data < at)
+		return at; /* cannot be: the keyword's line ends after it */
+	if (c->sig) {
+		/* what was held as a possible signature is ordinary: the keyword follows it */
+		out_text(o, c->sig_central && c->sig >= 3 ? SIG_CENTRAL : SIG_LOCAL, c->sig);
+		c->sig = 0;
+	}
+	out_text(o, p + at, data - at); /* "stream\r\n" */
+	(void)pdf_stream_start(c, a85, o); /* no memory: the stream passes compressed */
+	return data;
+}
+
 void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
 {
 	/* every step consumes at least one byte or changes state towards one that does */
@@ -528,7 +971,18 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 
 		switch (c->state) {
 		case C_PASS:
-			take = find_signature(c, p, n, o);
+			if (!c->pdf) {
+				pdf_header_look(c, p, n);
+				if (c->pdf && !c->win)
+					c->win = malloc(PDF_WIN);
+			}
+			if (c->pdf && c->win) {
+				take = pass_pdf(c, p, n, o);
+				if (c->state == C_PASS || c->state == C_INFLATE)
+					win_push(c, p, take);
+			} else {
+				take = find_signature(c, p, n, o);
+			}
 			break;
 		case C_HEADER:
 			take = ZIP_LOCAL_FIXED - e->n_hdr < n ? ZIP_LOCAL_FIXED - e->n_hdr : n;
@@ -573,6 +1027,9 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 				c->state = C_PASS;
 			}
 			break;
+		case C_A85:
+			take = a85_feed(c, p, n, o);
+			break;
 		case C_SKIP:
 			take = c->left < n ? (size_t)c->left : n;
 			out_text(o, p, take);
@@ -597,7 +1054,7 @@ void rp_content_end(struct rp_content *c, struct rp_out *o)
 	/* A signature cut short by the end of the body was ordinary bytes. */
 	if (c->sig && c->state == C_PASS)
 		out_text(o, c->sig_central && c->sig >= 3 ? SIG_CENTRAL : SIG_LOCAL, c->sig);
-	if (c->e && (c->state == C_INFLATE || c->state == C_STORED))
+	if (c->e && (c->state == C_INFLATE || c->state == C_STORED || (c->state == C_A85 && !c->e->z_done)))
 		entry_done(c, o); /* a truncated upload: what was read of the entry still counts */
 	rp_content_discard(c);
 	memset(c, 0, sizeof(*c));
@@ -610,6 +1067,8 @@ void rp_content_discard(struct rp_content *c)
 	entry_release(c->e);
 	free(c->e);
 	c->e = NULL;
+	free(c->win);
+	c->win = NULL;
 }
 
 /* ---- the document layer alone, for files (rempart scan) */

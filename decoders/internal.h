@@ -31,7 +31,12 @@ struct rp_content {
 	bool sig_central;     /* ... of the central directory's */
 	uint32_t entries;     /* local headers followed in this body */
 	uint64_t left;        /* bytes of the current name, extra field or sized entry */
-	struct zip_entry *e;  /* allocated at the first local header */
+	struct zip_entry *e;  /* allocated at the first local header or PDF stream */
+	bool pdf;             /* a "%PDF-" header was seen in this body */
+	uint8_t pdf_tail[4];  /* until then, the last bytes seen (a header cut between pieces) */
+	uint8_t n_pdf_tail;
+	uint8_t *win;         /* PDF: the last bytes passed, for the dictionary before "stream" */
+	size_t n_win;
 };
 void rp_content_begin(struct rp_content *c);
 void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o);

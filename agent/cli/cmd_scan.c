@@ -82,8 +82,9 @@ static int to_stream(const void *buf, size_t len, void *userdata)
 	return rp_stream_feed(t->st, t->s, buf, len, on_finding, t->o);
 }
 
-/* A file that opens with a zip local header is read as a document (docx, xlsx, odt...): its
- * text is scanned, as the agent scans an uploaded one. Any other file is scanned as it is. */
+/* A file that opens with a zip local header (docx, xlsx, odt...) or a PDF header is read as a
+ * document: its text is scanned, as the agent scans an uploaded one. Any other file is scanned
+ * as it is. */
 static int scan_fd(const struct rp_engine *e, struct rp_scratch *s, int fd, struct scan_out *o)
 {
 	struct rp_stream *st = NULL;
@@ -109,7 +110,7 @@ static int scan_fd(const struct rp_engine *e, struct rp_scratch *s, int fd, stru
 		}
 		if (n == 0)
 			break;
-		if (first && n >= 4 && memcmp(buf, "PK\3\4", 4) == 0) {
+		if (first && ((n >= 4 && memcmp(buf, "PK\3\4", 4) == 0) || (n >= 5 && memcmp(buf, "%PDF-", 5) == 0))) {
 			r = rp_document_new(&doc);
 			if (r < 0)
 				goto cleanup;
@@ -142,8 +143,8 @@ cleanup:
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: rempart scan [--policy FILE] [--json] PATH...\n\n"
-		   "Scan files for health data with Rempart's detectors ('-' reads stdin). Office and\n"
-		   "OpenDocument files (docx, xlsx, pptx, odt...) are scanned for the text inside them;\n"
+		   "Scan files for health data with Rempart's detectors ('-' reads stdin). Office,\n"
+		   "OpenDocument (docx, xlsx, pptx, odt...) and PDF files are scanned for the text inside them;\n"
 		   "their findings' offsets count in that text (\"decoded\": \"document\" in JSON).\n\n"
 		   "  -p, --policy FILE  use the detectors and thresholds of this policy\n"
 		   "  -j, --json         one JSON object per finding on stdout\n"

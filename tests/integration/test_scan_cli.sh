@@ -69,6 +69,18 @@ assert found[0]["decoded"] == "document" and found[0]["masked"] == "2 95 10 ** *
 assert found[0]["offset"] == len("N\u00b0 de s\u00e9curit\u00e9 sociale : ".encode()), found
 PY
 
+# a PDF (ReportLab, as report generators write them): the text its pages show is scanned
+/usr/bin/python3 - "$WORK/resultats.pdf" <<'PY'
+import sys
+from reportlab.pdfgen import canvas
+c = canvas.Canvas(sys.argv[1])
+c.drawString(60, 780, "Patient : NIR 2 95 10 99 126 111 93")
+c.save()
+PY
+if grep -qa "111 93" "$WORK/resultats.pdf"; then fail "the test PDF carries the value in clear"; fi
+"$REMPART" scan --json "$WORK/resultats.pdf" > "$WORK/pdf.jsonl"
+grep -q '"detector": "fr_nir".*"decoded": "document"' "$WORK/pdf.jsonl" || fail "PDF: $(cat "$WORK/pdf.jsonl")"
+
 # no finding: exit 0, nothing on stdout in --json mode
 printf 'rien à signaler\n' > "$WORK/clean.txt"
 out=$("$REMPART" scan --json "$WORK/clean.txt")

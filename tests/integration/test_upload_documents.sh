@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Documents uploaded the way clinicians upload them: a Word letter (.docx) as a multipart form
 # part (curl -F, HTTP/1.1 and HTTP/2), a spreadsheet (.xlsx) PUT as it is, a LibreOffice text
-# (.odt) from python. Inside, the NIR is deflated and cut across XML runs; the agent reads the
+# (.odt) from python, a lab report PDF made by ReportLab (as report generators make them). Inside, the NIR is deflated and cut across XML runs; the agent reads the
 # documents back into text and alerts, naming the process and the destination.
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -46,7 +46,20 @@ with zipfile.ZipFile(f"{t}/courrier.odt", "w") as z:
                '<text:s/>2 95 10 99<text:s/>126 111 93</text:p></office:text></office:body></office:document-content>',
                zipfile.ZIP_DEFLATED)
 PYEOF
-for f in compte-rendu.docx liste.xlsx courrier.odt; do
+# A PDF as report generators write them (ReportLab: Helvetica, ASCII85 + Flate content streams).
+"$PY" - "$T/resultats.pdf" <<'PYEOF'
+import sys
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+c = canvas.Canvas(sys.argv[1], pagesize=A4)
+c.setFont("Helvetica", 10)
+c.drawString(60, 800, "Laboratoire de biologie m\u00e9dicale - R\u00e9sultats")
+c.drawString(60, 780, "Patient : DUPONT Jean, NIR 2 95 10 99 126 111 93")
+c.drawString(60, 760, "H\u00e9moglobine 13,5 g/dL")
+c.showPage()
+c.save()
+PYEOF
+for f in compte-rendu.docx liste.xlsx courrier.odt resultats.pdf; do
   if grep -qa "126 111 93" "$T/$f"; then fail "$f carries the NIR in clear: the test would prove nothing"; fi
 done
 
@@ -85,6 +98,12 @@ curl -sS --http2 --max-time 10 --cacert "$T/ca.pem" -o /dev/null -F "file=@$T/co
 wait_port_alerts "$H2PORT" 1 || fail "no alert for the .docx over HTTP/2"
 got=$(alert_for "$H2PORT"); log "curl --http2 -F compte-rendu.docx -> $got"
 [[ $got == "curl fr_nir "* ]] || fail ".docx over HTTP/2: $got"
+
+curl -sS --max-time 10 --cacert "$T/ca.pem" -o /dev/null -F "file=@$T/resultats.pdf;type=application/pdf" \
+  "https://127.0.0.1:$PORT/upload" || true
+wait_port_alerts "$PORT" 4 || fail "no alert for the PDF"
+got=$(alert_for "$PORT"); log "curl -F resultats.pdf (HTTP/1.1) -> $got"
+[[ $got == "curl fr_nir "* ]] || fail "PDF multipart: $got"
 
 assert_no_leak "2 95 10 99 126 111 93" "295109912611193"
 log "PASS"

@@ -1100,6 +1100,47 @@ START_TEST(docx_over_http2)
 }
 END_TEST
 
+START_TEST(pdf_content_streams)
+{
+	const char *content = "q 1 0 0 1 0 0 cm BT /F1 10 Tf 72 700 Td (Num\\351ro de s\\351curit\\351 sociale : 2 95 1) Tj\n"
+			      "[(0 99 ) -30 (126)] TJ ( 111 93) Tj ET\n% a comment (not text)\nBT 72 680 Td <4950503a20303031> Tj "
+			      "[(Dr) -300 (Martin \\(cardio\\))] TJ ET Q";
+	uint8_t font[300];
+	struct buf pdf = {0}, z1 = {0}, z2 = {0}, in = {0};
+	char head[256];
+
+	for (size_t i = 0; i < sizeof(font); i++)
+		font[i] = (uint8_t)(i * 13);
+	compress_into(&z1, content, strlen(content), 15);
+	compress_into(&z2, font, sizeof(font), 15);
+	buf_str(&pdf, "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+	snprintf(head, sizeof(head), "4 0 obj\n<< /Length %zu /Filter /FlateDecode >>\nstream\r\n", z1.n);
+	buf_str(&pdf, head);
+	buf_add(&pdf, z1.p, z1.n);
+	buf_str(&pdf, "\r\nendstream\nendobj\n");
+	snprintf(head, sizeof(head), "5 0 obj\n<< /Length1 300 /Filter /FlateDecode /Length %zu >>\nstream\n", z2.n);
+	buf_str(&pdf, head);
+	buf_add(&pdf, z2.p, z2.n);
+	buf_str(&pdf, "\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
+	ck_assert(!contains(&pdf, "111 93"));
+	multipart_request(&in, &pdf, "resultats.pdf");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert_msg(contains(&out, " Numéro de sécurité sociale : 2 95 10 99 126 111 93\n"), "step %zu: %.*s",
+			      steps[s], (int)out.n, out.p);
+		ck_assert_msg(contains(&out, "IPP: 001Dr Martin (cardio)\n"), "%.*s", (int)out.n, out.p);
+		ck_assert(!contains(&out, "a comment"));
+		ck_assert_uint_eq(st.doc_entries, 1); /* the font program is not read */
+		free(out.p);
+	}
+	free(pdf.p);
+	free(z1.p);
+	free(z2.p);
+	free(in.p);
+}
+END_TEST
+
 START_TEST(detector_needs_the_decoder)
 {
 	struct rp_engine_config cfg;
@@ -1156,6 +1197,7 @@ int main(void)
 	tcase_add_test(h1, docx_in_multipart_upload);
 	tcase_add_test(h1, xlsx_odt_and_damaged_entries);
 	tcase_add_test(h1, document_limits_and_lookalikes);
+	tcase_add_test(h1, pdf_content_streams);
 	tcase_add_test(h2, docx_over_http2);
 	tcase_add_test(h1, tenant_later_requests);
 	tcase_add_test(h2, tenant_from_http2_authorization);
