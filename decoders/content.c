@@ -762,18 +762,21 @@ static size_t a85_feed(struct rp_content *c, const uint8_t *p, size_t n, struct 
 
 #define PDF_WIN 512u
 
-/* The "%PDF-" header, also across pieces: PDF streams are looked for from there on. */
-static void pdf_header_look(struct rp_content *c, const uint8_t *p, size_t n)
+/* Where the "%PDF-" header ends in p (it may have begun in the previous piece), or SIZE_MAX. */
+static size_t pdf_header_end(struct rp_content *c, const uint8_t *p, size_t n)
 {
 	uint8_t j[8];
 	size_t head = n < 4 ? n : 4;
+	const uint8_t *q;
 
 	memcpy(j, c->pdf_tail, c->n_pdf_tail);
 	memcpy(j + c->n_pdf_tail, p, head);
-	if (memmem(j, c->n_pdf_tail + head, "%PDF-", 5) || memmem(p, n, "%PDF-", 5)) {
-		c->pdf = true;
-		return;
-	}
+	q = memmem(j, c->n_pdf_tail + head, "%PDF-", 5);
+	if (q)
+		return (size_t)(q - j) + 5 - c->n_pdf_tail;
+	q = memmem(p, n, "%PDF-", 5);
+	if (q)
+		return (size_t)(q - p) + 5;
 	/* keep the last 4 bytes seen */
 	if (n >= 4) {
 		memcpy(c->pdf_tail, p + n - 4, 4);
@@ -784,6 +787,7 @@ static void pdf_header_look(struct rp_content *c, const uint8_t *p, size_t n)
 		memcpy(c->pdf_tail + keep, p, n);
 		c->n_pdf_tail = (uint8_t)(keep + n);
 	}
+	return SIZE_MAX;
 }
 
 static bool win_has(const uint8_t *w, size_t n, const char *s)
@@ -972,17 +976,28 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 		switch (c->state) {
 		case C_PASS:
 			if (!c->pdf) {
-				pdf_header_look(c, p, n);
-				if (c->pdf && !c->win)
+				size_t h = pdf_header_end(c, p, n);
+				if (h == SIZE_MAX) {
+					take = find_signature(c, p, n, o);
+					break;
+				}
+				/* The bytes up to the header pass; PDF streams are looked for after it, with
+				 * a window that starts at the header whatever the split of the input. */
+				take = find_signature(c, p, h, o);
+				if (c->state == C_PASS && take == h) {
+					c->pdf = true;
 					c->win = malloc(PDF_WIN);
+					c->n_win = 0;
+					if (c->win) {
+						memcpy(c->win, "%PDF-", 5);
+						c->n_win = 5;
+					}
+				}
+				p += take;
+				n -= take;
+				continue;
 			}
-			if (c->pdf && c->win) {
-				take = pass_pdf(c, p, n, o);
-				if (c->state == C_PASS || c->state == C_INFLATE)
-					win_push(c, p, take);
-			} else {
-				take = find_signature(c, p, n, o);
-			}
+			take = c->win ? pass_pdf(c, p, n, o) : find_signature(c, p, n, o);
 			break;
 		case C_HEADER:
 			take = ZIP_LOCAL_FIXED - e->n_hdr < n ? ZIP_LOCAL_FIXED - e->n_hdr : n;
@@ -1038,6 +1053,9 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 				c->state = C_PASS;
 			break;
 		}
+		/* the window holds every byte of the body after the PDF header, whatever became of it */
+		if (c->win)
+			win_push(c, p, take);
 		p += take;
 		n -= take;
 	}
