@@ -43,6 +43,7 @@ enum content_state {
 	C_STORED,        /* a stored text entry of known size */
 	C_SKIP,          /* an entry of known size that is not text: passes as it is */
 	C_A85,           /* a PDF stream in ASCII85 then Flate: ASCII85 read up to its "~>" */
+	C_B64,           /* a base64 run after a marker: held, then decoded once long enough */
 };
 
 struct xml_strip {
@@ -413,15 +414,16 @@ static void pdf_feed(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_
 }
 
 /* Inflated bytes that are not text (a font program, an image, a stream of objects we cannot
- * read as content): stop reading the stream; its bytes pass as they came. */
-static bool pdf_binary(struct zip_entry *e, const uint8_t *p, size_t n)
+ * read as content): the stream stops being read at the byte where that became clear (whatever
+ * the split of the input), and its bytes pass as they came. Returns how many of p are text. */
+static size_t pdf_text_prefix(struct zip_entry *e, const uint8_t *p, size_t n)
 {
 	struct pdf_text *t = &e->pt;
 
 	for (size_t i = 0; i < n && t->seen < 1024; i++, t->seen++)
-		if (p[i] < 0x09 || (p[i] > 0x0d && p[i] < 0x20))
-			t->binary++;
-	return t->binary > 16;
+		if ((p[i] < 0x09 || (p[i] > 0x0d && p[i] < 0x20)) && ++t->binary > 16)
+			return i;
+	return n;
 }
 
 static void entry_text(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_out *o)
@@ -570,10 +572,14 @@ static size_t entry_inflate(struct rp_content *c, const uint8_t *p, size_t n, st
 				c->state = C_PASS;
 				return n - e->zs.avail_in;
 			}
-			if (e->pdf && pdf_binary(e, out, produced)) {
-				entry_done(c, o);
-				c->state = C_PASS;
-				return n - e->zs.avail_in;
+			if (e->pdf) {
+				size_t text = pdf_text_prefix(e, out, produced);
+				if (text < produced) {
+					entry_text(e, out, text, o);
+					entry_done(c, o);
+					c->state = C_PASS;
+					return n - e->zs.avail_in;
+				}
 			}
 			*o->inflate_budget -= produced;
 			e->out += produced;
@@ -762,32 +768,39 @@ static size_t a85_feed(struct rp_content *c, const uint8_t *p, size_t n, struct 
 
 #define PDF_WIN 512u
 
-/* Where the "%PDF-" header ends in p (it may have begun in the previous piece), or SIZE_MAX. */
-static size_t pdf_header_end(struct rp_content *c, const uint8_t *p, size_t n)
+/* Where the "%PDF-" header ends in p (it may have begun in the bytes before), or SIZE_MAX. */
+static size_t pdf_header_end(const struct rp_content *c, const uint8_t *p, size_t n)
 {
-	uint8_t j[8];
-	size_t head = n < 4 ? n : 4;
+	uint8_t j[16];
+	size_t tail = c->n_tail < 4 ? c->n_tail : 4, head = n < 4 ? n : 4;
 	const uint8_t *q;
 
-	memcpy(j, c->pdf_tail, c->n_pdf_tail);
-	memcpy(j + c->n_pdf_tail, p, head);
-	q = memmem(j, c->n_pdf_tail + head, "%PDF-", 5);
+	memcpy(j, c->tail + c->n_tail - tail, tail);
+	memcpy(j + tail, p, head);
+	q = memmem(j, tail + head, "%PDF-", 5);
 	if (q)
-		return (size_t)(q - j) + 5 - c->n_pdf_tail;
+		return (size_t)(q - j) + 5 - tail;
 	q = memmem(p, n, "%PDF-", 5);
-	if (q)
-		return (size_t)(q - p) + 5;
-	/* keep the last 4 bytes seen */
-	if (n >= 4) {
-		memcpy(c->pdf_tail, p + n - 4, 4);
-		c->n_pdf_tail = 4;
-	} else {
-		size_t keep = c->n_pdf_tail + n > 4 ? 4 - n : c->n_pdf_tail;
-		memmove(c->pdf_tail, c->pdf_tail + c->n_pdf_tail - keep, keep);
-		memcpy(c->pdf_tail + keep, p, n);
-		c->n_pdf_tail = (uint8_t)(keep + n);
+	return q ? (size_t)(q - p) + 5 : SIZE_MAX;
+}
+
+/* The last bytes consumed, whatever became of them: what came before the next piece. */
+static void tail_push(struct rp_content *c, const uint8_t *p, size_t n)
+{
+	size_t cap = sizeof(c->tail);
+
+	if (n >= cap) {
+		memcpy(c->tail, p + n - cap, cap);
+		c->n_tail = (uint8_t)cap;
+		return;
 	}
-	return SIZE_MAX;
+	if (c->n_tail + n > cap) {
+		size_t drop = c->n_tail + n - cap;
+		memmove(c->tail, c->tail + drop, c->n_tail - drop);
+		c->n_tail = (uint8_t)(c->n_tail - drop);
+	}
+	memcpy(c->tail + c->n_tail, p, n);
+	c->n_tail = (uint8_t)(c->n_tail + n);
 }
 
 static bool win_has(const uint8_t *w, size_t n, const char *s)
@@ -798,7 +811,7 @@ static bool win_has(const uint8_t *w, size_t n, const char *s)
 /*
  * Whether the dictionary just before a "stream" keyword (the end of w) announces a stream worth
  * inflating: FlateDecode, no predictor, and not a font program, an image or a cross-reference
- * stream. Streams that still turn out binary are dropped by pdf_binary().
+ * stream. Streams that still turn out binary stop being read (pdf_text_prefix()).
  */
 static bool pdf_dict_ok(const uint8_t *w, size_t n, bool *a85)
 {
@@ -820,11 +833,15 @@ static bool pdf_dict_ok(const uint8_t *w, size_t n, bool *a85)
 
 /* The keyword "stream" at w[at] (w holds what came before it up to at) opens a stream worth
  * inflating: not "endstream", and its dictionary says so. */
+#define PDF_DICT_CTX (PDF_WIN - 8) /* bytes before a keyword read for its dictionary: the same
+					 * whether the keyword began in the window or in the piece */
 static bool pdf_keyword_ok(const uint8_t *w, size_t at, bool *a85)
 {
+	size_t k = at > PDF_DICT_CTX ? PDF_DICT_CTX : at;
+
 	if (at >= 3 && memcmp(w + at - 3, "end", 3) == 0)
 		return false;
-	return pdf_dict_ok(w + (at > PDF_WIN ? at - PDF_WIN : 0), at > PDF_WIN ? PDF_WIN : at, a85);
+	return pdf_dict_ok(w + at - k, k, a85);
 }
 
 /* The end of line after a keyword ending at b[k]: its length (1 or 2), 0 for none, -1 when b
@@ -966,6 +983,206 @@ static size_t pass_pdf(struct rp_content *c, const uint8_t *p, size_t n, struct 
 	return data;
 }
 
+/* ---- base64 in bodies: files that genAI APIs take inline ("data":"<base64>", data: URLs) */
+
+#define B64_COMMIT 64u   /* base64 characters in a row before the run is taken for a file */
+
+struct b64_run {
+	uint8_t hold[B64_COMMIT]; /* the run's first characters, passed as they are if it stops short */
+	uint8_t n_hold;
+	bool committed, esc, decided, binary;
+	uint32_t quad;
+	uint8_t nq;
+	uint8_t sniff[64];        /* the first decoded bytes: a document, text, or binary? */
+	uint8_t n_sniff;
+	struct rp_content *inner; /* the decoded file's own document layer */
+};
+
+static const char *const b64_markers[] = {";base64,", "\"data\":\"", "\"data\": \""};
+
+/* Where the first marker of a base64 run ends in p (it may have begun in the bytes before), or
+ * n. Markers: a data: URL's ";base64," (OpenAI file_data, image_url) and a "data" member
+ * (Anthropic source.data, Gemini inline_data.data). */
+static size_t b64_marker_end(const struct rp_content *c, const uint8_t *p, size_t n)
+{
+	uint8_t j[32];
+	size_t head = n < 9 ? n : 9, best = n;
+
+	memcpy(j, c->tail, c->n_tail);
+	memcpy(j + c->n_tail, p, head);
+	for (size_t m = 0; m < sizeof(b64_markers) / sizeof(b64_markers[0]); m++) {
+		size_t len = strlen(b64_markers[m]);
+		const uint8_t *q;
+
+		/* one that began in the bytes before p and ends in p, or right where p starts */
+		for (size_t at = c->n_tail >= len ? c->n_tail - len : 0; at < c->n_tail; at++)
+			if (at + len >= c->n_tail && at + len <= c->n_tail + head &&
+			    memcmp(j + at, b64_markers[m], len) == 0 && at + len - c->n_tail < best)
+				best = at + len - c->n_tail;
+		q = memmem(p, best < n ? best : n, b64_markers[m], len);
+		if (q && (size_t)(q - p) + len < best)
+			best = (size_t)(q - p) + len;
+	}
+	return best;
+}
+
+static int b64_value(uint8_t b)
+{
+	if (b >= 'A' && b <= 'Z')
+		return b - 'A';
+	if (b >= 'a' && b <= 'z')
+		return b - 'a' + 26;
+	if (b >= '0' && b <= '9')
+		return b - '0' + 52;
+	if (b == '+' || b == '-')
+		return 62;
+	if (b == '/' || b == '_')
+		return 63;
+	return -1;
+}
+
+/* The first decoded bytes are in: a document or text goes to the file's own layer, anything
+ * else (an image) is binary. */
+static void b64_decide(struct b64_run *r, struct rp_out *o)
+{
+	bool doc = (r->n_sniff >= 5 && memcmp(r->sniff, "%PDF-", 5) == 0) ||
+		   (r->n_sniff >= 4 && memcmp(r->sniff, "PK\3\4", 4) == 0);
+	unsigned ctl = 0;
+
+	r->decided = true;
+	for (size_t i = 0; i < r->n_sniff; i++)
+		ctl += r->sniff[i] < 0x09 || (r->sniff[i] > 0x0d && r->sniff[i] < 0x20);
+	r->binary = !doc && ctl > 2;
+	if (r->binary)
+		return;
+	if (!r->inner && !(r->inner = calloc(1, sizeof(*r->inner)))) {
+		r->binary = true;
+		return;
+	}
+	r->inner->no_b64 = true;
+	out_text(o, "\n", 1);
+	rp_content_feed(r->inner, r->sniff, r->n_sniff, o);
+}
+
+/* Decoded bytes: once the first ones say what the file is, to its own document layer (a PDF, a
+ * docx, text); a binary file (an image) is dropped, its base64 having said nothing either. */
+static void b64_decoded(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	struct b64_run *r = c->b64;
+
+	if (!r->decided) {
+		size_t k = sizeof(r->sniff) - r->n_sniff < n ? sizeof(r->sniff) - r->n_sniff : n;
+		memcpy(r->sniff + r->n_sniff, p, k);
+		r->n_sniff = (uint8_t)(r->n_sniff + k);
+		p += k;
+		n -= k;
+		if (r->n_sniff < sizeof(r->sniff))
+			return;
+		b64_decide(r, o);
+	}
+	if (!r->binary && n)
+		rp_content_feed(r->inner, p, n, o);
+}
+
+static void b64_end(struct rp_content *c, struct rp_out *o)
+{
+	struct b64_run *r = c->b64;
+	uint8_t last[2];
+	size_t k = 0;
+
+	if (r->nq == 2) {
+		last[k++] = (uint8_t)(r->quad >> 4);
+	} else if (r->nq == 3) {
+		last[k++] = (uint8_t)(r->quad >> 10);
+		last[k++] = (uint8_t)(r->quad >> 2);
+	}
+	b64_decoded(c, last, k, o);
+	if (!r->decided)
+		b64_decide(r, o); /* a short file: judged on what there is */
+	if (r->inner) {
+		rp_content_end(r->inner, o);
+		free(r->inner);
+		r->inner = NULL;
+		out_text(o, "\n", 1);
+	}
+	free(c->b64);
+	c->b64 = NULL;
+}
+
+static void b64_quad_char(struct rp_content *c, int v, uint8_t *out, size_t *k)
+{
+	struct b64_run *r = c->b64;
+
+	r->quad = r->quad << 6 | (uint32_t)v;
+	if (++r->nq == 4) {
+		out[(*k)++] = (uint8_t)(r->quad >> 16);
+		out[(*k)++] = (uint8_t)(r->quad >> 8);
+		out[(*k)++] = (uint8_t)r->quad;
+		r->quad = 0;
+		r->nq = 0;
+	}
+}
+
+/* C_B64: returns the bytes consumed; the byte that ends the run is left to PASS. */
+static size_t b64_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	struct b64_run *r = c->b64;
+	uint8_t out[3072];
+	size_t k = 0, i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t b = p[i];
+		int v = b64_value(b);
+
+		if (r->esc) {
+			r->esc = false;
+			v = b == '/' ? 63 : -1; /* JSON may write '/' as "\/" */
+		} else if (b == '\\' && r->committed) {
+			r->esc = true;
+			continue;
+		} else if (b == '=' && r->committed) {
+			continue; /* padding */
+		}
+		if (v < 0) {
+			if (!r->committed) {
+				/* no file: the characters as they were; an empty run takes its end with it,
+				 * or its marker would be found again right there */
+				bool empty = r->n_hold == 0 && i == 0;
+				out_text(o, r->hold, r->n_hold);
+				free(c->b64);
+				c->b64 = NULL;
+				if (empty) {
+					out_text(o, p, 1);
+					c->state = C_PASS;
+					return 1;
+				}
+			} else {
+				b64_decoded(c, out, k, o);
+				b64_end(c, o);
+			}
+			c->state = C_PASS;
+			return i;
+		}
+		if (!r->committed) {
+			r->hold[r->n_hold++] = b;
+			if (r->n_hold == B64_COMMIT) {
+				r->committed = true;
+				for (size_t h = 0; h < r->n_hold; h++)
+					b64_quad_char(c, b64_value(r->hold[h]), out, &k);
+			}
+			continue;
+		}
+		b64_quad_char(c, v, out, &k);
+		if (k + 3 > sizeof(out)) {
+			b64_decoded(c, out, k, o);
+			k = 0;
+		}
+	}
+	if (r->committed)
+		b64_decoded(c, out, k, o);
+	return n;
+}
+
 void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
 {
 	/* every step consumes at least one byte or changes state towards one that does */
@@ -974,11 +1191,26 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 		size_t take = 0;
 
 		switch (c->state) {
-		case C_PASS:
+		case C_PASS: {
+			/* a base64 run starts at m: what comes before it is looked at as usual */
+			size_t m = c->no_b64 ? n : b64_marker_end(c, p, n);
+
+			if (m == 0) {
+				if (c->sig) {
+					out_text(o, c->sig_central && c->sig >= 3 ? SIG_CENTRAL : SIG_LOCAL, c->sig);
+					c->sig = 0;
+				}
+				if (!c->b64 && !(c->b64 = calloc(1, sizeof(*c->b64)))) {
+					c->no_b64 = true; /* no memory: runs pass as they are */
+					continue;
+				}
+				c->state = C_B64;
+				continue;
+			}
 			if (!c->pdf) {
-				size_t h = pdf_header_end(c, p, n);
+				size_t h = pdf_header_end(c, p, m);
 				if (h == SIZE_MAX) {
-					take = find_signature(c, p, n, o);
+					take = find_signature(c, p, m, o);
 					break;
 				}
 				/* The bytes up to the header pass; PDF streams are looked for after it, with
@@ -993,11 +1225,16 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 						c->n_win = 5;
 					}
 				}
+				tail_push(c, p, take);
 				p += take;
 				n -= take;
 				continue;
 			}
-			take = c->win ? pass_pdf(c, p, n, o) : find_signature(c, p, n, o);
+			take = c->win ? pass_pdf(c, p, m, o) : find_signature(c, p, m, o);
+			break;
+		}
+		case C_B64:
+			take = b64_feed(c, p, n, o);
 			break;
 		case C_HEADER:
 			take = ZIP_LOCAL_FIXED - e->n_hdr < n ? ZIP_LOCAL_FIXED - e->n_hdr : n;
@@ -1056,6 +1293,7 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 		/* the window holds every byte of the body after the PDF header, whatever became of it */
 		if (c->win)
 			win_push(c, p, take);
+		tail_push(c, p, take);
 		p += take;
 		n -= take;
 	}
@@ -1069,6 +1307,15 @@ void rp_content_begin(struct rp_content *c)
 
 void rp_content_end(struct rp_content *c, struct rp_out *o)
 {
+	if (c->b64) {
+		if (c->b64->committed) {
+			b64_end(c, o);
+		} else {
+			out_text(o, c->b64->hold, c->b64->n_hold);
+			free(c->b64);
+			c->b64 = NULL;
+		}
+	}
 	/* A signature cut short by the end of the body was ordinary bytes. */
 	if (c->sig && c->state == C_PASS)
 		out_text(o, c->sig_central && c->sig >= 3 ? SIG_CENTRAL : SIG_LOCAL, c->sig);
@@ -1087,6 +1334,14 @@ void rp_content_discard(struct rp_content *c)
 	c->e = NULL;
 	free(c->win);
 	c->win = NULL;
+	if (c->b64) {
+		if (c->b64->inner) {
+			rp_content_discard(c->b64->inner);
+			free(c->b64->inner);
+		}
+		free(c->b64);
+		c->b64 = NULL;
+	}
 }
 
 /* ---- the document layer alone, for files (rempart scan) */

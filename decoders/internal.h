@@ -25,6 +25,7 @@ struct rp_out {
 
 /* ---- content.c: documents (zip containers of XML) inside a body, turned back into text */
 struct zip_entry;
+struct b64_run;
 struct rp_content {
 	uint8_t state;
 	uint8_t sig;          /* bytes of a zip signature held at the end of the last piece */
@@ -33,8 +34,10 @@ struct rp_content {
 	uint64_t left;        /* bytes of the current name, extra field or sized entry */
 	struct zip_entry *e;  /* allocated at the first local header or PDF stream */
 	bool pdf;             /* a "%PDF-" header was seen in this body */
-	uint8_t pdf_tail[4];  /* until then, the last bytes seen (a header cut between pieces) */
-	uint8_t n_pdf_tail;
+	uint8_t tail[8];      /* the last bytes consumed: a header or marker cut between pieces */
+	bool no_b64;          /* a decoded base64 file's own layer: no base64 in base64 */
+	struct b64_run *b64;  /* the base64 run being read */
+	uint8_t n_tail;
 	uint8_t *win;         /* PDF: the last bytes passed, for the dictionary before "stream" */
 	size_t n_win;
 };

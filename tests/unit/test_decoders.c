@@ -1141,6 +1141,86 @@ START_TEST(pdf_content_streams)
 }
 END_TEST
 
+static void b64std(struct buf *b, const void *data, size_t n)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const uint8_t *p = data;
+	size_t i;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		char q[4] = {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63], a[v & 63]};
+		buf_add(b, q, 4);
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		char q[4] = {a[v >> 18], a[(v >> 12) & 63], '=', '='};
+		buf_add(b, q, 4);
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+		char q[4] = {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63], '='};
+		buf_add(b, q, 4);
+	}
+}
+
+static void json_request(struct buf *in, const struct buf *body)
+{
+	char head[160];
+
+	snprintf(head, sizeof(head), "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n\r\n", body->n);
+	buf_str(in, head);
+	buf_add(in, body->p, body->n);
+}
+
+START_TEST(base64_files_in_json)
+{
+	const char *csv = "nom;prenom;nir;ddn\nDUPONT;Jean;2 95 10 99 126 111 93;12/10/1995\nMARTIN;Luc;1 84 12 76 451 089 46;01/02/1984\n";
+	uint8_t png[200];
+	struct buf body = {0}, in = {0}, zip = {0};
+
+	for (size_t i = 0; i < sizeof(png); i++)
+		png[i] = (uint8_t)(i * 31 + 7);
+	memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+	docx_zip(&zip, false);
+	/* Gemini inline_data (a CSV), OpenAI file_data (a data: URL of a docx, '/' escaped as "\/"),
+	 * an image, and short "data" strings that are no file at all. */
+	buf_str(&body, "{\"contents\":[{\"parts\":[{\"text\":\"r\\u00e9sume\"},{\"inline_data\":{\"mime_type\":\"text/csv\",\"data\":\"");
+	b64std(&body, csv, strlen(csv));
+	buf_str(&body, "\"}},{\"file\":{\"file_data\":\"data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,");
+	{
+		struct buf z64 = {0};
+		b64std(&z64, zip.p, zip.n);
+		for (size_t i = 0; i < z64.n; i++) {
+			if (z64.p[i] == '/')
+				buf_str(&body, "\\/");
+			else
+				buf_add(&body, z64.p + i, 1);
+		}
+		free(z64.p);
+	}
+	buf_str(&body, "\"}},{\"image_url\":{\"url\":\"data:image/png;base64,");
+	b64std(&body, png, sizeof(png));
+	buf_str(&body, "\"}},{\"data\":\"NIR 2 95 10 99 126 111 93\"},{\"data\":\"QUJD\"}]}]}");
+	ck_assert(!contains(&body, "126 111 93;"));
+	json_request(&in, &body);
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert_msg(contains(&out, "DUPONT;Jean;2 95 10 99 126 111 93;12/10/1995\n"), "step %zu: %.*s", steps[s],
+			      (int)out.n, out.p);
+		ck_assert(contains(&out, "sociale 2 95 10 99 126 111 93\n")); /* the docx inside */
+		ck_assert(contains(&out, "{\"data\":\"NIR 2 95 10 99 126 111 93\"}")); /* not base64: as it is */
+		ck_assert(contains(&out, "{\"data\":\"QUJD\"}"));
+		ck_assert(!contains(&out, "PNG")); /* the image is dropped, decoded or not */
+		ck_assert_uint_eq(st.doc_entries, 2);
+		free(out.p);
+	}
+	free(zip.p);
+	free(body.p);
+	free(in.p);
+}
+END_TEST
+
 START_TEST(detector_needs_the_decoder)
 {
 	struct rp_engine_config cfg;
@@ -1198,6 +1278,7 @@ int main(void)
 	tcase_add_test(h1, xlsx_odt_and_damaged_entries);
 	tcase_add_test(h1, document_limits_and_lookalikes);
 	tcase_add_test(h1, pdf_content_streams);
+	tcase_add_test(h1, base64_files_in_json);
 	tcase_add_test(h2, docx_over_http2);
 	tcase_add_test(h1, tenant_later_requests);
 	tcase_add_test(h2, tenant_from_http2_authorization);
