@@ -34,7 +34,7 @@ struct rp_content {
 	uint64_t left;        /* bytes of the current name, extra field or sized entry */
 	struct zip_entry *e;  /* allocated at the first local header or PDF stream */
 	bool pdf;             /* a "%PDF-" header was seen in this body */
-	uint8_t tail[8];      /* the last bytes consumed: a header or marker cut between pieces */
+	uint8_t tail[16];     /* the last bytes consumed: a header or marker cut between pieces */
 	bool no_b64;          /* a decoded base64 file's own layer: no base64 in base64 */
 	struct b64_run *b64;  /* the base64 run being read */
 	uint8_t n_tail;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Documents uploaded the way clinicians upload them: a Word letter (.docx) as a multipart form
 # part (curl -F, HTTP/1.1 and HTTP/2), a spreadsheet (.xlsx) PUT as it is, a LibreOffice text
-# (.odt) from python, a lab report PDF made by ReportLab (as report generators make them). Inside, the NIR is deflated and cut across XML runs; the agent reads the
+# (.odt) from python, a lab report PDF made by ReportLab (as report generators make them); files
+# inline in genAI API calls as base64 (python: a CSV in Gemini's inline_data; node: the PDF as an
+# OpenAI data: URL). Inside, the NIR is deflated and cut across XML runs; the agent reads the
 # documents back into text and alerts, naming the process and the destination.
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -104,6 +106,40 @@ curl -sS --max-time 10 --cacert "$T/ca.pem" -o /dev/null -F "file=@$T/resultats.
 wait_port_alerts "$PORT" 4 || fail "no alert for the PDF"
 got=$(alert_for "$PORT"); log "curl -F resultats.pdf (HTTP/1.1) -> $got"
 [[ $got == "curl fr_nir "* ]] || fail "PDF multipart: $got"
+
+# A script calling a genAI API with a file inline (Gemini inline_data: base64 of a CSV export),
+# and node sending a PDF as a data: URL (OpenAI file_data).
+"$PY" - "$PORT" "$T/ca.pem" <<'PYEOF'
+import base64, json, ssl, sys, urllib.request
+port, ca = sys.argv[1:3]
+csv = "nom;prenom;nir;ddn\nDUPONT;Jean;2 95 10 99 126 111 93;12/10/1995\n"
+body = json.dumps({"contents": [{"parts": [{"text": "Fais une synth\u00e8se de ce fichier"},
+    {"inline_data": {"mime_type": "text/csv", "data": base64.b64encode(csv.encode() * 3).decode()}}]}]}).encode()
+req = urllib.request.Request(f"https://127.0.0.1:{port}/v1beta/models/gemini-pro:generateContent", data=body,
+                             headers={"Content-Type": "application/json"})
+try:
+    urllib.request.urlopen(req, context=ssl.create_default_context(cafile=ca), timeout=10).read()
+except Exception as e:
+    print("python:", e, file=sys.stderr)
+PYEOF
+wait_port_alerts "$PORT" 5 || fail "no alert for the base64 CSV"
+got=$(alert_for "$PORT"); log "python, CSV inline in base64 (Gemini API shape) -> $got"
+[[ $got == "python3 fr_nir "* ]] || fail "base64 CSV: $got"
+
+node - "$PORT" "$T/ca.pem" "$T/resultats.pdf" <<'JSEOF' || true
+const https = require("https"), fs = require("fs");
+const [port, ca, pdf] = process.argv.slice(2);
+const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: [
+  { type: "text", text: "Analyse ce compte rendu" },
+  { type: "file", file: { filename: "resultats.pdf", file_data: "data:application/pdf;base64," + fs.readFileSync(pdf).toString("base64") } }] }] });
+const req = https.request({ host: "127.0.0.1", port, path: "/v1/chat/completions", method: "POST", ca: fs.readFileSync(ca),
+  headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } }, (res) => res.resume());
+req.on("error", (e) => console.error("node:", e.message));
+req.end(body);
+JSEOF
+wait_port_alerts "$PORT" 6 || fail "no alert for the PDF data: URL from node"
+got=$(alert_for "$PORT"); log "node, PDF as a base64 data: URL (OpenAI API shape) -> $got"
+[[ $got == "node fr_nir "* ]] || fail "node data: URL: $got"
 
 assert_no_leak "2 95 10 99 126 111 93" "295109912611193"
 log "PASS"

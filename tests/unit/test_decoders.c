@@ -1184,7 +1184,7 @@ START_TEST(base64_files_in_json)
 	docx_zip(&zip, false);
 	/* Gemini inline_data (a CSV), OpenAI file_data (a data: URL of a docx, '/' escaped as "\/"),
 	 * an image, and short "data" strings that are no file at all. */
-	buf_str(&body, "{\"contents\":[{\"parts\":[{\"text\":\"r\\u00e9sume\"},{\"inline_data\":{\"mime_type\":\"text/csv\",\"data\":\"");
+	buf_str(&body, "{\"contents\":[{\"parts\":[{\"text\":\"r\\u00e9sume\"},{\"inline_data\": {\"mime_type\": \"text/csv\", \"data\": \"");
 	b64std(&body, csv, strlen(csv));
 	buf_str(&body, "\"}},{\"file\":{\"file_data\":\"data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,");
 	{
