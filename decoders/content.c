@@ -784,23 +784,30 @@ static size_t pdf_header_end(const struct rp_content *c, const uint8_t *p, size_
 	return q ? (size_t)(q - p) + 5 : SIZE_MAX;
 }
 
+/* Keep the last cap bytes of a byte sequence in buf (*len of them so far), appending p. */
+static void keep_last(uint8_t *buf, size_t cap, size_t *len, const uint8_t *p, size_t n)
+{
+	if (n >= cap) {
+		memcpy(buf, p + n - cap, cap);
+		*len = cap;
+		return;
+	}
+	if (*len + n > cap) {
+		size_t drop = *len + n - cap;
+		memmove(buf, buf + drop, *len - drop);
+		*len -= drop;
+	}
+	memcpy(buf + *len, p, n);
+	*len += n;
+}
+
 /* The last bytes consumed, whatever became of them: what came before the next piece. */
 static void tail_push(struct rp_content *c, const uint8_t *p, size_t n)
 {
-	size_t cap = sizeof(c->tail);
+	size_t len = c->n_tail;
 
-	if (n >= cap) {
-		memcpy(c->tail, p + n - cap, cap);
-		c->n_tail = (uint8_t)cap;
-		return;
-	}
-	if (c->n_tail + n > cap) {
-		size_t drop = c->n_tail + n - cap;
-		memmove(c->tail, c->tail + drop, c->n_tail - drop);
-		c->n_tail = (uint8_t)(c->n_tail - drop);
-	}
-	memcpy(c->tail + c->n_tail, p, n);
-	c->n_tail = (uint8_t)(c->n_tail + n);
+	keep_last(c->tail, sizeof(c->tail), &len, p, n);
+	c->n_tail = (uint8_t)len;
 }
 
 static bool win_has(const uint8_t *w, size_t n, const char *s)
@@ -918,20 +925,8 @@ static size_t pdf_stream_find(struct rp_content *c, const uint8_t *p, size_t n, 
 
 static void win_push(struct rp_content *c, const uint8_t *p, size_t n)
 {
-	if (!c->win)
-		return;
-	if (n >= PDF_WIN) {
-		memcpy(c->win, p + n - PDF_WIN, PDF_WIN);
-		c->n_win = PDF_WIN;
-		return;
-	}
-	if (c->n_win + n > PDF_WIN) {
-		size_t drop = c->n_win + n - PDF_WIN;
-		memmove(c->win, c->win + drop, c->n_win - drop);
-		c->n_win -= drop;
-	}
-	memcpy(c->win + c->n_win, p, n);
-	c->n_win += n;
+	if (c->win)
+		keep_last(c->win, PDF_WIN, &c->n_win, p, n);
 }
 
 static bool pdf_stream_start(struct rp_content *c, bool a85, struct rp_out *o)

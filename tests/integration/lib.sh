@@ -62,6 +62,23 @@ start_server() {
   SERVER_PORT=$(cat "$T/$name.port")
 }
 
+# start_h2_server: nghttpd (HTTP/2 over TLS) on loopback, serving a one-line page; sets H2PORT.
+# Not to be called in $(...), like start_server.
+start_h2_server() {
+  H2PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$T/htdocs"; echo ok > "$T/htdocs/index.html"
+  nghttpd -a 127.0.0.1 -d "$T/htdocs" "$H2PORT" "$T/server.key" "$T/server.pem" >"$T/nghttpd.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$H2PORT" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "nghttpd did not start: $(cat "$T/nghttpd.log")"
+}
+
+# wait_port_alerts PORT N: until at least N alerts about PORT (bounded, 10 s).
+wait_port_alerts() { for _ in $(seq 100); do [[ $(ALERT_PORT=$1 alert_count) -ge $2 ]] && return 0; sleep 0.1; done; return 1; }
+
 # start_daemon POLICY [extra args]: waits (bounded) until `rempart status` says ready.
 start_daemon() {
   local policy=$1; shift

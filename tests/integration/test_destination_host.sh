@@ -6,20 +6,12 @@ source "$(dirname "$0")/lib.sh"
 require_root
 make_certs
 start_server srv; PORT=$SERVER_PORT
-H2PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$T/htdocs"; echo ok > "$T/htdocs/index.html"
-nghttpd -a 127.0.0.1 -d "$T/htdocs" "$H2PORT" "$T/server.key" "$T/server.pem" >"$T/nghttpd.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do
-  "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$H2PORT" 2>/dev/null && break
-  sleep 0.1
-done
+start_h2_server
 start_daemon "$SRC/policies/default.json"
 NIR="2 95 10 99 126 111 93"
 
 # alert_for PORT: "action destination rule" of the newest alert about PORT
 alert_for() { ALERT_PORT=$1 alerts_query "' '.join((alerts[-1]['rempart']['action'], alerts[-1]['dst_endpoint'].get('name', '-'), alerts[-1]['rempart']['rule'])) if alerts else ''"; }
-wait_port_alerts() { for _ in $(seq 100); do [[ $(ALERT_PORT=$1 alert_count) -ge $2 ]] && return 0; sleep 0.1; done; return 1; }
 
 # HTTP/1.1 to a host that is no genAI service: alert.
 curl -sS --cacert "$T/ca.pem" -o /dev/null -H "Host: dossiers.chu.example" -d "NIR $NIR" "https://127.0.0.1:$PORT/" || true

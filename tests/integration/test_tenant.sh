@@ -7,14 +7,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 make_certs
 start_server srv; PORT=$SERVER_PORT
-H2PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$T/htdocs"; echo ok > "$T/htdocs/index.html"
-nghttpd -a 127.0.0.1 -d "$T/htdocs" "$H2PORT" "$T/server.key" "$T/server.pem" >"$T/nghttpd.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do
-  "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$H2PORT" 2>/dev/null && break
-  sleep 0.1
-done
+start_h2_server
 
 TID=3f2b8c1e-5d4a-4e6f-9a7b-0c1d2e3f4a5b
 cat > "$T/policy.json" <<JSON
@@ -50,7 +43,6 @@ PERSONAL=$(jwt '{"tid":"9188040d-6c67-4c5b-b112-36a304b66dad","preferred_usernam
 post() { local port=$1; shift
   curl -sS --max-time 10 --cacert "$T/ca.pem" -o /dev/null -H "Host: copilot.microsoft.com" "$@" \
     -d "{\"prompt\": \"résume le dossier, NIR $NIR\"}" "https://127.0.0.1:$port/" 2>/dev/null || true; }
-wait_port_alerts() { for _ in $(seq 100); do [[ $(ALERT_PORT=$1 alert_count) -ge $2 ]] && return 0; sleep 0.1; done; return 1; }
 # newest alert about PORT: "action approved tenant-id tenant-domain"
 alert_for() { ALERT_PORT=$1 alerts_query "(lambda a: ' '.join((a['rempart']['action'], str(a['rempart']['destination_approved']), a['rempart'].get('tenant', {}).get('id', '-'), a['rempart'].get('tenant', {}).get('domain', '-'), a['dst_endpoint'].get('hostname', '-'))))(alerts[-1]) if alerts else ''"; }
 

@@ -9,14 +9,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 make_certs
 start_server srv; PORT=$SERVER_PORT
-H2PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$T/htdocs"; echo ok > "$T/htdocs/index.html"
-nghttpd -a 127.0.0.1 -d "$T/htdocs" "$H2PORT" "$T/server.key" "$T/server.pem" >"$T/nghttpd.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do
-  "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$H2PORT" 2>/dev/null && break
-  sleep 0.1
-done
+start_h2_server
 start_daemon "$SRC/policies/default.json"
 
 # Office documents written with Python's zipfile (deflated entries, as Office writes them), the
@@ -65,7 +58,6 @@ for f in compte-rendu.docx liste.xlsx courrier.odt resultats.pdf; do
   if grep -qa "126 111 93" "$T/$f"; then fail "$f carries the NIR in clear: the test would prove nothing"; fi
 done
 
-wait_port_alerts() { for _ in $(seq 100); do [[ $(ALERT_PORT=$1 alert_count) -ge $2 ]] && return 0; sleep 0.1; done; return 1; }
 # newest alert about PORT: "process detector masked"
 alert_for() { ALERT_PORT=$1 alerts_query "(lambda a: ' '.join((a['actor']['process']['name'], a['rempart']['detector'], a['rempart']['masked'])))(alerts[-1]) if alerts else ''"; }
 
