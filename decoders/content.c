@@ -88,6 +88,19 @@ struct zip_entry {
 	size_t n_obuf;
 };
 
+#define B64_COMMIT 64u   /* base64 characters in a row before the run is taken for a file */
+
+struct b64_run {
+	uint8_t hold[B64_COMMIT]; /* the run's first characters, passed as they are if it stops short */
+	uint8_t n_hold;
+	bool committed, esc, decided, binary;
+	uint32_t quad;
+	uint8_t nq;
+	uint8_t sniff[64];        /* the first decoded bytes: a document, text, or binary? */
+	uint8_t n_sniff;
+	struct rp_content *inner; /* the decoded file's own document layer */
+};
+
 /* ---- text out of an entry */
 
 static void text_flush(struct zip_entry *e, struct rp_out *o)
@@ -605,107 +618,6 @@ static size_t entry_inflate(struct rp_content *c, const uint8_t *p, size_t n, st
 	return n;
 }
 
-static const uint8_t SIG_LOCAL[4] = {'P', 'K', 3, 4};
-static const uint8_t SIG_CENTRAL[4] = {'P', 'K', 1, 2};
-
-/* Signature byte k (1..3) given the bytes before it: "PK" then 3,4 (local) or 1,2 (central). */
-static bool sig_byte_ok(size_t k, uint8_t b, bool *central)
-{
-	if (k == 1)
-		return b == 'K';
-	if (k == 2) {
-		*central = b == 1;
-		return b == 3 || b == 1;
-	}
-	return b == (*central ? 2 : 4);
-}
-
-/*
- * Find the next signature; the bytes before it pass. A signature cut by the end of p is held in
- * c->sig (its bytes are known). Returns the bytes consumed; c->state says what was found.
- */
-static size_t find_signature(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
-{
-	size_t i = 0;
-
-	if (n == 0)
-		return 0;
-	if (c->sig) {
-		/* a signature begun at the end of the previous piece */
-		size_t k = c->sig;
-		bool central = c->sig_central;
-
-		while (k < 4 && i < n && sig_byte_ok(k, p[i], &central))
-			k++, i++;
-		if (k == 4) {
-			c->sig = 0;
-			c->sig_central = central;
-			goto found;
-		}
-		if (i == n) {
-			c->sig = (uint8_t)k;
-			c->sig_central = central;
-			return n;
-		}
-		/* not one: the held bytes were ordinary, and p is scanned from its start */
-		out_text(o, c->sig_central && c->sig >= 3 ? SIG_CENTRAL : SIG_LOCAL, c->sig);
-		c->sig = 0;
-		i = 0;
-	}
-	/*
-	 * Look for the 'K' (rarer than 'P' in text: "Patient...") and check the byte before it.
-	 * What precedes a signature goes out in one piece: the scanner is called per span.
-	 */
-	for (;;) {
-		const uint8_t *q = memchr(p + i, 'K', n - i);
-		size_t at, k = 2;
-		bool central = false;
-
-		if (!q) {
-			/* a last 'P' may begin a signature the next piece completes */
-			size_t keep = p[n - 1] == 'P' ? 1 : 0;
-			out_text(o, p, n - keep);
-			if (keep) {
-				c->sig = 1;
-				c->sig_central = false;
-			}
-			return n;
-		}
-		at = (size_t)(q - p);
-		i = at + 1;
-		if (at == 0 || p[at - 1] != 'P')
-			continue;
-		while (k < 4 && at + k - 1 < n && sig_byte_ok(k, p[at + k - 1], &central))
-			k++;
-		if (k == 4 || at + k - 1 == n) {
-			out_text(o, p, at - 1);
-			c->sig_central = central;
-			if (k < 4) {
-				c->sig = (uint8_t)k; /* held: emitted later if it is no signature */
-				return n;
-			}
-			i = at + 3;
-			break;
-		}
-	}
-found:
-	if (c->sig_central || c->entries >= ZIP_MAX_ENTRIES) {
-		/* The central directory (the entries are over; its names pass as text), or more
-		 * entries than any document has: pass from here. */
-		out_text(o, c->sig_central ? SIG_CENTRAL : SIG_LOCAL, 4);
-		c->state = C_PASS;
-		return i;
-	}
-	if (!c->e && !(c->e = calloc(1, sizeof(*c->e)))) {
-		out_text(o, SIG_LOCAL, 4);
-		c->state = C_PASS;
-		return i;
-	}
-	c->e->n_hdr = 0;
-	c->state = C_HEADER;
-	return i;
-}
-
 /* Inflate bytes decoded from ASCII85; the Flate stream's end does not end the ASCII85 text. */
 static void a85_inflate(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
 {
@@ -767,22 +679,6 @@ static size_t a85_feed(struct rp_content *c, const uint8_t *p, size_t n, struct 
 /* ---- PDF: FlateDecode streams of a PDF body are inflated and their text operators read */
 
 #define PDF_WIN 512u
-
-/* Where the "%PDF-" header ends in p (it may have begun in the bytes before), or SIZE_MAX. */
-static size_t pdf_header_end(const struct rp_content *c, const uint8_t *p, size_t n)
-{
-	uint8_t j[16];
-	size_t tail = c->n_tail < 4 ? c->n_tail : 4, head = n < 4 ? n : 4;
-	const uint8_t *q;
-
-	memcpy(j, c->tail + c->n_tail - tail, tail);
-	memcpy(j + tail, p, head);
-	q = memmem(j, tail + head, "%PDF-", 5);
-	if (q)
-		return (size_t)(q - j) + 5 - tail;
-	q = memmem(p, n, "%PDF-", 5);
-	return q ? (size_t)(q - p) + 5 : SIZE_MAX;
-}
 
 /* Keep the last cap bytes of a byte sequence in buf (*len of them so far), appending p. */
 static void keep_last(uint8_t *buf, size_t cap, size_t *len, const uint8_t *p, size_t n)
@@ -866,63 +762,6 @@ static int pdf_eol(const uint8_t *b, size_t n, size_t k)
 	return b[k + 1] == '\n' ? 2 : 0;
 }
 
-/*
- * The first stream to inflate in p: *data is where its compressed bytes start, the return value
- * where its "stream" keyword starts in p (0 when it started in an earlier piece), n when none.
- * A keyword or its end of line cut by the end of p is found with the next piece, through the
- * window of bytes passed before it.
- */
-static size_t pdf_stream_find(struct rp_content *c, const uint8_t *p, size_t n, size_t *data, bool *a85)
-{
-	/* a keyword that began in an earlier piece and ends in this one */
-	if (c->n_win) {
-		uint8_t j[PDF_WIN + 8];
-		size_t tail = c->n_win < 7 ? c->n_win : 7, head = n < 8 ? n : 8;
-
-		memcpy(j, c->win, c->n_win);
-		memcpy(j + c->n_win, p, head);
-		for (size_t at = c->n_win - tail; at < c->n_win; at++) {
-			int eol;
-			if (at + 6 > c->n_win + head || memcmp(j + at, "stream", 6) != 0)
-				continue;
-			eol = pdf_eol(j, c->n_win + head, at + 6);
-			/* only one that ends in p: the window's own were judged with their piece */
-			if (eol > 0 && at + 6 + (size_t)eol > c->n_win && pdf_keyword_ok(j, at, a85)) {
-				*data = at + 6 + (size_t)eol - c->n_win;
-				return 0;
-			}
-		}
-	}
-	for (size_t i = 0; i < n;) {
-		const uint8_t *q = memmem(p + i, n - i, "stream", 6);
-		uint8_t w[PDF_WIN];
-		size_t at, nw = 0, from_p;
-		int eol;
-
-		if (!q)
-			return n;
-		at = (size_t)(q - p);
-		i = at + 6;
-		eol = pdf_eol(p, n, at + 6);
-		if (eol <= 0)
-			continue; /* no end of line, or not yet known: the next piece tells */
-		/* the bytes before the keyword: the end of the window, then p */
-		from_p = at < PDF_WIN ? at : PDF_WIN;
-		if (from_p < PDF_WIN) {
-			size_t from_w = PDF_WIN - from_p < c->n_win ? PDF_WIN - from_p : c->n_win;
-			memcpy(w, c->win + c->n_win - from_w, from_w);
-			nw = from_w;
-		}
-		memcpy(w + nw, p + at - from_p, from_p);
-		nw += from_p;
-		if (!pdf_keyword_ok(w, nw, a85))
-			continue;
-		*data = at + 6 + (size_t)eol;
-		return at;
-	}
-	return n;
-}
-
 static void win_push(struct rp_content *c, const uint8_t *p, size_t n)
 {
 	if (c->win)
@@ -954,72 +793,255 @@ static bool pdf_stream_start(struct rp_content *c, bool a85, struct rp_out *o)
 	return true;
 }
 
-/* PASS in a PDF body: bytes up to the next stream worth reading pass (zip signatures still
- * looked for), then the stream is inflated. */
-static size_t pass_pdf(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
-{
-	bool a85 = false;
-	size_t data = 0, at = pdf_stream_find(c, p, n, &data, &a85), take;
+/* ---- PASS: one look at every byte for what announces something to decode */
 
-	if (at == n)
-		return find_signature(c, p, n, o);
-	take = find_signature(c, p, at, o);
-	if (c->state != C_PASS || take < at)
-		return take; /* a zip header came first */
-	if (data < at)
-		return at; /* cannot be: the keyword's line ends after it */
-	if (c->sig) {
-		/* what was held as a possible signature is ordinary: the keyword follows it */
-		out_text(o, c->sig_central && c->sig >= 3 ? SIG_CENTRAL : SIG_LOCAL, c->sig);
-		c->sig = 0;
+enum announce {
+	AN_NONE = 0,
+	AN_MORE,   /* the bytes end before it can be told */
+	AN_ZIP,    /* "PK\3\4": a zip local file header follows */
+	AN_PDF,    /* "%PDF-" */
+	AN_B64,    /* ";base64," or "data": " then a base64 run */
+	AN_STREAM, /* "stream" + end of line after a dictionary worth inflating */
+};
+
+/* The dictionary before a "stream" keyword whose 's' is at b[ks] (b holds what follows the
+ * window; ks < 0: the keyword began in the window): the same bytes whatever the split. */
+static bool stream_dict_ok(const struct rp_content *c, const uint8_t *b, ptrdiff_t ks, bool *a85)
+{
+	uint8_t w[PDF_WIN + 8];
+	size_t nw = 0, from_b = ks > 0 ? (size_t)ks : 0;
+
+	if (from_b > PDF_DICT_CTX)
+		from_b = PDF_DICT_CTX;
+	if (from_b < PDF_DICT_CTX) {
+		/* the window's bytes before the keyword (all of it, or up to where the keyword began) */
+		size_t avail = ks >= 0 ? c->n_win : c->n_win - (size_t)(-ks);
+		size_t take = PDF_DICT_CTX - from_b < avail ? PDF_DICT_CTX - from_b : avail;
+		memcpy(w, c->win + avail - take, take);
+		nw = take;
 	}
-	out_text(o, p + at, data - at); /* "stream\r\n" */
-	(void)pdf_stream_start(c, a85, o); /* no memory: the stream passes compressed */
-	return data;
+	if (from_b) {
+		memcpy(w + nw, b + ks - (ptrdiff_t)from_b, from_b);
+		nw += from_b;
+	}
+	return pdf_keyword_ok(w, nw, a85);
+}
+
+/*
+ * What the trigger byte b[k] announces, for b[0..len); *start and *end delimit the announcing
+ * text (its bytes pass as text; decoding starts at *end). For a "stream" keyword, b[0] must be
+ * the first byte after the window (junction buffers pass their offset in base).
+ */
+static enum announce announce_at(const struct rp_content *c, const uint8_t *b, size_t len, size_t k, size_t base,
+				 size_t *start, size_t *end, bool *a85)
+{
+	switch (b[k]) {
+	case 'K':
+		if (k == 0 || b[k - 1] != 'P')
+			return AN_NONE;
+		if (k + 2 >= len)
+			return AN_MORE;
+		if (b[k + 1] != 3 || b[k + 2] != 4 || c->entries >= ZIP_MAX_ENTRIES)
+			return AN_NONE;
+		*start = k - 1;
+		*end = k + 3;
+		return AN_ZIP;
+	case '%':
+		if (c->pdf)
+			return AN_NONE;
+		if (k + 5 > len)
+			return AN_MORE;
+		if (memcmp(b + k, "%PDF-", 5) != 0)
+			return AN_NONE;
+		*start = k;
+		*end = k + 5;
+		return AN_PDF;
+	case ';':
+		if (c->no_b64)
+			return AN_NONE;
+		if (k + 8 > len)
+			return AN_MORE;
+		if (memcmp(b + k, ";base64,", 8) != 0)
+			return AN_NONE;
+		*start = k;
+		*end = k + 8;
+		return AN_B64;
+	case 't': /* the "ta\"" of "data": then ':' and '"', maybe a space between */
+		if (c->no_b64 || k < 3)
+			return AN_NONE;
+		if (k + 5 > len)
+			return AN_MORE;
+		if (memcmp(b + k - 3, "\"data\"", 6) != 0 || b[k + 3] != ':')
+			return AN_NONE;
+		if (b[k + 4] == '"') {
+			*end = k + 5;
+		} else if (b[k + 4] == ' ') {
+			if (k + 6 > len)
+				return AN_MORE;
+			if (b[k + 5] != '"')
+				return AN_NONE;
+			*end = k + 6;
+		} else {
+			return AN_NONE;
+		}
+		*start = k - 3;
+		return AN_B64;
+	case 'm': { /* the end of "stream" */
+		int eol;
+		if (!c->pdf || !c->win || k < 5 || memcmp(b + k - 5, "strea", 5) != 0)
+			return AN_NONE;
+		eol = pdf_eol(b, len, k + 1);
+		if (eol < 0)
+			return AN_MORE;
+		if (eol == 0 || !stream_dict_ok(c, b, (ptrdiff_t)(k - 5) - (ptrdiff_t)base, a85))
+			return AN_NONE;
+		*start = k - 5;
+		*end = k + 1 + (size_t)eol;
+		return AN_STREAM;
+	}
+	default:
+		return AN_NONE;
+	}
+}
+
+/* Bytes that may be the trigger of an announcement: 'K', '%', ';', "ta\"", "m\n", "m\r". */
+static bool trigger_at(const uint8_t *b, size_t len, size_t k)
+{
+	switch (b[k]) {
+	case 'K':
+	case '%':
+	case ';':
+		return true;
+	case 't':
+		return k + 2 < len && b[k + 1] == 'a' && b[k + 2] == '"';
+	case 'm':
+		return k + 1 < len && (b[k + 1] == '\n' || b[k + 1] == '\r');
+	default:
+		return false;
+	}
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* The next possible trigger in p[i..n), or n: 16 bytes at a time where the ISA allows. Text
+ * passes at memory speed; the candidates are rare in prose and JSON. */
+static size_t next_trigger(const uint8_t *p, size_t n, size_t i)
+{
+#if defined(__SSE2__)
+	const __m128i K = _mm_set1_epi8('K'), PC = _mm_set1_epi8('%'), SC = _mm_set1_epi8(';');
+	const __m128i T = _mm_set1_epi8('t'), A = _mm_set1_epi8('a'), Q = _mm_set1_epi8('"');
+	const __m128i M = _mm_set1_epi8('m'), LF = _mm_set1_epi8('\n'), CR = _mm_set1_epi8('\r');
+
+	for (; i + 18 <= n; i += 16) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(p + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(p + i + 1));
+		__m128i c = _mm_loadu_si128((const __m128i *)(p + i + 2));
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, K), _mm_cmpeq_epi8(a, PC)), _mm_cmpeq_epi8(a, SC));
+		m = _mm_or_si128(m, _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(a, T), _mm_cmpeq_epi8(b, A)),
+						  _mm_cmpeq_epi8(c, Q)));
+		m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(a, M), _mm_or_si128(_mm_cmpeq_epi8(b, LF), _mm_cmpeq_epi8(b, CR))));
+		unsigned mask = (unsigned)_mm_movemask_epi8(m);
+		if (mask)
+			return i + (size_t)__builtin_ctz(mask);
+	}
+#endif
+	for (; i < n; i++)
+		if (trigger_at(p, n, i))
+			return i;
+	return n;
+}
+
+/* Act on an announcement whose text ended where decoding now starts. */
+static void announce_act(struct rp_content *c, enum announce an, bool a85)
+{
+	switch (an) {
+	case AN_ZIP:
+		if (!c->e && !(c->e = calloc(1, sizeof(*c->e))))
+			return; /* no memory: the entry passes as it is */
+		c->e->n_hdr = 0;
+		c->state = C_HEADER;
+		break;
+	case AN_PDF:
+		/* PDF streams are looked for from here, with a window that starts at the header
+		 * whatever the split of the input */
+		c->pdf = true;
+		c->win = malloc(PDF_WIN);
+		if (c->win) {
+			memcpy(c->win, "%PDF-", 5);
+			c->n_win = 5;
+			c->win_fresh = true;
+		}
+		break;
+	case AN_B64:
+		if (!c->b64 && !(c->b64 = calloc(1, sizeof(*c->b64))))
+			return; /* no memory: the run passes as it is */
+		c->state = C_B64;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * PASS: bytes pass as they are, up to and including the text that announces something to decode
+ * (which may have begun in the bytes before p). Returns the bytes consumed; c->state says what
+ * was found.
+ */
+static size_t pass_scan(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
+{
+	size_t start = 0, end = 0, i = 0;
+	enum announce an = AN_NONE;
+	bool a85 = false;
+
+	/* an announcement begun in the bytes before p and ending in it */
+	if (c->n_tail) {
+		uint8_t j[sizeof(c->tail) + 16];
+		size_t head = n < 16 ? n : 16, len = c->n_tail + head;
+
+		memcpy(j, c->tail, c->n_tail);
+		memcpy(j + c->n_tail, p, head);
+		for (size_t k = 0; k < len && an == AN_NONE; k++) {
+			enum announce a;
+			if (!trigger_at(j, len, k))
+				continue;
+			a = announce_at(c, j, len, k, c->n_tail, &start, &end, &a85);
+			if (a > AN_MORE && start < c->n_tail && end >= c->n_tail)
+				an = a;
+		}
+		if (an != AN_NONE) {
+			end -= c->n_tail;
+			goto found;
+		}
+	}
+	for (;;) {
+		enum announce a;
+		size_t k = next_trigger(p, n, i);
+
+		if (k >= n) {
+			out_text(o, p, n);
+			return n;
+		}
+		i = k + 1;
+		a = announce_at(c, p, n, k, 0, &start, &end, &a85);
+		/* AN_MORE: cut by the end of p, found with the next piece through the tail */
+		if (a > AN_MORE && start < n && (ptrdiff_t)start >= 0) {
+			an = a;
+			break;
+		}
+	}
+found:
+	out_text(o, p, end);
+	if (an == AN_STREAM)
+		(void)pdf_stream_start(c, a85, o); /* no memory: the stream passes compressed */
+	else
+		announce_act(c, an, a85);
+	return end;
 }
 
 /* ---- base64 in bodies: files that genAI APIs take inline ("data":"<base64>", data: URLs) */
 
-#define B64_COMMIT 64u   /* base64 characters in a row before the run is taken for a file */
-
-struct b64_run {
-	uint8_t hold[B64_COMMIT]; /* the run's first characters, passed as they are if it stops short */
-	uint8_t n_hold;
-	bool committed, esc, decided, binary;
-	uint32_t quad;
-	uint8_t nq;
-	uint8_t sniff[64];        /* the first decoded bytes: a document, text, or binary? */
-	uint8_t n_sniff;
-	struct rp_content *inner; /* the decoded file's own document layer */
-};
-
-static const char *const b64_markers[] = {";base64,", "\"data\":\"", "\"data\": \""};
-
-/* Where the first marker of a base64 run ends in p (it may have begun in the bytes before), or
- * n. Markers: a data: URL's ";base64," (OpenAI file_data, image_url) and a "data" member
- * (Anthropic source.data, Gemini inline_data.data). */
-static size_t b64_marker_end(const struct rp_content *c, const uint8_t *p, size_t n)
-{
-	uint8_t j[32];
-	size_t head = n < 9 ? n : 9, best = n;
-
-	memcpy(j, c->tail, c->n_tail);
-	memcpy(j + c->n_tail, p, head);
-	for (size_t m = 0; m < sizeof(b64_markers) / sizeof(b64_markers[0]); m++) {
-		size_t len = strlen(b64_markers[m]);
-		const uint8_t *q;
-
-		/* one that began in the bytes before p and ends in p, or right where p starts */
-		for (size_t at = c->n_tail >= len ? c->n_tail - len : 0; at < c->n_tail; at++)
-			if (at + len >= c->n_tail && at + len <= c->n_tail + head &&
-			    memcmp(j + at, b64_markers[m], len) == 0 && at + len - c->n_tail < best)
-				best = at + len - c->n_tail;
-		q = memmem(p, best < n ? best : n, b64_markers[m], len);
-		if (q && (size_t)(q - p) + len < best)
-			best = (size_t)(q - p) + len;
-	}
-	return best;
-}
 
 static int b64_value(uint8_t b)
 {
@@ -1186,48 +1208,9 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 		size_t take = 0;
 
 		switch (c->state) {
-		case C_PASS: {
-			/* a base64 run starts at m: what comes before it is looked at as usual */
-			size_t m = c->no_b64 ? n : b64_marker_end(c, p, n);
-
-			if (m == 0) {
-				if (c->sig) {
-					out_text(o, c->sig_central && c->sig >= 3 ? SIG_CENTRAL : SIG_LOCAL, c->sig);
-					c->sig = 0;
-				}
-				if (!c->b64 && !(c->b64 = calloc(1, sizeof(*c->b64)))) {
-					c->no_b64 = true; /* no memory: runs pass as they are */
-					continue;
-				}
-				c->state = C_B64;
-				continue;
-			}
-			if (!c->pdf) {
-				size_t h = pdf_header_end(c, p, m);
-				if (h == SIZE_MAX) {
-					take = find_signature(c, p, m, o);
-					break;
-				}
-				/* The bytes up to the header pass; PDF streams are looked for after it, with
-				 * a window that starts at the header whatever the split of the input. */
-				take = find_signature(c, p, h, o);
-				if (c->state == C_PASS && take == h) {
-					c->pdf = true;
-					c->win = malloc(PDF_WIN);
-					c->n_win = 0;
-					if (c->win) {
-						memcpy(c->win, "%PDF-", 5);
-						c->n_win = 5;
-					}
-				}
-				tail_push(c, p, take);
-				p += take;
-				n -= take;
-				continue;
-			}
-			take = c->win ? pass_pdf(c, p, m, o) : find_signature(c, p, m, o);
+		case C_PASS:
+			take = pass_scan(c, p, n, o);
 			break;
-		}
 		case C_B64:
 			take = b64_feed(c, p, n, o);
 			break;
@@ -1240,7 +1223,6 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 					c->state = C_NAME;
 				} else {
 					/* no header we follow: those bytes are ordinary ones */
-					out_text(o, SIG_LOCAL, 4);
 					out_text(o, e->hdr, ZIP_LOCAL_FIXED);
 					c->state = C_PASS;
 				}
@@ -1286,8 +1268,9 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 			break;
 		}
 		/* the window holds every byte of the body after the PDF header, whatever became of it */
-		if (c->win)
+		if (c->win && !c->win_fresh)
 			win_push(c, p, take);
+		c->win_fresh = false;
 		tail_push(c, p, take);
 		p += take;
 		n -= take;
@@ -1311,9 +1294,6 @@ void rp_content_end(struct rp_content *c, struct rp_out *o)
 			c->b64 = NULL;
 		}
 	}
-	/* A signature cut short by the end of the body was ordinary bytes. */
-	if (c->sig && c->state == C_PASS)
-		out_text(o, c->sig_central && c->sig >= 3 ? SIG_CENTRAL : SIG_LOCAL, c->sig);
 	if (c->e && (c->state == C_INFLATE || c->state == C_STORED || (c->state == C_A85 && !c->e->z_done)))
 		entry_done(c, o); /* a truncated upload: what was read of the entry still counts */
 	rp_content_discard(c);

@@ -28,8 +28,6 @@ struct zip_entry;
 struct b64_run;
 struct rp_content {
 	uint8_t state;
-	uint8_t sig;          /* bytes of a zip signature held at the end of the last piece */
-	bool sig_central;     /* ... of the central directory's */
 	uint32_t entries;     /* local headers followed in this body */
 	uint64_t left;        /* bytes of the current name, extra field or sized entry */
 	struct zip_entry *e;  /* allocated at the first local header or PDF stream */
@@ -40,6 +38,7 @@ struct rp_content {
 	uint8_t n_tail;
 	uint8_t *win;         /* PDF: the last bytes passed, for the dictionary before "stream" */
 	size_t n_win;
+	bool win_fresh;       /* the window was just seeded with the header: skip this step's bytes */
 };
 void rp_content_begin(struct rp_content *c);
 void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o);
