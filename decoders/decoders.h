@@ -3,7 +3,9 @@
  * Rempart flow decoders: turn what an outbound flow carries into the text the detectors should
  * scan. HTTP/1.x (request/status line and headers as they are, bodies without chunk framing,
  * gzip/deflate bodies decompressed), HTTP/2 (frames parsed, HPACK header blocks decoded into
- * "name: value\n" lines, DATA payloads without padding, per-stream gzip/deflate). Anything else,
+ * "name: value\n" lines, DATA payloads without padding, per-stream gzip/deflate), and in bodies
+ * the documents clinicians upload (docx/xlsx/pptx/odt and PDF, raw, multipart or base64 in JSON)
+ * read back into their text. Anything else,
  * or anything malformed, passes through raw from that point on: a decoder that fails must never
  * blind the detector, so bytes are only ever dropped when they are framing that was understood.
  *
