@@ -529,6 +529,10 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 		p += take;
 		n -= take;
 	}
+	/* Text read so far goes to the scanner with the write that carried it: a held write (hold
+	 * mode) is judged on everything it brought, not on what a buffer kept back. */
+	if (c->e && c->e->n_obuf)
+		part_text_flush(c->e, o);
 }
 
 void rp_content_begin(struct rp_content *c)
