@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Compressed bodies (Content-Encoding: gzip / deflate; br in brotli.c), decompressed as they stream in, across
+ * Compressed bodies (Content-Encoding: gzip / deflate; br in brotli.c, zstd in zstd.c), decompressed as they stream in, across
  * any number of feeds. Bounded: the flow has a decompression budget and each body a ratio limit;
  * past either, decompression stops and the rest of the body passes raw (compressed bytes, which
  * are harmless to scan) so a bomb costs at most the budget. A body that is not what it claims
@@ -29,6 +29,8 @@ enum rp_coding rp_coding_parse(const char *v, size_t len)
 		return RP_CODING_DEFLATE;
 	if (len == 2 && strncasecmp(v, "br", 2) == 0 && rp_brotli_available())
 		return RP_CODING_BR;
+	if (len == 4 && strncasecmp(v, "zstd", 4) == 0 && rp_zstd_available())
+		return RP_CODING_ZSTD;
 	return RP_CODING_UNKNOWN;
 }
 
@@ -55,6 +57,7 @@ void rp_inflate_discard(struct rp_inflate *z)
 		(void)inflateEnd(&z->zs);
 	z->init = false;
 	rp_brotli_free(z);
+	rp_zstd_free(z);
 }
 
 void rp_inflate_give_up(struct rp_inflate *z, uint64_t *counter)
@@ -152,6 +155,10 @@ void rp_inflate_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struc
 		rp_brotli_feed(z, buf, len, o);
 		return;
 	}
+	if (z->coding == RP_CODING_ZSTD) {
+		rp_zstd_feed(z, buf, len, o);
+		return;
+	}
 	if (!z->init) {
 		int wb;
 
@@ -183,7 +190,7 @@ void rp_inflate_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struc
 void rp_inflate_end(struct rp_inflate *z, struct rp_out *o)
 {
 	/* Fewer than two bytes never told their format: scan them as they are. */
-	if (z->coding != RP_CODING_BR && !z->init && !z->failed && z->n_head)
+	if (z->coding != RP_CODING_BR && z->coding != RP_CODING_ZSTD && !z->init && !z->failed && z->n_head)
 		out_emit(o, z->head, z->n_head);
 	rp_inflate_discard(z);
 	z->n_head = 0;

@@ -74,6 +74,7 @@ enum rp_coding {
 	RP_CODING_GZIP,
 	RP_CODING_DEFLATE,
 	RP_CODING_BR,        /* only when built with libbrotlidec */
+	RP_CODING_ZSTD,      /* only when built with libzstd */
 	RP_CODING_UNKNOWN,   /* something we cannot decode: the body passes raw */
 };
 enum rp_coding rp_coding_parse(const char *value, size_t len);
@@ -88,6 +89,7 @@ struct rp_inflate {
 	unsigned n_head;
 	uint64_t in, out;    /* this body */
 	void *br;            /* brotli decoder state */
+	void *zst;           /* zstd decoder state */
 };
 void rp_inflate_begin(struct rp_inflate *z, enum rp_coding c);
 void rp_inflate_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struct rp_out *o);
@@ -104,6 +106,11 @@ void rp_inflate_give_up(struct rp_inflate *z, uint64_t *counter);
 bool rp_brotli_available(void);
 void rp_brotli_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struct rp_out *o);
 void rp_brotli_free(struct rp_inflate *z);
+
+/* ---- zstd.c */
+bool rp_zstd_available(void);
+void rp_zstd_feed(struct rp_inflate *z, const uint8_t *buf, size_t len, struct rp_out *o);
+void rp_zstd_free(struct rp_inflate *z);
 
 /* ---- http1.c */
 enum h1_state {

@@ -9,7 +9,7 @@ build_pkgs=(
   cmake make gcc clang llvm pkg-config bpftool
   libbpf-dev libelf-dev zlib1g-dev libhyperscan-dev libjson-c-dev
   libnghttp2-dev libsystemd-dev libssl-dev libcurl4-openssl-dev
-  check libsubunit-dev libbrotli-dev
+  check libsubunit-dev libbrotli-dev libzstd-dev
 )
 # Real clients, servers and tools the integration tests drive.
 test_pkgs=(

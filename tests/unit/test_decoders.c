@@ -270,6 +270,43 @@ START_TEST(http1_brotli_when_built_with_it)
 }
 END_TEST
 
+#ifdef __has_include
+#if __has_include(<zstd.h>)
+#include <zstd.h>
+#define TEST_HAVE_ZSTD 1
+#endif
+#endif
+
+START_TEST(http1_zstd_when_built_with_it)
+{
+#ifdef TEST_HAVE_ZSTD
+	const char *plain = "{\"prompt\": \"Patient NIR 2 95 10 99 126 111 93, suivi cardiologie\"}";
+	struct buf in = {0};
+	uint8_t z[512];
+	char head[128];
+	size_t zn = ZSTD_compress(z, sizeof(z), plain, strlen(plain), 3);
+
+	ck_assert(!ZSTD_isError(zn));
+	snprintf(head, sizeof(head), "POST / HTTP/1.1\r\nContent-Encoding: zstd\r\nContent-Length: %zu\r\n\r\n", zn);
+	buf_str(&in, head);
+	buf_add(&in, z, zn);
+	/* a mislabelled plain body: every byte of it is still scanned */
+	buf_str(&in, "POST / HTTP/1.1\r\nContent-Encoding: zstd\r\nContent-Length: 25\r\n\r\nplain text NIR 2951099126");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert(rp_decoder_supports("zstd"));
+		ck_assert_msg(contains(&out, plain), "step %zu: %.*s", steps[s], (int)out.n, out.p);
+		ck_assert_uint_eq(st.inflated, strlen(plain));
+		ck_assert_uint_eq(st.inflate_errors, 1);
+		ck_assert_msg(contains(&out, "\r\n\r\nplain text NIR 2951099126"), "step %zu", steps[s]);
+		free(out.p);
+	}
+	free(in.p);
+#endif
+}
+END_TEST
+
 START_TEST(http1_lying_gzip_passes_raw)
 {
 	struct buf in = {0};
@@ -1261,6 +1298,7 @@ int main(void)
 	tcase_add_test(h1, http1_gzip_deflate_bodies);
 	tcase_add_test(h1, http1_lying_gzip_passes_raw);
 	tcase_add_test(h1, http1_brotli_when_built_with_it);
+	tcase_add_test(h1, http1_zstd_when_built_with_it);
 	tcase_add_test(h1, http1_malformed_chunk_falls_back_raw);
 	tcase_add_test(h1, http1_gzip_bomb_bounded);
 	tcase_add_test(h1, http1_flow_inflate_budget);
