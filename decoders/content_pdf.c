@@ -166,6 +166,8 @@ bool pdf_stream_dict_ok(const struct rp_content *c, const uint8_t *b, ptrdiff_t 
 	uint8_t w[PDF_WIN + 8];
 	size_t nw = 0, from_b = ks > 0 ? (size_t)ks : 0;
 
+	if (ks < 0 && (size_t)(-ks) > c->n_win)
+		return false; /* the keyword began before the PDF header: no stream of this PDF */
 	if (from_b > PDF_DICT_CTX)
 		from_b = PDF_DICT_CTX;
 	if (from_b < PDF_DICT_CTX) {
