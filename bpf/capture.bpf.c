@@ -102,6 +102,7 @@ struct flow_state {
 	__u64 offset;       /* outbound bytes so far: flow offset of the next write */
 	__u64 sock_ino;     /* inode of the socket a TLS flow was linked to, 0 before */
 	struct sock_info si;
+	char comm[RP_COMM_LEN]; /* a TLS flow's process name, read at its first write */
 };
 
 /*
@@ -191,8 +192,8 @@ static __always_inline void current_process_comm(char *comm)
 		bpf_get_current_comm(comm, RP_COMM_LEN);
 }
 
-static __always_inline void fill_identity(struct rp_flow_identity *id, const struct flow_key *key,
-					  const struct sock_info *si)
+static __always_inline void fill_identity_comm(struct rp_flow_identity *id, const struct flow_key *key,
+					       const struct sock_info *si, bool fill_comm)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
@@ -202,7 +203,8 @@ static __always_inline void fill_identity(struct rp_flow_identity *id, const str
 	id->tid = (__u32)pid_tgid;
 	id->uid = (__u32)bpf_get_current_uid_gid();
 	id->source = key->source;
-	current_process_comm(id->comm);
+	if (fill_comm)
+		current_process_comm(id->comm);
 	if (si && si->linked) {
 		id->sock_cookie = si->cookie;
 		id->family = si->family;
@@ -211,6 +213,12 @@ static __always_inline void fill_identity(struct rp_flow_identity *id, const str
 		__builtin_memcpy(id->laddr, si->laddr, sizeof(id->laddr));
 		__builtin_memcpy(id->raddr, si->raddr, sizeof(id->raddr));
 	}
+}
+
+static __always_inline void fill_identity(struct rp_flow_identity *id, const struct flow_key *key,
+					  const struct sock_info *si)
+{
+	fill_identity_comm(id, key, si, true);
 }
 
 static void emit_gap(const struct rp_flow_identity *id, __u64 offset, __u64 len, __u32 reason)
@@ -364,7 +372,17 @@ static __noinline int capture_write(const struct flow_key *key, struct flow_stat
 	cb = bpf_map_lookup_elem(&chunk_bufs, &zero);
 	if (!cb)
 		return 0;
-	fill_identity(&cb->rec.id, key, &st->si);
+	fill_identity_comm(&cb->rec.id, key, &st->si, false);
+	/* A TLS flow belongs to one process: its name is read once (two reads through the task
+	 * every write cost more than the copy of a small write); a plaintext socket may be
+	 * written by several processes, so its writer's name is read each time. */
+	if (key->source != RP_SRC_TCP) {
+		if (!st->comm[0])
+			current_process_comm(st->comm);
+		__builtin_memcpy(cb->rec.id.comm, st->comm, RP_COMM_LEN);
+	} else {
+		current_process_comm(cb->rec.id.comm);
+	}
 	cb->rec.hdr.type = RP_REC_DATA;
 	cb->rec.hdr.flags = 0;
 	cb->rec.write_len = len;

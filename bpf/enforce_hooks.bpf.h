@@ -150,7 +150,9 @@ static __always_inline void rp_enforce_after_write(void *rb, const struct rp_flo
 	__u64 now;
 
 	cfg = bpf_map_lookup_elem(&rp_hold_cfg, &zero);
-	if (!cfg)
+	/* hold_default is set exactly when the policy has a hold rule, the only way a flow's mode
+	 * can be "hold": without one, every write is spared the two lookups below. */
+	if (!cfg || !cfg->hold_default)
 		return;
 	mode = bpf_map_lookup_elem(&rp_hold_flows, &ref);
 	if (!mode) {

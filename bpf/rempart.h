@@ -172,7 +172,8 @@ enum rp_block_flags {
 struct rp_hold_config {
 	__u64 heartbeat_ns;   /* bpf_ktime_get_ns() clock (CLOCK_MONOTONIC) of the daemon's last beat */
 	__u64 window_ns;      /* past heartbeat_ns + window_ns the daemon is presumed dead: never stop */
-	__u32 hold_default;   /* 1: hold writes of flows the daemon has not judged yet */
+	__u32 hold_default;   /* 1: the policy holds: writes of flows not judged yet are held, and
+			       * flows judged "hold" are; 0: nothing is held */
 	__u32 _pad;
 };
 
