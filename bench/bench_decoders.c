@@ -108,9 +108,65 @@ static void frame(struct buf *b, uint8_t type, uint8_t flags, uint32_t stream, c
 	add(b, p, n);
 }
 
-enum kind { K_RAW, K_H1, K_H1_CHUNKED, K_H1_GZIP, K_H2, K_H2_GZIP, K__MAX };
+enum kind { K_RAW, K_H1, K_H1_CHUNKED, K_H1_GZIP, K_H2, K_H2_GZIP, K_H1_DOCX, K__MAX };
 static const char *names[] = {"raw pass-through (not HTTP)", "HTTP/1.1 Content-Length", "HTTP/1.1 chunked (4 KiB chunks)",
-			      "HTTP/1.1 gzip bodies", "HTTP/2 (HPACK, 16 KiB DATA)", "HTTP/2 gzip bodies"};
+			      "HTTP/1.1 gzip bodies", "HTTP/2 (HPACK, 16 KiB DATA)", "HTTP/2 gzip bodies",
+			      "HTTP/1.1 .docx uploads (multipart)"};
+
+static void le(struct buf *b, uint32_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++) {
+		uint8_t c = (uint8_t)(v >> (8 * i));
+		add(b, &c, 1);
+	}
+}
+
+/* The body's text as a Word document (word/document.xml: a paragraph per 200 bytes, deflated)
+ * in a multipart/form-data part, as a browser uploads it. */
+static size_t docx_upload(const uint8_t *text, size_t n, struct buf *out)
+{
+	struct buf xml = {0};
+	uint8_t *z = malloc(n * 2 + 65536);
+	z_stream zs = {0};
+	size_t zn;
+	const char *part = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cr.docx\"\r\n"
+			   "Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document\r\n\r\n";
+
+	add(&xml, "<?xml version=\"1.0\"?><w:document><w:body>", 41);
+	for (size_t o = 0; o < n; o += 200) {
+		add(&xml, "<w:p><w:r><w:t>", 15);
+		add(&xml, text + o, n - o < 200 ? n - o : 200);
+		add(&xml, "</w:t></w:r></w:p>", 18);
+	}
+	add(&xml, "</w:body></w:document>", 22);
+	deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+	zs.next_in = xml.p;
+	zs.avail_in = (uInt)xml.n;
+	zs.next_out = z;
+	zs.avail_out = (uInt)(n * 2 + 65536);
+	deflate(&zs, Z_FINISH);
+	zn = zs.total_out;
+	deflateEnd(&zs);
+	out->n = 0;
+	add(out, part, strlen(part));
+	add(out, "PK\3\4", 4);
+	le(out, 20, 2);
+	le(out, 0, 2);
+	le(out, 8, 2);
+	le(out, 0, 4);
+	le(out, (uint32_t)crc32(0, xml.p, (uInt)xml.n), 4);
+	le(out, (uint32_t)zn, 4);
+	le(out, (uint32_t)xml.n, 4);
+	le(out, 17, 2);
+	le(out, 0, 2);
+	add(out, "word/document.xml", 17);
+	add(out, z, zn);
+	add(out, "PK\1\2", 4); /* the central directory, briefly */
+	add(out, "\r\n--XyZ--\r\n", 11);
+	free(xml.p);
+	free(z);
+	return out->n;
+}
 
 static struct buf make_flow(enum kind k, size_t mib)
 {
@@ -136,6 +192,17 @@ static struct buf make_flow(enum kind k, size_t mib)
 	for (size_t r = 0; r < requests && k != K_RAW; r++) {
 		size_t zn = 0;
 		make_body(body, BODY);
+		if (k == K_H1_DOCX) {
+			struct buf up = {0};
+			docx_upload(body, BODY, &up);
+			snprintf(head, sizeof(head),
+				 "POST /backend-api/files HTTP/1.1\r\nHost: chatgpt.example\r\n"
+				 "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: %zu\r\n\r\n", up.n);
+			add(&f, head, strlen(head));
+			add(&f, up.p, up.n);
+			free(up.p);
+			continue;
+		}
 		if (k == K_H1_GZIP || k == K_H2_GZIP)
 			zn = gz(body, BODY, z, BODY * 2);
 		if (k == K_H1 || k == K_H1_GZIP || k == K_H1_CHUNKED) {

@@ -196,8 +196,13 @@ static void xml_feed(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_
 			/* Pretty-printing between elements is not text worth a scan; keep it cheap. */
 			if ((c == '\n' || c == '\r') && x->last_sep)
 				continue;
-			part_text_put(e, &c, 1, o);
+			/* character data runs up to the next markup: copied as one span */
+			size_t j = i + 1;
+			while (j < n && p[j] != '<' && p[j] != '&')
+				j++;
+			part_text_put(e, p + i, j - i, o);
 			x->last_sep = false;
+			i = j - 1;
 		}
 	}
 }
