@@ -60,10 +60,8 @@ struct {
 #define WAKE_BYTES (256u << 10)       /* or when this much is waiting */
 __u64 last_wake_ns = 0;
 
-static __always_inline __u64 data_wakeup_flag(void)
+static __always_inline __u64 data_wakeup_flag(__u64 now)
 {
-	__u64 now = bpf_ktime_get_ns();
-
 	if (now - last_wake_ns > WAKE_INTERVAL_NS || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKE_BYTES) {
 		last_wake_ns = now;
 		return BPF_RB_FORCE_WAKEUP;
@@ -178,6 +176,7 @@ struct emit_ctx {
 	__u64 base_offset;  /* flow offset of ubuf[0] */
 	__u64 stopped_at;   /* first byte not emitted when a chunk failed, else captured */
 	__u64 ktime_ns;     /* one timestamp for all the write's records */
+	struct rp_counters *cn;
 	__u32 reason;       /* gap reason when stopped early */
 	__u32 _pad;
 };
@@ -287,7 +286,7 @@ static long emit_chunk(__u32 i, void *data)
 	if (n > RP_CHUNK_MAX)
 		n = RP_CHUNK_MAX;
 	/* At most one wakeup per write, on its last chunk, and only now and then (above). */
-	wake = off + n < ctx->captured ? BPF_RB_NO_WAKEUP : data_wakeup_flag();
+	wake = off + n < ctx->captured ? BPF_RB_NO_WAKEUP : data_wakeup_flag(ctx->ktime_ns);
 	/* Size classes a factor 2 apart: a record never wastes more than half of itself. */
 	if (n <= 256)
 		err = emit_in_class(ctx, off, n, wake, 256);
@@ -305,17 +304,17 @@ static long emit_chunk(__u32 i, void *data)
 		err = emit_in_class(ctx, off, n, wake, RP_CHUNK_MAX);
 	if (err) {
 		if (err == -EFAULT) {
-			count_add(RP_CNT_READ_FAULTS, 1);
+			count_to(ctx->cn, RP_CNT_READ_FAULTS, 1);
 			ctx->reason = RP_GAP_FAULT;
 		} else {
-			count_add(RP_CNT_RINGBUF_FULL, 1);
+			count_to(ctx->cn, RP_CNT_RINGBUF_FULL, 1);
 			ctx->reason = RP_GAP_RINGBUF;
 		}
 		ctx->stopped_at = off;
 		return 1;
 	}
-	count_add(RP_CNT_RECORDS, 1);
-	count_add(RP_CNT_BYTES_CAPTURED, n);
+	count_to(ctx->cn, RP_CNT_RECORDS, 1);
+	count_to(ctx->cn, RP_CNT_BYTES_CAPTURED, n);
 	return 0;
 }
 
@@ -360,8 +359,9 @@ static __noinline int capture_write(const struct flow_key *key, struct flow_stat
 		return 0;
 	/* ---- end enforcement */
 
-	count_add(RP_CNT_WRITES, 1);
-	count_add(RP_CNT_BYTES, len);
+	ctx.cn = counters_here();
+	count_to(ctx.cn, RP_CNT_WRITES, 1);
+	count_to(ctx.cn, RP_CNT_BYTES, len);
 
 	if (!st)
 		st = flow_lookup_or_create(key);

@@ -129,6 +129,11 @@ enum rp_counter {
 	RP_CNT__MAX = 16,
 };
 
+/* The counters map's one per-CPU value: a program looks it up once and adds to any of them. */
+struct rp_counters {
+	__u64 v[RP_CNT__MAX];
+};
+
 /* Settings userspace may change while running (policy reload): one-element array map. */
 struct rp_runtime_config {
 	__u64 write_budget;        /* bytes captured per write before a gap */

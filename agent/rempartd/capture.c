@@ -423,7 +423,8 @@ int rp_capture_set_budget(struct rp_capture *c, uint64_t write_budget)
 
 void rp_capture_stats(const struct rp_capture *c, struct rp_capture_stats *out)
 {
-	__u64 *vals;
+	struct rp_counters *vals;
+	__u32 zero = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->attached_probes = (unsigned)c->n_probes;
@@ -431,13 +432,11 @@ void rp_capture_stats(const struct rp_capture *c, struct rp_capture_stats *out)
 	vals = calloc((size_t)c->ncpus, sizeof(*vals));
 	if (!vals)
 		return;
-	for (__u32 i = 0; i < RP_CNT__MAX; i++) {
-		if (bpf_map__lookup_elem(c->skel->maps.counters, &i, sizeof(i), vals,
-					 sizeof(*vals) * (size_t)c->ncpus, 0) < 0)
-			continue;
+	if (bpf_map__lookup_elem(c->skel->maps.counters, &zero, sizeof(zero), vals, sizeof(*vals) * (size_t)c->ncpus,
+				 0) == 0)
 		for (int cpu = 0; cpu < c->ncpus; cpu++)
-			out->counters[i] += vals[cpu];
-	}
+			for (int i = 0; i < RP_CNT__MAX; i++)
+				out->counters[i] += vals[cpu].v[i];
 	free(vals);
 }
 

@@ -51,6 +51,7 @@ START_TEST(capture_records_agree)
 	CHECK_SIZE(btf, rp_runtime_config);
 	CHECK_MEMBER(btf, rp_runtime_config, write_budget);
 	CHECK_MEMBER(btf, rp_runtime_config, enabled);
+	CHECK_SIZE(btf, rp_counters);
 	btf__free(btf);
 }
 END_TEST
