@@ -128,6 +128,32 @@ except (OSError, ssl.SSLError):
 PYEOF
 server_has "gzip-4c" && fail "server received the held gzip write"
 
+# 4d. A Word document uploaded as a multipart part: deflated XML, the NIR cut across runs. The
+#     held write is judged on the text read out of the document: none of it reaches the server.
+"$TPY" - "$PORT" "$T/ca.pem" > "$T/docx.out" 2>&1 <<'PYEOF' || fail "docx case: $(cat "$T/docx.out")"
+import io, socket, ssl, sys, zipfile
+port, ca = int(sys.argv[1]), sys.argv[2]
+doc = io.BytesIO()
+with zipfile.ZipFile(doc, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("word/document.xml", '<w:document><w:body><w:p><w:r><w:t>Patient, NIR 2 95 1</w:t></w:r>'
+               '<w:r><w:t>0 99 126 111 93</w:t></w:r></w:p></w:body></w:document>')
+part = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="cr.docx"\r\n\r\n' + doc.getvalue() +
+        b"\r\n--B--\r\n")
+assert b"126 111 93" not in part
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+s.settimeout(10)
+try:
+    s.sendall(b"POST /upload HTTP/1.1\r\nHost: localhost\r\nX-Case: docx-4d\r\n"
+              b"Content-Type: multipart/form-data; boundary=B\r\nContent-Length: %d\r\n\r\n" % len(part) + part)
+    r = s.recv(200)
+    assert not r.startswith(b"HTTP/1.1 200"), "the document carrying a NIR was answered"
+except (OSError, ssl.SSLError):
+    pass
+PYEOF
+server_has "docx-4d" && fail "server received the held document upload"
+log "held .docx upload: refused, nothing received"
+
 # 5. A process the policy does not cover (the system python) is released: its data goes through.
 "$PY" - "$PORT" "$T/ca.pem" "$NIR" <<'PYEOF' || fail "an uncovered process was disturbed"
 import ssl, sys, urllib.request
