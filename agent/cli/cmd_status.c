@@ -76,6 +76,8 @@ static int run_status(const struct rp_cli_global *g, int argc, char **argv)
 		print_counters("kernel counters", v);
 		json_object_object_get_ex(reply, "agent_counters", &v);
 		print_counters("agent counters", v);
+		if (json_object_object_get_ex(reply, "decoder_counters", &v))
+			print_counters("decoder counters", v);
 		json_object_object_get_ex(reply, "notify", &v);
 		print_counters("notifications", v);
 		if (json_object_object_get_ex(reply, "enforcement_counters", &v)) /* issue 5 */

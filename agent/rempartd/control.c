@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "daemon.h"
+#include "decoders.h"
 #include "enforce.h" /* enforcement (issue 5) */
 #include "ipc.h"
 #include "paths.h"
@@ -189,6 +190,22 @@ static struct json_object *status_reply(struct rp_daemon *d)
 	json_object_object_add(agent, "detection_state_bytes",
 			       json_object_new_uint64(rp_flow_table_detection_bytes(d->flows)));
 	json_object_object_add(o, "agent_counters", agent);
+	{
+		/* What the decoders made of the traffic: documents read, decompression trouble. */
+		struct rp_decoder_stats ds;
+		struct json_object *dec = json_object_new_object();
+
+		rp_flow_table_decoder_stats(d->flows, &ds);
+		json_object_object_add(dec, "bytes_in", json_object_new_uint64(ds.bytes_in));
+		json_object_object_add(dec, "bytes_out", json_object_new_uint64(ds.bytes_out));
+		json_object_object_add(dec, "inflated", json_object_new_uint64(ds.inflated));
+		json_object_object_add(dec, "messages", json_object_new_uint64(ds.messages));
+		json_object_object_add(dec, "document_parts", json_object_new_uint64(ds.doc_entries));
+		json_object_object_add(dec, "fallbacks", json_object_new_uint64(ds.fallbacks));
+		json_object_object_add(dec, "inflate_errors", json_object_new_uint64(ds.inflate_errors));
+		json_object_object_add(dec, "bombs", json_object_new_uint64(ds.bombs));
+		json_object_object_add(o, "decoder_counters", dec);
+	}
 	json_object_object_add(o, "notify", rp_notify_server_status(d->notify));
 	json_object_object_add(o, "enforcement_counters", rp_enforce_status_json(d->enforce)); /* issue 5 */
 	return o;

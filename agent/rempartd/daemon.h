@@ -98,6 +98,9 @@ int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size);
 size_t rp_flow_table_count(const struct rp_flow_table *t);
 /* Bytes the detection library holds for all flows (busy flows keep their context window). */
 size_t rp_flow_table_detection_bytes(const struct rp_flow_table *t);
+/* What the flows' decoders did, ended flows included (counts since start). */
+struct rp_decoder_stats;
+void rp_flow_table_decoder_stats(const struct rp_flow_table *t, struct rp_decoder_stats *out);
 void rp_flow_table_expire(struct rp_flow_table *t, struct rp_daemon *d, uint64_t now_ns, uint64_t idle_ns);
 /* Decide what flows idle for idle_ns were holding back (a value at the very end of a write).
  * Returns true while some flows still have undecided bytes. */

@@ -58,6 +58,7 @@ struct rp_flow_table {
 	struct rp_flow *dirty;           /* flows with dirty */
 	struct rp_flow *lru_head, *lru_tail;
 	size_t count, max;
+	struct rp_decoder_stats ended; /* what the decoders of ended flows did */
 };
 
 static uint64_t now_ns(void)
@@ -98,6 +99,34 @@ size_t rp_flow_table_detection_bytes(const struct rp_flow_table *t)
 	for (const struct rp_flow *f = t ? t->lru_head : NULL; f; f = f->next)
 		sum += rp_stream_memory(f->stream);
 	return sum;
+}
+
+static void decoder_stats_add(struct rp_decoder_stats *sum, const struct rp_decoder *d)
+{
+	struct rp_decoder_stats st;
+
+	if (!d)
+		return;
+	rp_decoder_get_stats(d, &st);
+	sum->bytes_in += st.bytes_in;
+	sum->bytes_out += st.bytes_out;
+	sum->inflated += st.inflated;
+	sum->messages += st.messages;
+	sum->fallbacks += st.fallbacks;
+	sum->inflate_errors += st.inflate_errors;
+	sum->bombs += st.bombs;
+	sum->gaps += st.gaps;
+	sum->doc_entries += st.doc_entries;
+}
+
+void rp_flow_table_decoder_stats(const struct rp_flow_table *t, struct rp_decoder_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!t)
+		return;
+	*out = t->ended;
+	for (const struct rp_flow *f = t->lru_head; f; f = f->next)
+		decoder_stats_add(out, f->decoder);
 }
 
 static void lru_unlink(struct rp_flow_table *t, struct rp_flow *f)
@@ -287,6 +316,7 @@ static void flow_destroy(struct rp_flow_table *t, struct rp_daemon *d, struct rp
 	lru_unlink(t, f);
 	t->count--;
 	rp_policy_ref_put(f->pref);
+	decoder_stats_add(&t->ended, f->decoder);
 	rp_decoder_free(f->decoder);
 	free(f->counts);
 	free(f);

@@ -133,5 +133,10 @@ wait_port_alerts "$PORT" 6 || fail "no alert for the PDF data: URL from node"
 got=$(alert_for "$PORT"); log "node, PDF as a base64 data: URL (OpenAI API shape) -> $got"
 [[ $got == "node fr_nir "* ]] || fail "node data: URL: $got"
 
+# rempart status counts the document parts read
+parts=$("$BIN/rempart" --socket "$SOCK" status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["decoder_counters"]["document_parts"])')
+log "rempart status: $parts document parts read"
+[[ $parts -ge 7 ]] || fail "rempart status counts $parts document parts, expected at least 7"
+
 assert_no_leak "2 95 10 99 126 111 93" "295109912611193"
 log "PASS"
