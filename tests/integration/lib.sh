@@ -76,6 +76,21 @@ start_h2_server() {
   fail "nghttpd did not start: $(cat "$T/nghttpd.log")"
 }
 
+# start_firefox URL: headless Firefox ESR (NSS/NSPR) with a fresh profile that trusts the test CA,
+# opening URL; sets FFPID (in PIDS). Not to be called in $(...).
+start_firefox() {
+  command -v firefox-esr >/dev/null || fail "firefox-esr is not installed (scripts/deps.sh test installs it)"
+  mkdir -p "$T/ffprofile" "$T/ffhome"
+  if [[ ! -f "$T/ffprofile/cert9.db" ]]; then
+    certutil -N -d "sql:$T/ffprofile" --empty-password
+    certutil -A -n rempart-test-ca -t C,, -i "$T/ca.pem" -d "sql:$T/ffprofile"
+  fi
+  HOME="$T/ffhome" MOZ_HEADLESS=1 timeout 90 firefox-esr --headless --no-remote --profile "$T/ffprofile" \
+    --screenshot "$T/ff.png" "$1" >"$T/firefox.log" 2>&1 &
+  FFPID=$!
+  PIDS+=($FFPID)
+}
+
 # wait_port_alerts PORT N: until at least N alerts about PORT (bounded, 10 s).
 wait_port_alerts() { for _ in $(seq 100); do [[ $(ALERT_PORT=$1 alert_count) -ge $2 ]] && return 0; sleep 0.1; done; return 1; }
 

@@ -57,31 +57,21 @@ expect_alert curl "$PLAIN" tcp
 
 # Firefox ESR (NSS/NSPR PR_Write), headless, with a profile that trusts the test CA. The page
 # posts the NIR with fetch() once loaded.
-if command -v firefox-esr >/dev/null; then
-  cat > "$T/page.html" <<HTML
+cat > "$T/page.html" <<HTML
 <html><body>test<script>fetch("/submit", {method: "POST", body: "NIR: $NIR"});</script></body></html>
 HTML
-  start_server ff --page "$T/page.html"; FFPORT=$SERVER_PORT
-  mkdir -p "$T/ffprofile" "$T/ffhome"
-  certutil -N -d "sql:$T/ffprofile" --empty-password
-  certutil -A -n rempart-test-ca -t C,, -i "$T/ca.pem" -d "sql:$T/ffprofile"
-  HOME="$T/ffhome" MOZ_HEADLESS=1 timeout 90 firefox-esr --headless --no-remote --profile "$T/ffprofile" \
-    --screenshot "$T/ff.png" "https://localhost:$FFPORT/" >"$T/firefox.log" 2>&1 &
-  FFPID=$!
-  PIDS+=($FFPID)
-  for _ in $(seq 600); do
-    got=$(alerts_query "[(a['actor']['process']['name'], a['dst_endpoint']['port'], a['rempart']['flow']['source']) for a in alerts if a['dst_endpoint']['port'] == $FFPORT]")
-    [[ "$got" == *"$FFPORT, 'nspr')"* ]] && break
-    sleep 0.1
-  done
-  [[ "$got" == *"('firefox-esr', $FFPORT, 'nspr')"* ]] || fail "no NSPR alert from Firefox: $got ($(tail -3 "$T/firefox.log"))"
-  grep -q "NIR: $NIR" "$T"/ff/conn-*.bin || fail "Firefox did not post"
-  kill "$FFPID" 2>/dev/null || true
-  wait "$FFPID" 2>/dev/null || true
-  log "firefox-esr via nspr: alert ok ($got)"
-else
-  fail "firefox-esr is not installed (scripts/deps.sh test installs it)"
-fi
+start_server ff --page "$T/page.html"; FFPORT=$SERVER_PORT
+start_firefox "https://localhost:$FFPORT/"
+for _ in $(seq 600); do
+  got=$(alerts_query "[(a['actor']['process']['name'], a['dst_endpoint']['port'], a['rempart']['flow']['source']) for a in alerts if a['dst_endpoint']['port'] == $FFPORT]")
+  [[ "$got" == *"$FFPORT, 'nspr')"* ]] && break
+  sleep 0.1
+done
+[[ "$got" == *"('firefox-esr', $FFPORT, 'nspr')"* ]] || fail "no NSPR alert from Firefox: $got ($(tail -3 "$T/firefox.log"))"
+grep -q "NIR: $NIR" "$T"/ff/conn-*.bin || fail "Firefox did not post"
+kill "$FFPID" 2>/dev/null || true
+wait "$FFPID" 2>/dev/null || true
+log "firefox-esr via nspr: alert ok ($got)"
 
 # A 5 MiB upload with the NIR in its last kilobyte.
 "$PY" -c 'import sys; sys.stdout.buffer.write(b"x" * (5 * 1024 * 1024 - 512) + b" NIR: " + sys.argv[1].encode() + b" " + b"y" * 400)' "$NIR" > "$T/upload.bin"

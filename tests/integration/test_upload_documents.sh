@@ -3,7 +3,7 @@
 # part (curl -F, HTTP/1.1 and HTTP/2), a spreadsheet (.xlsx) PUT as it is, a LibreOffice text
 # (.odt) from python, a lab report PDF made by ReportLab (as report generators make them); files
 # inline in genAI API calls as base64 (python: a CSV in Gemini's inline_data; node: the PDF as an
-# OpenAI data: URL). Inside, the NIR is deflated and cut across XML runs; the agent reads the
+# OpenAI data: URL), and Firefox uploading the .docx with FormData. Inside, the NIR is deflated and cut across XML runs; the agent reads the
 # documents back into text and alerts, naming the process and the destination.
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -132,6 +132,25 @@ JSEOF
 wait_port_alerts "$PORT" 6 || fail "no alert for the PDF data: URL from node"
 got=$(alert_for "$PORT"); log "node, PDF as a base64 data: URL (OpenAI API shape) -> $got"
 [[ $got == "node fr_nir "* ]] || fail "node data: URL: $got"
+
+# Firefox (NSS): the page uploads the Word document with FormData, as a web chat's "attach file"
+# does; the browser builds the multipart body itself.
+DOCX_B64=$(base64 -w0 "$T/compte-rendu.docx")
+cat > "$T/page.html" <<HTML
+<html><body>upload<script>
+const bytes = Uint8Array.from(atob("$DOCX_B64"), c => c.charCodeAt(0));
+const form = new FormData();
+form.append("file", new Blob([bytes], {type: "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}), "compte-rendu.docx");
+fetch("/upload", {method: "POST", body: form});
+</script></body></html>
+HTML
+start_server ff --page "$T/page.html"; FFPORT=$SERVER_PORT
+start_firefox "https://localhost:$FFPORT/"
+for _ in $(seq 600); do [[ $(ALERT_PORT=$FFPORT alert_count) -ge 1 ]] && break; sleep 0.1; done
+got=$(alert_for "$FFPORT"); log "firefox-esr, FormData upload of compte-rendu.docx -> $got"
+[[ $got == "firefox-esr fr_nir "* ]] || fail "Firefox upload: $got ($(tail -3 "$T/firefox.log"))"
+grep -qa "compte-rendu.docx" "$T"/ff/conn-*.bin || fail "Firefox did not upload the document"
+kill "$FFPID" 2>/dev/null || true
 
 # rempart status counts the document parts read
 parts=$("$BIN/rempart" --socket "$SOCK" status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["decoder_counters"]["document_parts"])')
