@@ -456,8 +456,11 @@ found:
 
 void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o)
 {
-	/* every step consumes at least one byte or changes state towards one that does */
-	for (size_t guard = 0; n > 0 && guard < 4 * n + 64; guard++) {
+	/* every step consumes at least one byte or changes state towards one that does: bounded by
+	 * the bytes given (a step taking none is followed by one that does) */
+	size_t steps = 4 * n + 64;
+
+	for (size_t guard = 0; n > 0 && guard < steps; guard++) {
 		struct zip_entry *e = c->e;
 		size_t take = 0;
 
@@ -529,6 +532,9 @@ void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp
 		p += take;
 		n -= take;
 	}
+	/* Never reached; if it were, the bytes would still be scanned, not dropped. */
+	if (n)
+		out_text(o, p, n);
 	/* Text read so far goes to the scanner with the write that carried it: a held write (hold
 	 * mode) is judged on everything it brought, not on what a buffer kept back. */
 	if (c->e && c->e->n_obuf)
