@@ -164,8 +164,12 @@ static size_t detect_feed(struct rp_decoder *d, const uint8_t *p, size_t n, stru
 static int dispatch(struct rp_decoder *d, const uint8_t *p, size_t n, struct rp_out *o)
 {
 	/* Every pass consumes bytes or changes mode, and a mode change to RAW consumes the rest:
-	 * the bound below is never reached by a correct parser; it guards against a bug looping. */
-	for (size_t guard = 0; n > 0 && guard < 4 * n + 64; guard++) {
+	 * the bound below is never reached by a correct parser; it guards against a bug looping.
+	 * It is set once, from the bytes given: a bound that shrank with them ended a run of tiny
+	 * chunks ("1\r\nx\r\n": four passes per six bytes) early and sent its rest raw. */
+	size_t steps = 4 * n + 64;
+
+	for (size_t guard = 0; n > 0 && guard < steps; guard++) {
 		size_t used;
 
 		switch (d->mode) {

@@ -213,8 +213,11 @@ static int hpack_feed(struct rp_decoder *d, const uint8_t *in, size_t len, bool 
 		lines_put(&l, "\n", 1);
 		h->last_data_stream = 0;
 	}
-	/* Every call consumes input, emits a field or ends the block: bounded by the input size. */
-	for (size_t guard = 0; guard <= 2 * len + 16; guard++) {
+	/* Every call consumes input, emits a field or ends the block: bounded by the input size
+	 * (as given: len shrinks as fields are read). */
+	size_t steps = 2 * len + 16;
+
+	for (size_t guard = 0; guard <= steps; guard++) {
 		nghttp2_nv nv;
 		int flags = 0;
 		ssize_t used = nghttp2_hd_inflate_hd2(h->hd, &nv, &flags, in, len, final);

@@ -197,6 +197,33 @@ static void gzip_request(struct buf *in, const char *coding, int wbits, const ch
 	free(z.p);
 }
 
+START_TEST(http1_tiny_chunks_in_one_feed)
+{
+	/* Thousands of one-byte chunks in one write: four parser passes per six bytes. The framing
+	 * must be followed to the end, not given up (raw framing would split the value). */
+	struct buf in = {0};
+	const char *nir = "NIR " NIR;
+	char chunk[16];
+
+	buf_str(&in, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	for (int i = 0; i < 3000; i++)
+		buf_str(&in, "1\r\nx\r\n");
+	for (const char *c = nir; *c; c++) {
+		snprintf(chunk, sizeof(chunk), "1\r\n%c\r\n", *c);
+		buf_str(&in, chunk);
+	}
+	buf_str(&in, "0\r\n\r\n");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert_msg(contains(&out, "xxx" "NIR " NIR), "step %zu", steps[s]);
+		ck_assert_uint_eq(st.fallbacks, 0);
+		free(out.p);
+	}
+	free(in.p);
+}
+END_TEST
+
 START_TEST(http1_gzip_deflate_bodies)
 {
 	static const struct {
@@ -1295,6 +1322,7 @@ int main(void)
 	tcase_add_test(h1, raw_passes_unchanged);
 	tcase_add_test(h1, http1_content_length_keep_alive);
 	tcase_add_test(h1, http1_chunked_strips_framing);
+	tcase_add_test(h1, http1_tiny_chunks_in_one_feed);
 	tcase_add_test(h1, http1_gzip_deflate_bodies);
 	tcase_add_test(h1, http1_lying_gzip_passes_raw);
 	tcase_add_test(h1, http1_brotli_when_built_with_it);
