@@ -438,8 +438,9 @@ static size_t pass_scan(struct rp_content *c, const uint8_t *p, size_t n, struct
 		}
 		i = k + 1;
 		a = announce_at(c, p, n, k, 0, &start, &end, &a85);
-		/* AN_MORE: cut by the end of p, found with the next piece through the tail */
-		if (a > AN_MORE && start < n && (ptrdiff_t)start >= 0) {
+		/* AN_MORE: cut by the end of p, found with the next piece through the tail. An
+		 * announcement found here starts in p (announce_at looks back only from its trigger). */
+		if (a > AN_MORE) {
 			an = a;
 			break;
 		}
