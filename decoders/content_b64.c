@@ -15,21 +15,6 @@
 /* ---- base64 in bodies: files that genAI APIs take inline ("data":"<base64>", data: URLs) */
 
 
-static int b64_value(uint8_t b)
-{
-	if (b >= 'A' && b <= 'Z')
-		return b - 'A';
-	if (b >= 'a' && b <= 'z')
-		return b - 'a' + 26;
-	if (b >= '0' && b <= '9')
-		return b - '0' + 52;
-	if (b == '+' || b == '-')
-		return 62;
-	if (b == '/' || b == '_')
-		return 63;
-	return -1;
-}
-
 /* The first decoded bytes are in: a document or text goes to the file's own layer, anything
  * else (an image) is binary. */
 static void b64_decide(struct b64_run *r, struct rp_out *o)
@@ -121,7 +106,7 @@ size_t b64_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out 
 
 	for (i = 0; i < n; i++) {
 		uint8_t b = p[i];
-		int v = b64_value(b);
+		int v = rp_base64_digit(b);
 
 		if (r->esc) {
 			r->esc = false;
@@ -157,7 +142,7 @@ size_t b64_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out 
 			if (r->n_hold == B64_COMMIT) {
 				r->committed = true;
 				for (size_t h = 0; h < r->n_hold; h++)
-					b64_quad_char(c, b64_value(r->hold[h]), out, &k);
+					b64_quad_char(c, rp_base64_digit(r->hold[h]), out, &k);
 			}
 			continue;
 		}

@@ -105,7 +105,6 @@ void content_keep_last(uint8_t *buf, size_t cap, size_t *len, const uint8_t *p, 
 
 /* content_pdf.c */
 int pdf_eol(const uint8_t *b, size_t n, size_t k);
-bool pdf_keyword_ok(const uint8_t *w, size_t at, bool *a85);
 bool pdf_stream_dict_ok(const struct rp_content *c, const uint8_t *b, ptrdiff_t ks, bool *a85);
 bool pdf_stream_start(struct rp_content *c, bool a85, struct rp_out *o);
 size_t pdf_a85_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o);

@@ -103,7 +103,7 @@ static bool pdf_dict_ok(const uint8_t *w, size_t n, bool *a85)
 
 /* The keyword "stream" at w[at] (w holds what came before it up to at) opens a stream worth
  * inflating: not "endstream", and its dictionary says so. */
-bool pdf_keyword_ok(const uint8_t *w, size_t at, bool *a85)
+static bool pdf_keyword_ok(const uint8_t *w, size_t at, bool *a85)
 {
 	size_t k = at > PDF_DICT_CTX ? PDF_DICT_CTX : at;
 

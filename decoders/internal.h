@@ -172,6 +172,22 @@ struct rp_decoder {
 	struct rp_tenant_reader *tenant_reader; /* while an Authorization header streams past */
 };
 
+/* A base64 digit's value, standard or URL-safe alphabet (tokens use one, files the other), or -1. */
+static inline int rp_base64_digit(uint8_t b)
+{
+	if (b >= 'A' && b <= 'Z')
+		return b - 'A';
+	if (b >= 'a' && b <= 'z')
+		return b - 'a' + 26;
+	if (b >= '0' && b <= '9')
+		return b - '0' + 52;
+	if (b == '+' || b == '-')
+		return 62;
+	if (b == '/' || b == '_')
+		return 63;
+	return -1;
+}
+
 /* ---- tenant.c: the organisation a request is authenticated for (Authorization bearer JWT) */
 struct rp_tenant_reader;
 int rp_tenant_reader_begin(struct rp_tenant_reader **r); /* allocates or resets *r */

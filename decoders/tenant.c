@@ -189,21 +189,6 @@ static void json_byte(struct rp_tenant_reader *r, char c)
 	}
 }
 
-static int b64url_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-' || c == '+')
-		return 62;
-	if (c == '_' || c == '/')
-		return 63;
-	return -1;
-}
-
 static void payload_emit(struct rp_tenant_reader *r, uint32_t v, unsigned bytes)
 {
 	for (unsigned i = 0; i < bytes; i++) {
@@ -267,11 +252,11 @@ void rp_tenant_reader_feed(struct rp_tenant_reader *r, const char *p, size_t n)
 		case TR_SEG1:
 			if (c == '.')
 				r->state = TR_PAYLOAD;
-			else if (b64url_value(c) < 0)
+			else if (rp_base64_digit((uint8_t)c) < 0)
 				r->state = TR_DONE;
 			break;
 		case TR_PAYLOAD:
-			v = b64url_value(c);
+			v = rp_base64_digit((uint8_t)c);
 			if (v < 0) {
 				payload_end(r);
 				break;
