@@ -12,9 +12,9 @@ NIR="2 95 10 99 126 111 93"
 
 # 1. python: two TLS connections; the NIR goes on A; A dies, B keeps working.
 set +e
-"$TPY" - "$PORT" "$T/ca.pem" "$NIR" > "$T/py.out" 2>&1 <<'PYEOF'
-import socket, ssl, sys, time
-port, ca, nir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+"$TPY" - "$PORT" "$T/ca.pem" "$NIR" "$BIN/rempart" "$SOCK" > "$T/py.out" 2>&1 <<'PYEOF'
+import json, socket, ssl, subprocess, sys, time
+port, ca, nir, rempart, sock = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 ctx = ssl.create_default_context(cafile=ca)
 def conn():
     raw = socket.create_connection(("127.0.0.1", port))
@@ -39,6 +39,9 @@ for i in range(0 if aborted else 50):
         aborted = repr(e)
         break
 print("A:", aborted)
+# while this process lives, its flow's block mark stands: the hooks' gate is open
+st = json.loads(subprocess.run([rempart, "--socket", sock, "status", "--json"], capture_output=True).stdout)
+print("gate open while blocked:", st["enforcement_counters"]["blocked_flows_open"])
 ok = post(b, b"still alive on B").startswith(b"HTTP/1.1 200")
 print("B:", ok)
 sys.exit(0 if aborted and ok else 1)
@@ -60,6 +63,7 @@ grep -q "still alive on B" "$T"/srv/conn-*.bin || fail "server did not receive B
 # process is gone, the daemon collects its marks and closes that gate; the next block reopens it.
 gate() { "$BIN/rempart" --socket "$SOCK" status --json | "$PY" -c \
   'import json,sys; print(json.load(sys.stdin)["enforcement_counters"]["blocked_flows_open"])'; }
+grep -q "gate open while blocked: True" "$T/py.out" || fail "the block did not open the hooks' gate: $(cat "$T/py.out")"
 for _ in $(seq 50); do [[ $(gate) == False ]] && break; sleep 0.1; done
 [[ $(gate) == False ]] || fail "blocked-flow marks of an exited process were not collected"
 log "blocked-flow marks collected after python exited: gate closed"
