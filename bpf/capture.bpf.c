@@ -51,22 +51,29 @@ struct {
 } events SEC(".maps");
 
 /*
- * Waking the agent is an interrupt (a self-IPI: in a VM, an exit costing microseconds), paid by
- * the writer. Data records are written without waking it; one write in a while, or a full-ish
- * ring, forces the wakeup. The agent drains again shortly after each wakeup (main.c), so the tail
- * of a burst is not left waiting.
+ * Waking the agent is an interrupt (a self-IPI, then one to the agent's CPU: in a VM, exits
+ * costing tens of microseconds), paid by the writer. While records keep coming the agent drains
+ * on a short timer and says until when in drain_due_ns: writes before that do not wake it.
+ * Otherwise a data record wakes it, at most once per WAKE_GAP_NS (the agent, once woken, drains
+ * and announces its next drain). The agent clears drain_due_ns before it stops polling and then
+ * looks at the ring once more (rp_capture_idle), and a writer reads drain_due_ns after reserving
+ * its record, with a full barrier: either the writer sees the cleared value and wakes the agent,
+ * or the agent sees the record.
  */
-#define WAKE_INTERVAL_NS 1000000ull  /* at most one data wakeup per millisecond */
-#define WAKE_BYTES (256u << 10)       /* or when this much is waiting */
+#define WAKE_GAP_NS 500000ull
+__u64 drain_due_ns = 0; /* written by the agent (mmapped .bss) */
 __u64 last_wake_ns = 0;
 
-static __always_inline __u64 data_wakeup_flag(__u64 now)
+static __always_inline __u64 data_wakeup_flag(__u64 now, struct rp_counters *cn)
 {
-	if (now - last_wake_ns > WAKE_INTERVAL_NS || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKE_BYTES) {
-		last_wake_ns = now;
-		return BPF_RB_FORCE_WAKEUP;
-	}
-	return BPF_RB_NO_WAKEUP;
+	/* an atomic read: the barrier orders it after the reservation (see above) */
+	__u64 due = __sync_fetch_and_or(&drain_due_ns, 0);
+
+	if (now < due || now - last_wake_ns < WAKE_GAP_NS)
+		return BPF_RB_NO_WAKEUP;
+	last_wake_ns = now;
+	count_to(cn, RP_CNT_WAKEUPS, 1);
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 struct {
@@ -250,7 +257,7 @@ static void emit_gap(const struct rp_flow_identity *id, __u64 offset, __u64 len,
  * byte once, where assembling the record elsewhere for bpf_ringbuf_output copied it twice and
  * ran 16 KiB through the cache for nothing. The record's header says its real size.
  */
-static __always_inline long emit_in_class(struct emit_ctx *ctx, __u64 off, __u64 n, __u64 wake,
+static __always_inline long emit_in_class(struct emit_ctx *ctx, __u64 off, __u64 n, bool last,
 					  const __u32 cls)
 {
 	struct rp_data_record *rec;
@@ -269,7 +276,8 @@ static __always_inline long emit_in_class(struct emit_ctx *ctx, __u64 off, __u64
 	rec->hdr.size = sizeof(*rec) + n;
 	rec->flow_offset = ctx->base_offset + off;
 	rec->len = n;
-	bpf_ringbuf_submit(rec, wake);
+	/* At most one wakeup per write, on its last chunk, decided after the reservation. */
+	bpf_ringbuf_submit(rec, last ? data_wakeup_flag(ctx->ktime_ns, ctx->cn) : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -277,7 +285,8 @@ static long emit_chunk(__u32 i, void *data)
 {
 	struct emit_ctx *ctx = data;
 	__u64 off = (__u64)i * RP_CHUNK_MAX;
-	__u64 n, wake;
+	__u64 n;
+	bool last;
 	long err;
 
 	if (off >= ctx->captured)
@@ -285,23 +294,22 @@ static long emit_chunk(__u32 i, void *data)
 	n = ctx->captured - off;
 	if (n > RP_CHUNK_MAX)
 		n = RP_CHUNK_MAX;
-	/* At most one wakeup per write, on its last chunk, and only now and then (above). */
-	wake = off + n < ctx->captured ? BPF_RB_NO_WAKEUP : data_wakeup_flag(ctx->ktime_ns);
+	last = off + n >= ctx->captured;
 	/* Size classes a factor 2 apart: a record never wastes more than half of itself. */
 	if (n <= 256)
-		err = emit_in_class(ctx, off, n, wake, 256);
+		err = emit_in_class(ctx, off, n, last, 256);
 	else if (n <= 512)
-		err = emit_in_class(ctx, off, n, wake, 512);
+		err = emit_in_class(ctx, off, n, last, 512);
 	else if (n <= 1024)
-		err = emit_in_class(ctx, off, n, wake, 1024);
+		err = emit_in_class(ctx, off, n, last, 1024);
 	else if (n <= 2048)
-		err = emit_in_class(ctx, off, n, wake, 2048);
+		err = emit_in_class(ctx, off, n, last, 2048);
 	else if (n <= 4096)
-		err = emit_in_class(ctx, off, n, wake, 4096);
+		err = emit_in_class(ctx, off, n, last, 4096);
 	else if (n <= 8192)
-		err = emit_in_class(ctx, off, n, wake, 8192);
+		err = emit_in_class(ctx, off, n, last, 8192);
 	else
-		err = emit_in_class(ctx, off, n, wake, RP_CHUNK_MAX);
+		err = emit_in_class(ctx, off, n, last, RP_CHUNK_MAX);
 	if (err) {
 		if (err == -EFAULT) {
 			count_to(ctx->cn, RP_CNT_READ_FAULTS, 1);
@@ -428,7 +436,13 @@ static __always_inline bool is_self(void)
 static __always_inline void arm_pending(void *obj, __u8 source)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_tls np = {};
+	struct pending_tls np = {}, *cur;
+
+	/* Armed already (a TLS object whose writes reach no socket, e.g. over a memory BIO): an
+	 * LRU map update on every write cost more than the rest of the hook. */
+	cur = bpf_map_lookup_elem(&pending, &tid);
+	if (cur && cur->obj == (__u64)obj && cur->source == source)
+		return;
 
 	np.obj = (__u64)obj;
 	np.source = source;

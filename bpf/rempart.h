@@ -126,6 +126,7 @@ enum rp_counter {
 	RP_CNT_TCP_WRITES = 11,    /* plaintext TCP writes captured */
 	RP_CNT_TLS_SOCK_SKIPS = 12, /* syscall writes skipped: the socket carries TLS */
 	RP_CNT_EXECS = 13,         /* exec records sent */
+	RP_CNT_WAKEUPS = 14,       /* data records that woke the agent (an interrupt each) */
 	RP_CNT__MAX = 16,
 };
 

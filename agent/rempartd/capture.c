@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -57,12 +58,38 @@ struct rp_capture {
 	unsigned n_hooked;      /* objects with at least one probe */
 	struct deferred_queue deferred[RP_RESCAN_STAGES];
 	int ncpus;
+	/* The ring's consumer and producer positions (its first two pages, mapped read-only): libbpf
+	 * 1.1 has no call that says whether records are waiting. */
+	const unsigned long *ring_pos;
+	size_t ring_pos_len;
+	uint64_t poll_span_ns;  /* last rp_capture_poll_within(): drains come at least this often */
+	unsigned since_refresh; /* records consumed since the due time was last pushed back */
 };
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void set_drain_due(struct rp_capture *c, uint64_t due_ns)
+{
+	if (c->skel->bss)
+		__atomic_store_n(&c->skel->bss->drain_due_ns, due_ns, __ATOMIC_SEQ_CST);
+}
 
 static int on_ringbuf_record(void *ctx, void *data, size_t size)
 {
 	struct rp_capture *c = ctx;
 
+	/* Draining a backlog may take longer than the announced due time: writers need not wake an
+	 * agent that is busy reading their records. */
+	if (++c->since_refresh >= 64) {
+		c->since_refresh = 0;
+		if (c->poll_span_ns)
+			set_drain_due(c, monotonic_ns() + c->poll_span_ns);
+	}
 	/* A record handler error must not stop the drain: the flow layer counts its own failures. */
 	(void)c->fn(c->d, data, size);
 	return 0;
@@ -136,6 +163,14 @@ int rp_capture_open(struct rp_capture **out, uint64_t write_budget, size_t ringb
 		snprintf(err, errlen, "cannot open ring buffer: %s", strerror(-r));
 		goto fail;
 	}
+	c->ring_pos_len = 2 * (size_t)sysconf(_SC_PAGESIZE);
+	c->ring_pos = mmap(NULL, c->ring_pos_len, PROT_READ, MAP_SHARED, bpf_map__fd(c->skel->maps.events), 0);
+	if (c->ring_pos == MAP_FAILED) {
+		c->ring_pos = NULL;
+		r = -errno;
+		snprintf(err, errlen, "cannot map ring buffer positions: %s", strerror(-r));
+		goto fail;
+	}
 	*out = c;
 	return 0;
 fail:
@@ -154,6 +189,8 @@ void rp_capture_free(struct rp_capture *c)
 	free(c->probes);
 	free(c->objects);
 	ring_buffer__free(c->rb);
+	if (c->ring_pos)
+		munmap((void *)c->ring_pos, c->ring_pos_len);
 	capture_bpf__destroy(c->skel);
 	free(c);
 }
@@ -414,6 +451,29 @@ int rp_capture_fd(const struct rp_capture *c)
 int rp_capture_drain(struct rp_capture *c)
 {
 	return ring_buffer__consume(c->rb);
+}
+
+void rp_capture_poll_within(struct rp_capture *c, uint64_t span_ns)
+{
+	c->poll_span_ns = span_ns;
+	c->since_refresh = 0;
+	set_drain_due(c, monotonic_ns() + span_ns);
+}
+
+int rp_capture_idle(struct rp_capture *c)
+{
+	const unsigned long *cons = c->ring_pos, *prod = (const unsigned long *)((const char *)c->ring_pos + c->ring_pos_len / 2);
+	int n;
+
+	/* Writers wake the agent again from here on; what a writer reserved before it read the
+	 * cleared value is seen below (capture.bpf.c orders its side the same way). */
+	set_drain_due(c, 0);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	n = ring_buffer__consume(c->rb);
+	if (n != 0)
+		return n;
+	/* a record reserved but not yet submitted stops the drain: still busy */
+	return __atomic_load_n(prod, __ATOMIC_ACQUIRE) != __atomic_load_n(cons, __ATOMIC_ACQUIRE) ? 1 : 0;
 }
 
 int rp_capture_set_budget(struct rp_capture *c, uint64_t write_budget)

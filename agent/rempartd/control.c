@@ -134,6 +134,7 @@ static const char *const counter_names[RP_CNT__MAX] = {
 	[RP_CNT_TCP_WRITES] = "tcp_plaintext_writes",
 	[RP_CNT_TLS_SOCK_SKIPS] = "tls_socket_syscalls_skipped",
 	[RP_CNT_EXECS] = "execs",
+	[RP_CNT_WAKEUPS] = "wakeups",
 };
 
 static void add_probe(const char *target, const char *func, void *u)

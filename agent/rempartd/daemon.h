@@ -51,6 +51,12 @@ void rp_capture_on_exec(struct rp_capture *c, pid_t pid);
 void rp_capture_tick(struct rp_capture *c, uint64_t now_ns);
 int rp_capture_fd(const struct rp_capture *c);   /* epoll-able ring buffer fd */
 int rp_capture_drain(struct rp_capture *c);      /* consume available records */
+/* The agent drains again within span_ns without being woken (and while it drains): writers need
+ * not wake it until then. */
+void rp_capture_poll_within(struct rp_capture *c, uint64_t span_ns);
+/* Stop polling: writers wake the agent again, then one more drain. > 0: records came meanwhile
+ * (or one is still being written), keep polling. */
+int rp_capture_idle(struct rp_capture *c);
 int rp_capture_set_budget(struct rp_capture *c, uint64_t write_budget);
 void rp_capture_stats(const struct rp_capture *c, struct rp_capture_stats *out);
 /* Describe each attached probe as "target:function" into a callback. */

@@ -478,7 +478,7 @@ bool rp_flows_flush_idle(struct rp_daemon *d, uint64_t now, uint64_t idle_ns)
 
 	while (*pp) {
 		struct rp_flow *f = *pp;
-		if (now - f->last_seen_ns < idle_ns) {
+		if (f->last_seen_ns >= now || now - f->last_seen_ns < idle_ns) {
 			pp = &f->dirty_next;
 			continue;
 		}
@@ -597,7 +597,7 @@ int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size)
 void rp_flow_table_expire(struct rp_flow_table *t, struct rp_daemon *d, uint64_t now, uint64_t idle_ns)
 {
 	/* The tail is the least recently seen: stop at the first flow still active. */
-	while (t->lru_tail && now - t->lru_tail->last_seen_ns > idle_ns)
+	while (t->lru_tail && now > t->lru_tail->last_seen_ns && now - t->lru_tail->last_seen_ns > idle_ns)
 		flow_destroy(t, d, t->lru_tail);
 }
 

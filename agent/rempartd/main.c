@@ -37,9 +37,11 @@
  * value split across writes closer together than this is still found whole. */
 #define FLOW_PAUSE_NS (20ull * 1000000ull)
 
-/* After a wakeup, drain again this soon: writers wake the agent at most once a millisecond
- * (capture.bpf.c), so the records that follow a wakeup are picked up here. */
+/* While records keep coming, drain again this soon: writers do not wake the agent while it
+ * polls (capture.bpf.c), so the records that follow a wakeup are picked up here. */
 #define DRAIN_AGAIN_NS (2ull * 1000000ull)
+/* How late that drain may be before writers wake the agent anyway. */
+#define DRAIN_DUE_SLACK_NS (1ull * 1000000ull)
 
 static void arm_timer_ns(int fd, uint64_t ns)
 {
@@ -207,6 +209,23 @@ static int epoll_add(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+/* Drain the ring; while records keep coming, drain again on a short timer and tell the writers,
+ * who then do not wake the agent (each wakeup costs them an interrupt). */
+static void drain_ring(struct rp_daemon *d, int drainfd, bool *armed)
+{
+	int got = rp_capture_drain(d->capture);
+
+	if (*armed)
+		return;
+	if (got == 0)
+		got = rp_capture_idle(d->capture);
+	if (got > 0) {
+		arm_timer_ns(drainfd, DRAIN_AGAIN_NS);
+		*armed = true;
+		rp_capture_poll_within(d->capture, DRAIN_AGAIN_NS + DRAIN_DUE_SLACK_NS);
+	}
+}
+
 static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd, int drainfd)
 {
 	struct epoll_event evs[32];
@@ -233,11 +252,7 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd, int dra
 						continue;
 					drain_armed = false;
 				}
-				/* Keep draining on a short timer while records keep coming. */
-				if (rp_capture_drain(d->capture) > 0 && !drain_armed) {
-					arm_timer_ns(drainfd, DRAIN_AGAIN_NS);
-					drain_armed = true;
-				}
+				drain_ring(d, drainfd, &drain_armed);
 				rp_flows_flush_alerts(d, now_ns(), ALERT_LINK_WAIT_NS);
 				/* Not re-armed while armed: busy flows must not postpone paused ones. */
 				if (!flush_armed)
@@ -260,7 +275,9 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd, int dra
 				uint64_t ticks;
 				if (read(timerfd, &ticks, sizeof(ticks)) < 0)
 					continue;
-				uint64_t now = now_ns();
+				/* a backstop: records are never left waiting longer than a tick */
+				drain_ring(d, drainfd, &drain_armed);
+				uint64_t now = now_ns(); /* after the drain: it may take a while */
 				rp_flows_flush_alerts(d, now, ALERT_LINK_WAIT_NS);
 				rp_capture_tick(d->capture, now);
 				rp_flow_table_expire(d->flows, d, now, FLOW_IDLE_NS);
