@@ -86,6 +86,30 @@ static int check_custom(const struct rp_custom_detector *cd, size_t i, const str
  * One small keyword database per context class: a candidate's window is searched only for the
  * keywords of its own detector, a handful of literals, which Hyperscan does at memory speed.
  */
+/*
+ * How far before a searched window a keyword of these patterns may start: the longest match, and
+ * one byte more so that a word boundary at the start of the searched bytes is judged on the real
+ * byte before it. Searching less before each window matters: dates alone, on every line of
+ * clinical text, have their windows searched for birth-date keywords.
+ */
+static uint8_t keyword_reach(const char *const *ex, const unsigned *fl, unsigned m)
+{
+	unsigned reach = 0;
+
+	for (unsigned i = 0; i < m; i++) {
+		hs_expr_info_t *info = NULL;
+		hs_compile_error_t *ce = NULL;
+		unsigned w = RP_KW_OVERLAP;
+		if (hs_expression_info(ex[i], fl[i], &info, &ce) == HS_SUCCESS && info && info->max_width < RP_KW_OVERLAP)
+			w = info->max_width + 1;
+		free(info);
+		hs_free_compile_error(ce);
+		if (w > reach)
+			reach = w;
+	}
+	return (uint8_t)(reach < RP_KW_OVERLAP ? reach : RP_KW_OVERLAP);
+}
+
 static int compile_keywords(struct rp_engine *e, const char *const *kexprs, const unsigned *kflags,
 			    const unsigned *kids, size_t nk, const struct rp_engine_config *cfg, char *err,
 			    size_t errlen)
@@ -96,7 +120,8 @@ static int compile_keywords(struct rp_engine *e, const char *const *kexprs, cons
 	int r = -ENOMEM;
 
 	e->db_kwc = calloc(e->n_classes, sizeof(*e->db_kwc));
-	if (!ex || !fl || !id || !e->db_kwc)
+	e->kw_reach = calloc(e->n_classes, sizeof(*e->kw_reach));
+	if (!ex || !fl || !id || !e->db_kwc || !e->kw_reach)
 		goto cleanup;
 	for (uint32_t cls = 0; cls < e->n_classes; cls++) {
 		unsigned m = 0;
@@ -111,6 +136,7 @@ static int compile_keywords(struct rp_engine *e, const char *const *kexprs, cons
 		}
 		if (m == 0)
 			continue;
+		e->kw_reach[cls] = keyword_reach(ex, fl, m);
 		if (hs_compile_multi(ex, fl, id, m, HS_MODE_BLOCK, NULL, &e->db_kwc[cls], &ce) != HS_SUCCESS) {
 			if (cls >= KW__BUILTIN)
 				set_err(err, errlen, "detectors.custom[%u] (%s): invalid keyword: %s", cls - KW__BUILTIN,
@@ -284,6 +310,7 @@ void rp_engine_free(struct rp_engine *e)
 	for (unsigned i = 0; e->db_kwc && i < e->n_classes; i++)
 		hs_free_database(e->db_kwc[i]);
 	free(e->db_kwc);
+	free(e->kw_reach);
 	free(e->kw);
 	free(e);
 }

@@ -39,7 +39,8 @@
 #define RP_RAW_MAX 256
 #define RP_DEFAULT_WINDOW 300
 #define RP_MAX_WINDOW 4096
-/* Keywords straddling the edge of an already searched range are searched again. */
+/* Keywords straddling the edge of an already searched range are searched again: at most this many
+ * bytes before it (the class's own reach, engine->kw_reach, when shorter). */
 #define RP_KW_OVERLAP 64
 
 #define RP_NEVER UINT64_MAX
@@ -126,6 +127,8 @@ struct rp_engine {
 	hs_database_t *db_stream;
 	hs_database_t **db_kwc; /* per keyword class (n_classes, NULL when empty), block mode: searched
 				 * only around candidates */
+	uint8_t *kw_reach;      /* per keyword class: how far before a window its keywords may start
+				 * (longest match + 1 byte for a word boundary, at most RP_KW_OVERLAP) */
 	hs_database_t *db_kw_all; /* every keyword, ids PAT_KW_BASE + index in kw: an idle stream's
 				   * history is summed up with it (rp_stream_flush) */
 	unsigned n_det;        /* built-ins + customs */
@@ -382,6 +385,12 @@ void rp_dscan_eod(struct rp_scan_ctx *c, uint64_t end);
 size_t rp_dscan_region_back(const uint8_t *p, size_t n);
 /* SIREN/SIRET/order keyword just before start: a Luhn-only number there is not health data. */
 bool rp_negative_near(struct rp_scan_ctx *c, uint64_t start);
+
+/* How many bytes before a window its keywords of class cls may start. */
+static inline uint64_t rp_kw_reach(const struct rp_engine *e, uint32_t cls)
+{
+	return e->kw_reach && cls < e->n_classes ? e->kw_reach[cls] : RP_KW_OVERLAP;
+}
 
 /* match.c */
 int rp_on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx);

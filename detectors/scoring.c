@@ -91,8 +91,8 @@ static bool kw_search(struct rp_scan_ctx *c, uint32_t cls, uint64_t from, uint64
 
 static bool context_before(struct rp_scan_ctx *c, uint32_t cls, uint64_t w, uint64_t start, uint64_t end)
 {
-	uint64_t lo = start > w ? start - w : 0;
-	uint64_t from = lo > RP_KW_OVERLAP ? lo - RP_KW_OVERLAP : 0;
+	uint64_t lo = start > w ? start - w : 0, reach = rp_kw_reach(c->e, cls);
+	uint64_t from = lo > reach ? lo - reach : 0;
 	/* everything in view up to the end of the window after the value */
 	return kw_search(c, cls, from, end + w, lo, end + w);
 }
@@ -100,8 +100,9 @@ static bool context_before(struct rp_scan_ctx *c, uint32_t cls, uint64_t w, uint
 bool rp_negative_near(struct rp_scan_ctx *c, uint64_t start)
 {
 	uint64_t lo = start > NEG_WINDOW ? start - NEG_WINDOW : 0;
-	uint64_t from = lo > RP_KW_OVERLAP ? lo - RP_KW_OVERLAP : 0;
-	return kw_search(c, KW_BUSINESS, from, start, lo, start) || kw_search(c, KW_ORDER, from, start, lo, start);
+	uint64_t rb = rp_kw_reach(c->e, KW_BUSINESS), ro = rp_kw_reach(c->e, KW_ORDER);
+	return kw_search(c, KW_BUSINESS, lo > rb ? lo - rb : 0, start, lo, start) ||
+	       kw_search(c, KW_ORDER, lo > ro ? lo - ro : 0, start, lo, start);
 }
 
 static void emit(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length, double conf,
@@ -158,8 +159,8 @@ void rp_pending_update(struct rp_scan_ctx *c, bool force)
 	for (unsigned i = 0; i < sd->n_pending;) {
 		struct rp_pending *p = &sd->pending[i];
 		const struct rp_det_info *d = &c->e->det[p->detector];
-		uint64_t end = p->offset + p->length, hi = end + d->window;
-		uint64_t from = p->scanned_to > end + RP_KW_OVERLAP ? p->scanned_to - RP_KW_OVERLAP : end;
+		uint64_t end = p->offset + p->length, hi = end + d->window, reach = rp_kw_reach(c->e, d->kw_class);
+		uint64_t from = p->scanned_to > end + reach ? p->scanned_to - reach : end;
 		if (avail_hi > p->scanned_to && kw_search(c, d->kw_class, from, hi, end, hi)) {
 			struct rp_pending q = *p;
 			pending_remove(sd, i);
@@ -290,7 +291,8 @@ static void batch_search(struct rp_scan_ctx *c, hs_database_t *db, unsigned *idx
 		unsigned k = done;
 		for (; k < n; k++) {
 			struct rp_queued *e = &q[idx[k]];
-			uint64_t from = e->lo > RP_KW_OVERLAP ? e->lo - RP_KW_OVERLAP : 0, to = e->hi;
+			uint64_t reach = rp_kw_reach(c->e, c->e->det[e->det].kw_class);
+			uint64_t from = e->lo > reach ? e->lo - reach : 0, to = e->hi;
 			if (!e->found && marks_hit(v, c->e->det[e->det].kw_class, e->lo, e->hi))
 				e->found = true;
 			if (from < avail_lo)
