@@ -119,8 +119,13 @@ static __always_inline int rp_enforce_on_write(__u64 flow_key, __u32 tgid, __u32
 		}
 		return 1;
 	}
-	if (!bpf_map_lookup_elem(&rp_flow_fds, &ref))
-		bpf_map_update_elem(&rp_pending_tls, &tid, &ref, BPF_ANY);
+	if (!bpf_map_lookup_elem(&rp_flow_fds, &ref)) {
+		/* armed already for this flow (writes that reach no socket): an LRU update per
+		 * write costs more than the lookup */
+		struct rp_flow_ref *armed = bpf_map_lookup_elem(&rp_pending_tls, &tid);
+		if (!armed || armed->flow_key != ref.flow_key || armed->pid != ref.pid)
+			bpf_map_update_elem(&rp_pending_tls, &tid, &ref, BPF_ANY);
+	}
 	return 0;
 }
 
