@@ -381,6 +381,11 @@ void rp_cda_check(struct rp_scan_ctx *c);
 /* scanner.c: digit groups and upper-case codes, found in C rather than by Hyperscan */
 void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base);
 void rp_dscan_eod(struct rp_scan_ctx *c, uint64_t end);
+/* For the tests: the scanner's trigger search as rp_dscan walks it (from 0; after a trigger at t,
+ * on from t + 1, plus up to jump - 1 bytes), with the SSE2 code or the best at hand. Records each
+ * search's start and result (n: none); returns how many searches. */
+size_t rp_scan_trigger_walk(const uint8_t *p, size_t n, bool sse2, unsigned jump, size_t *starts, size_t *found,
+			    size_t max);
 /* Bytes at the end of p[0..n) that a region still being tracked may span (walking back). */
 size_t rp_dscan_region_back(const uint8_t *p, size_t n);
 /* SIREN/SIRET/order keyword just before start: a Luhn-only number there is not health data. */

@@ -286,6 +286,9 @@ static inline __attribute__((always_inline)) uint64_t window_sse2(const uint8_t 
 	WINDOW_RULES(SSE2_DIGITS, SSE2_UPPER, SSE2_EQ);
 }
 
+/* Bytes past the data are padding: a trigger there is none. */
+#define MIN_N(x, n) ((x) < (n) ? (x) : (n))
+
 /*
  * First trigger position in p[i..n), or n. Windows at the edges of the data are copied into a
  * padded buffer: nothing before the data, '0' after it.
@@ -296,7 +299,7 @@ static inline __attribute__((always_inline)) uint64_t window_sse2(const uint8_t 
 		if (tc->valid && i >= tc->blk && i < tc->blk + STRIDE) {                           \
 			uint64_t t = tc->bits & (~0ull << (i - tc->blk));                          \
 			if (t)                                                                     \
-				return tc->blk + (size_t)__builtin_ctzll(t);                       \
+				return MIN_N(tc->blk + (size_t)__builtin_ctzll(t), n);             \
 			i = tc->blk + STRIDE;                                                      \
 		}                                                                                  \
 		for (; i < n; i += STRIDE) {                                                       \
@@ -384,6 +387,32 @@ static size_t next_trigger(const uint8_t *p, size_t n, size_t i, struct trig *tc
 			return i;
 	return n;
 #endif
+}
+
+size_t rp_scan_trigger_walk(const uint8_t *p, size_t n, bool sse2, unsigned jump, size_t *starts, size_t *found,
+			    size_t max)
+{
+	struct trig tc = {0, 0, false};
+	size_t k = 0, i = 0;
+
+	while (k < max) {
+		size_t t;
+#if defined(__SSE2__) && HAVE_AVX2_VARIANT
+		if (!sse2 && __builtin_cpu_supports("avx2"))
+			t = next_trigger_avx2(p, n, i, &tc);
+		else
+			t = next_trigger_sse2(p, n, i, &tc);
+#else
+		(void)sse2;
+		t = next_trigger(p, n, i, &tc);
+#endif
+		starts[k] = i;
+		found[k++] = t;
+		if (t >= n)
+			break;
+		i = t + 1 + (jump ? (t * 7 + 3) % jump : 0);
+	}
+	return k;
 }
 
 void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
