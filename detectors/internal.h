@@ -371,6 +371,9 @@ void rp_evidence_mask(const struct rp_evidence *ev, char out[RP_MASKED_MAX]);
 
 /* scoring.c */
 void rp_side_reset(struct rp_side *sd);
+/* A value whose place in a record is its context (HL7 PID-7): reported at once, with the bonus. */
+void rp_candidate_in_context(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length,
+			     const struct rp_evidence *ev);
 /* A validated candidate: emit now (context known), park it, or drop it. */
 void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length,
 		  const struct rp_evidence *ev);
@@ -414,6 +417,8 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
 /* -1 when the bytes after end (still to come) decide */
 int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
 void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
+/* HL7 v2 PID-7 birth date ending at end (g digits after a '|'). */
+void rp_hl7_birth_date(struct rp_scan_ctx *c, uint64_t end, uint32_t g);
 void rp_custom(struct rp_scan_ctx *c, unsigned idx, uint64_t from, uint64_t end);
 
 #endif

@@ -48,6 +48,62 @@ static int64_t find_back(const struct rp_view *v, uint64_t end, const char *lit,
 	return -1;
 }
 
+/* How far back from a birth date "PID|" may start: fields 1 to 6 are identifiers and a name. */
+#define PID_REACH 512
+
+/*
+ * HL7 v2 PID-7, the patient's birth date: YYYYMMDD (a time may follow) right after the seventh
+ * field separator of a PID segment. Its place in the segment says what it is, as a keyword would;
+ * the same eight digits elsewhere in a message (an OBX value, a message date) are not one. end:
+ * where the g digits end, a '|' before them.
+ */
+void rp_hl7_birth_date(struct rp_scan_ctx *c, uint64_t end, uint32_t g)
+{
+	const struct rp_view *v = &c->v;
+	uint64_t start = end - g, from, pid;
+	uint8_t buf[PID_REACH];
+	int after = view_byte(v, end), year = 0, month = 0, day = 0;
+	unsigned pipes = 0;
+	size_t i;
+
+	/* the field is the date: a component ('^'), the next field or the segment's end follows */
+	if (after >= 0 && after != '|' && after != '^' && after != '\r' && after != '\n' && after != '\\' &&
+	    after != '"')
+		return;
+	from = start > PID_REACH ? start - PID_REACH : 0;
+	while (from < start && view_byte(v, from) < 0)
+		from++;
+	if (from == start || !rp_view_gather(v, from, start, buf))
+		return;
+	for (i = (size_t)(start - from); i > 0; i--) {
+		uint8_t b = buf[i - 1];
+		/* the segment started before: this is not PID's field */
+		if (b == '\r' || b == '\n' || ((b == 'r' || b == 'n') && i >= 2 && buf[i - 2] == '\\'))
+			return;
+		if (b == '|' && ++pipes == 7)
+			break;
+	}
+	if (pipes != 7 || i < 4 || memcmp(buf + i - 4, "PID", 3) != 0)
+		return;
+	pid = from + i - 4;
+	/* PID starts a segment: a line, an MLLP frame, a JSON string ("\r" escapes count) */
+	if (!rp_view_boundary_before(v, pid))
+		return;
+	for (uint32_t k = 0; k < 8; k++) {
+		int d = view_byte(v, start + k) - '0';
+		if (k < 4)
+			year = year * 10 + d;
+		else if (k < 6)
+			month = month * 10 + d;
+		else
+			day = day * 10 + d;
+	}
+	if (!rp_date_valid(day, month, year, c->e->now_year))
+		return;
+	/* the year stays, month and day go: "1985****" */
+	rp_candidate_in_context(c, RP_DET_DATE_OF_BIRTH, start, g, &(struct rp_evidence){NULL, g, 4, 0, NULL});
+}
+
 void rp_marker(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 {
 	struct rp_side *sd = c->side;

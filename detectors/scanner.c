@@ -72,6 +72,9 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		if (g == 2 && rp_is_upper(b1) && rp_is_upper(b2) && ds->upper >= 3)
 			rp_code(c, PAT_ATC, end);
 	}
+	/* HL7 v2 PID-7: "|19850312|", a time may follow the date */
+	if ((g == 8 || g == 12 || g == 14) && end > g && view_byte(&c->v, end - g - 1) == '|')
+		rp_hl7_birth_date(c, end, g);
 	if (g >= 4 && end >= 5) {
 		int sep = view_byte(&c->v, end - 5), y0 = view_byte(&c->v, end - 4), y1 = view_byte(&c->v, end - 3);
 		bool year = (y0 == '1' && y1 == '9') || (y0 == '2' && y1 == '0');

@@ -378,6 +378,15 @@ static void score_queued(struct rp_scan_ctx *c)
 	}
 }
 
+void rp_candidate_in_context(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length,
+			     const struct rp_evidence *ev)
+{
+	const struct rp_det_info *d = &c->e->det[det];
+
+	if (d->enabled && !c->stop)
+		emit_ev(c, det, offset, length, d->base + d->ctx_bonus, ev);
+}
+
 void rp_candidate(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_t length,
 		  const struct rp_evidence *ev)
 {

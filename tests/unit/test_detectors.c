@@ -86,6 +86,16 @@ static const struct vec vecs[] = {
 	{"MSH|^~\\&|LAB|CHU|||20240101||ADT^A01|1|P|2.5\rPID|1||253072B07300470^^^INS-NIR", "hl7v2", 1, NULL},
 	{"MSH|^~\\&|LAB|CHU|||20240101||ADT^A01|1|P|2.5\rPID|1||253072B07300470^^^INS-NIR", "fr_nir", 1, NULL},
 	{"Voici le message : MSH|^~\\&|LAB|CHU|||20240101||ADT^A01|1|P|2.5", "hl7v2", 1, NULL},
+	/* HL7 PID-7: the birth date's place in the segment is its context; MSH-7 and OBX-5 are not it */
+	{"MSH|^~\\&|LAB|CHU|||20240101||ADT^A01|1|P|2.5\rPID|1||123456^^^CHU^PI||DUPONT^JEAN^^^^^L||19850312|M\rOBX|1|DT|x||19850312|",
+	 "date_of_birth", 1, "1985****"},
+	{"PID|1||253072B07300470^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^NH||MARTIN^ANNE||195003151230|F", "date_of_birth", 1,
+	 "1950********"},
+	{"{\"m\":\"MSH|^~\\\\&|A|B|||20240101||ADT^A04|7|P|2.5\\rPID|1||42^^^H^PI||DOE^JOHN||19721231|M\\r\"}", "date_of_birth", 1, NULL},
+	{"PID|1||19850312|DUPONT^JEAN", "date_of_birth", 0, NULL},                 /* PID-3, not PID-7 */
+	{"PID|1||42||DUPONT^JEAN||19851312|M", "date_of_birth", 0, NULL},          /* month 13 */
+	{"XPID|1||42||DUPONT^JEAN||19850312|M", "date_of_birth", 0, NULL},         /* not a segment */
+	{"PID|1||42||DUPONT\r^JEAN||19850312|M", "date_of_birth", 0, NULL},       /* another segment */
 	{"{\"content\":\"r\u00e9sume :\\nMSH|^~\\\\&|LAB|CHU\"}", "hl7v2", 1, NULL},
 	{"{\"resourceType\": \"Patient\", \"identifier\": [{\"system\": \"urn:oid:1.2.250.1.213.1.4.8\"}]}", "fhir", 1,
 	 "FHIR Patient"},
