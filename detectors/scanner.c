@@ -443,6 +443,10 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 				break;
 			start--;
 		}
+		/* Separators before its first digit or capital do not start a region (the tracker
+		 * would stop at the first one and come back here for the next): "à 4500", "n° 2024". */
+		while (start < base + t && cls_table[(uint8_t)view_byte(&c->v, start)] == C_SEP)
+			start++;
 		/* the part of the region still in the history (a value split across feeds) */
 		for (; start < base && !c->stop; start++)
 			(void)track_byte(c, ds, (uint8_t)view_byte(&c->v, start), start);
