@@ -60,7 +60,7 @@ struct {
  * its record, with a full barrier: either the writer sees the cleared value and wakes the agent,
  * or the agent sees the record.
  */
-#define WAKE_GAP_NS 500000ull
+#define WAKE_GAP_NS 1000000ull /* as often as the agent could be woken before: a hung agent costs writers no more */
 __u64 drain_due_ns = 0; /* written by the agent (mmapped .bss) */
 __u64 last_wake_ns = 0;
 
