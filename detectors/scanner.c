@@ -211,7 +211,8 @@ static size_t run_region(struct rp_scan_ctx *c, struct rp_dscan *ds, const uint8
  *  - four digits in a row ("1985", "4111", "10003361234", "2024-118734"),
  *  - short groups of digits split by single separators: pair, separator, pair, separator, digit
  *    ("06 12 34 56 78", "2 95 10 99 126 111 93", "123-45-6789"), or four lone digits ("1 9 5 0"),
- *  - a capital followed by a digit ("F32", "FR76", "AB1234563", "N02BE01"),
+ *  - a capital starting a word and followed by a digit ("F32", "N02BE01"; "FR76 3000",
+ *    "AB1234563" also have four digits in a row),
  *  - a digit followed by a multi-byte separator (NBSP, narrow NBSP, "\u00a0"), whose digits are
  *    further apart.
  * The hex digits of JSON escapes ("\u00e9", on every accent of a chat request) do not count.
@@ -241,7 +242,7 @@ struct trig {
  * "no two digits close together". DIGITS(), UPPER() and EQ(b) give the class masks of the window
  * q with the ISA at hand.
  */
-#define WINDOW_RULES(DIGITS, UPPER, EQ)                                                            \
+#define WINDOW_RULES(DIGITS, UPPER, LOWER, EQ)                                                            \
 	do {                                                                                       \
 		uint64_t D = DIGITS();                                                             \
 		if (!(D & (EVAL_BITS | EVAL_BITS << 1)))                                           \
@@ -254,10 +255,16 @@ struct trig {
 		if (!a)                                                                            \
 			return 0;                                                                  \
 		uint64_t b = a >> 1, c = a >> 2, d = a >> 3, e = a >> 4, g = a >> 6;               \
-		uint64_t pair = a & b;                                                             \
+		uint64_t pair = a & b, cap = UPPER() & ~hex & b;                                   \
 		uint64_t t = (pair & c & d) |                        /* four in a row */           \
-			     (UPPER() & ~hex & b) |                  /* F32 */                     \
 			     (a & ((EQ(0xc2) | EQ(0xe2) | esc) >> 1)); /* 2\u00a095 */             \
+		/* F32: a capital starting a word (base64 and tokens are full of capitals glued  \
+		 * to digits; a value starts at a boundary): after a non-word byte, an escape    \
+		 * such as \n, or a \u00XX escape */                                               \
+		if (cap) {                                                                         \
+			uint64_t lower = LOWER(), word = D | UPPER() | lower | EQ('_');            \
+			t |= cap & (~(word << 1) | ((lower & (EQ('\\') << 1)) << 1) | (esc << 6));  \
+		}                                                                                  \
 		/* groups split by single separators: "dd.dd.d", "d d d d" */                      \
 		if ((pair & (pair >> 3) & g) | (a & c & e & g)) {                                  \
 			uint64_t S = EQ(' ') | EQ('.') | EQ('-');                                  \
@@ -285,8 +292,9 @@ static inline __attribute__((always_inline)) uint64_t window_sse2(const uint8_t 
 #define SSE2_CLASS(F, ...) (F(v0, __VA_ARGS__) | F(v1, __VA_ARGS__) << 16 | F(v2, __VA_ARGS__) << 32 | F(v3, __VA_ARGS__) << 48)
 #define SSE2_DIGITS() SSE2_CLASS(mm_range, '0', 9)
 #define SSE2_UPPER() SSE2_CLASS(mm_range, 'A', 25)
+#define SSE2_LOWER() SSE2_CLASS(mm_range, 'a', 25)
 #define SSE2_EQ(x) SSE2_CLASS(mm_eq, x)
-	WINDOW_RULES(SSE2_DIGITS, SSE2_UPPER, SSE2_EQ);
+	WINDOW_RULES(SSE2_DIGITS, SSE2_UPPER, SSE2_LOWER, SSE2_EQ);
 }
 
 /* Bytes past the data are padding: a trigger there is none. */
@@ -356,8 +364,9 @@ AVX2 static inline __attribute__((always_inline)) uint64_t window_avx2(const uin
 #define AVX2_CLASS(F, ...) (F(lo, __VA_ARGS__) | F(hi, __VA_ARGS__) << 32)
 #define AVX2_DIGITS() AVX2_CLASS(mm256_range, '0', 9)
 #define AVX2_UPPER() AVX2_CLASS(mm256_range, 'A', 25)
+#define AVX2_LOWER() AVX2_CLASS(mm256_range, 'a', 25)
 #define AVX2_EQ(x) AVX2_CLASS(mm256_eq, x)
-	WINDOW_RULES(AVX2_DIGITS, AVX2_UPPER, AVX2_EQ);
+	WINDOW_RULES(AVX2_DIGITS, AVX2_UPPER, AVX2_LOWER, AVX2_EQ);
 }
 
 AVX2 static size_t next_trigger_avx2(const uint8_t *p, size_t n, size_t i, struct trig *tc)

@@ -283,26 +283,30 @@ int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		if (iban_char(b))
 			return 1;
 	}
-	for (unsigned len = 8; len >= 3; len--) {
+	/* the 8 bytes before end at most, read once; cand then points at the candidate's start */
+	uint8_t last[8];
+	unsigned have = 8;
+	while (have >= 3 && (end < have || !rp_view_gather(v, end - have, end, last)))
+		have--;
+	for (unsigned len = have; len >= 3; len--) {
+		const uint8_t *cand = last + (have - len);
 		size_t i = 3;
-		if (end < len || !rp_view_gather(v, end - len, end, raw))
+		if (!rp_is_upper(cand[0]) || !rp_is_digit(cand[1]) || !rp_is_digit(cand[2]))
 			continue;
-		if (!rp_is_upper(raw[0]) || !rp_is_digit(raw[1]) || !rp_is_digit(raw[2]))
-			continue;
-		if (i < len && raw[i] == '.')
+		if (i < len && cand[i] == '.')
 			i++;
 		if (len > 3 && i == len)
 			continue; /* ends with the dot */
-		while (i < len && iban_char(raw[i]))
+		while (i < len && iban_char(cand[i]))
 			i++;
-		if (i != len || len - (raw[3] == '.' ? 4 : 3) > 4)
+		if (i != len || len - (len > 3 && cand[3] == '.' ? 4 : 3) > 4)
 			continue;
 		if (!rp_view_boundary_before(v, end - len))
 			return 1;
 		/* the ATC shape (4th char a letter, 7 chars) is never an ICD-10 code */
-		if (len == 7 && rp_is_upper(raw[3]) && rp_is_upper(raw[4]) && rp_is_digit(raw[5]) && rp_is_digit(raw[6]))
+		if (len == 7 && rp_is_upper(cand[3]) && rp_is_upper(cand[4]) && rp_is_digit(cand[5]) && rp_is_digit(cand[6]))
 			return 1;
-		rp_candidate(c, RP_DET_ICD10, end - len, len, &(struct rp_evidence){raw, len, 1, 0, NULL});
+		rp_candidate(c, RP_DET_ICD10, end - len, len, &(struct rp_evidence){cand, len, 1, 0, NULL});
 		return 1;
 	}
 	return 1;

@@ -41,6 +41,18 @@ static bool sep(const uint8_t *p, size_t n, long j)
 	return b == ' ' || b == '.' || b == '-';
 }
 
+static bool is_word(int b)
+{
+	return (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || b == '_';
+}
+
+/* a value may start here: after a non-word byte, an escape such as \n, or a \u00XX escape */
+static bool word_start(const uint8_t *p, size_t n, long i)
+{
+	int b = at(p, n, i - 1);
+	return !is_word(b) || (b >= 'a' && b <= 'z' && at(p, n, i - 2) == '\\') || esc(p, n, i - 6);
+}
+
 static bool trigger_ref(const uint8_t *p, size_t n, long i)
 {
 	int b = at(p, n, i), b1 = at(p, n, i + 1);
@@ -48,7 +60,7 @@ static bool trigger_ref(const uint8_t *p, size_t n, long i)
 #define S(k) sep(p, n, i + (k))
 	if (A(0) && A(1) && A(2) && A(3))
 		return true; /* four in a row */
-	if (b >= 'A' && b <= 'Z' && !hex(p, n, i) && A(1))
+	if (b >= 'A' && b <= 'Z' && !hex(p, n, i) && A(1) && word_start(p, n, i))
 		return true; /* F32 */
 	if (A(0) && (b1 == 0xc2 || b1 == 0xe2 || esc(p, n, i + 1)))
 		return true; /* 2\u00a095 */
@@ -101,7 +113,7 @@ static void check_walks(const uint8_t *p, size_t n, const char *what)
 START_TEST(random_bytes_of_interest)
 {
 	/* the bytes the rules look at, and a few they do not */
-	static const uint8_t alphabet[] = "0123456789012345 .-\\uuAZFx/,\xc2\xa0\xe2\x80\xaf";
+	static const uint8_t alphabet[] = "0123456789012345 .-\\uuAZFFx_n/,\xc2\xa0\xe2\x80\xaf";
 	uint8_t buf[700];
 
 	for (int round = 0; round < 3000; round++) {
@@ -118,6 +130,7 @@ START_TEST(escapes_and_groups)
 	/* values the rules exist for, at every offset around window edges */
 	static const char *const values[] = {
 		"2 95 10 99 126 111 93", "06 12 34 56 78", "1 9 5 0", "F32", "4111 1111 1111 1111", "123-45-6789",
+		"aF32", "\\nF32", "\\u00e9F32", "_F32", "x9F32", "N02BE01", "QmFzZTY0K4xZ9",
 		"\\u00e9t\\u00e9 2\\u00a095", "2\302\24095", "caf\\u00e9 12", "\\u00e9\\u00e9\\u00e9\\u00e9", "12.34.5",
 	};
 	uint8_t buf[256];
