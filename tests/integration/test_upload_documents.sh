@@ -60,17 +60,19 @@ done
 
 # newest alert about PORT: "process detector masked"
 alert_for() { ALERT_PORT=$1 alerts_query "(lambda a: ' '.join((a['actor']['process']['name'], a['rempart']['detector'], a['rempart']['masked'])))(alerts[-1]) if alerts else ''"; }
+# expect_upload PORT N PROCESS WHAT: the Nth alert to PORT is a fr_nir from PROCESS.
+expect_upload() {
+  wait_port_alerts "$1" "$2" || fail "no alert for $4"
+  got=$(alert_for "$1"); log "$4 -> $got"
+  [[ $got == "$3 fr_nir "* ]] || fail "$4: $got"
+}
 
 curl -sS --max-time 10 --cacert "$T/ca.pem" -o /dev/null -F "file=@$T/compte-rendu.docx" -F "purpose=assistants" \
   "https://127.0.0.1:$PORT/v1/files" || true
-wait_port_alerts "$PORT" 1 || fail "no alert for the .docx sent as a multipart part"
-got=$(alert_for "$PORT"); log "curl -F compte-rendu.docx (HTTP/1.1) -> $got"
-[[ $got == "curl fr_nir "* ]] || fail ".docx multipart: $got"
+expect_upload "$PORT" 1 curl "curl -F compte-rendu.docx (HTTP/1.1)"
 
 curl -sS --max-time 10 --cacert "$T/ca.pem" -o /dev/null -T "$T/liste.xlsx" "https://127.0.0.1:$PORT/upload/liste.xlsx" || true
-wait_port_alerts "$PORT" 2 || fail "no alert for the .xlsx PUT"
-got=$(alert_for "$PORT"); log "curl -T liste.xlsx (HTTP/1.1) -> $got"
-[[ $got == "curl fr_nir "* ]] || fail ".xlsx PUT: $got"
+expect_upload "$PORT" 2 curl "curl -T liste.xlsx (HTTP/1.1)"
 
 "$PY" - "$PORT" "$T/ca.pem" "$T/courrier.odt" <<'PYEOF'
 import ssl, sys, urllib.request
@@ -83,21 +85,15 @@ try:
 except Exception as e:
     print("python:", e, file=sys.stderr)
 PYEOF
-wait_port_alerts "$PORT" 3 || fail "no alert for the .odt from python"
-got=$(alert_for "$PORT"); log "python urllib courrier.odt (HTTP/1.1) -> $got"
-[[ $got == "python3 fr_nir "* ]] || fail ".odt python: $got"
+expect_upload "$PORT" 3 python3 "python urllib courrier.odt (HTTP/1.1)"
 
 curl -sS --http2 --max-time 10 --cacert "$T/ca.pem" -o /dev/null -F "file=@$T/compte-rendu.docx" \
   "https://127.0.0.1:$H2PORT/upload" 2>/dev/null || true
-wait_port_alerts "$H2PORT" 1 || fail "no alert for the .docx over HTTP/2"
-got=$(alert_for "$H2PORT"); log "curl --http2 -F compte-rendu.docx -> $got"
-[[ $got == "curl fr_nir "* ]] || fail ".docx over HTTP/2: $got"
+expect_upload "$H2PORT" 1 curl "curl --http2 -F compte-rendu.docx"
 
 curl -sS --max-time 10 --cacert "$T/ca.pem" -o /dev/null -F "file=@$T/resultats.pdf;type=application/pdf" \
   "https://127.0.0.1:$PORT/upload" || true
-wait_port_alerts "$PORT" 4 || fail "no alert for the PDF"
-got=$(alert_for "$PORT"); log "curl -F resultats.pdf (HTTP/1.1) -> $got"
-[[ $got == "curl fr_nir "* ]] || fail "PDF multipart: $got"
+expect_upload "$PORT" 4 curl "curl -F resultats.pdf (HTTP/1.1)"
 
 # A script calling a genAI API with a file inline (Gemini inline_data: base64 of a CSV export),
 # and node sending a PDF as a data: URL (OpenAI file_data).
@@ -114,9 +110,7 @@ try:
 except Exception as e:
     print("python:", e, file=sys.stderr)
 PYEOF
-wait_port_alerts "$PORT" 5 || fail "no alert for the base64 CSV"
-got=$(alert_for "$PORT"); log "python, CSV inline in base64 (Gemini API shape) -> $got"
-[[ $got == "python3 fr_nir "* ]] || fail "base64 CSV: $got"
+expect_upload "$PORT" 5 python3 "python, CSV inline in base64 (Gemini API shape)"
 
 node - "$PORT" "$T/ca.pem" "$T/resultats.pdf" <<'JSEOF' || true
 const https = require("https"), fs = require("fs");
@@ -129,9 +123,7 @@ const req = https.request({ host: "127.0.0.1", port, path: "/v1/chat/completions
 req.on("error", (e) => console.error("node:", e.message));
 req.end(body);
 JSEOF
-wait_port_alerts "$PORT" 6 || fail "no alert for the PDF data: URL from node"
-got=$(alert_for "$PORT"); log "node, PDF as a base64 data: URL (OpenAI API shape) -> $got"
-[[ $got == "node fr_nir "* ]] || fail "node data: URL: $got"
+expect_upload "$PORT" 6 node "node, PDF as a base64 data: URL (OpenAI API shape)"
 
 # Firefox (NSS): the page uploads the Word document with FormData, as a web chat's "attach file"
 # does; the browser builds the multipart body itself.

@@ -765,25 +765,25 @@ static int count_nir(const struct rp_finding *f, void *u)
 
 /* ---- the organisation a request is authenticated for (decoders/tenant.c) */
 
-static void b64url(struct buf *b, const char *s)
+/* Base64 of data[0..n): the standard alphabet padded with '=' (url false), or the URL-safe one
+ * without padding, as in JWTs (url true). */
+static void b64(struct buf *b, const void *data, size_t n, bool url)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t n = strlen(s), i;
-	const uint8_t *p = (const uint8_t *)s;
+	const char *a = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			    : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const uint8_t *p = data;
+	size_t i;
 
 	for (i = 0; i + 3 <= n; i += 3) {
 		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
 		char q[4] = {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63], a[v & 63]};
 		buf_add(b, q, 4);
 	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		char q[2] = {a[v >> 18], a[(v >> 12) & 63]};
-		buf_add(b, q, 2);
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-		char q[3] = {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63]};
-		buf_add(b, q, 3);
+	if (n - i > 0) {
+		uint32_t v = (uint32_t)p[i] << 16 | (n - i == 2 ? (uint32_t)p[i + 1] << 8 : 0);
+		char q[4] = {a[v >> 18], a[(v >> 12) & 63], n - i == 2 ? a[(v >> 6) & 63] : '=', '='};
+		/* url-safe: the significant characters only (2 or 3) */
+		buf_add(b, q, url ? n - i + 1 : 4);
 	}
 }
 
@@ -795,9 +795,9 @@ static void bearer(struct buf *b, const char *claims)
 
 	snprintf(jose, sizeof(jose), "{\"typ\":\"JWT\",\"alg\":\"RS256\",\"x5t\":\"%0300d\",\"kid\":\"k1\"}", 7);
 	buf_str(b, "Bearer ");
-	b64url(b, jose);
+	b64(b, jose, strlen(jose), true);
 	buf_str(b, ".");
-	b64url(b, claims);
+	b64(b, claims, strlen(claims), true);
 	buf_str(b, ".c2lnbmF0dXJlLW5vdC1jaGVja2Vk");
 }
 
@@ -1205,28 +1205,6 @@ START_TEST(pdf_content_streams)
 }
 END_TEST
 
-static void b64std(struct buf *b, const void *data, size_t n)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const uint8_t *p = data;
-	size_t i;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		char q[4] = {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63], a[v & 63]};
-		buf_add(b, q, 4);
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		char q[4] = {a[v >> 18], a[(v >> 12) & 63], '=', '='};
-		buf_add(b, q, 4);
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-		char q[4] = {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63], '='};
-		buf_add(b, q, 4);
-	}
-}
-
 static void json_request(struct buf *in, const struct buf *body)
 {
 	char head[160];
@@ -1249,11 +1227,11 @@ START_TEST(base64_files_in_json)
 	/* Gemini inline_data (a CSV), OpenAI file_data (a data: URL of a docx, '/' escaped as "\/"),
 	 * an image, and short "data" strings that are no file at all. */
 	buf_str(&body, "{\"contents\":[{\"parts\":[{\"text\":\"r\\u00e9sume\"},{\"inline_data\": {\"mime_type\": \"text/csv\", \"data\": \"");
-	b64std(&body, csv, strlen(csv));
+	b64(&body, csv, strlen(csv), false);
 	buf_str(&body, "\"}},{\"file\":{\"file_data\":\"data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,");
 	{
 		struct buf z64 = {0};
-		b64std(&z64, zip.p, zip.n);
+		b64(&z64, zip.p, zip.n, false);
 		for (size_t i = 0; i < z64.n; i++) {
 			if (z64.p[i] == '/')
 				buf_str(&body, "\\/");
@@ -1263,7 +1241,7 @@ START_TEST(base64_files_in_json)
 		free(z64.p);
 	}
 	buf_str(&body, "\"}},{\"image_url\":{\"url\":\"data:image/png;base64,");
-	b64std(&body, png, sizeof(png));
+	b64(&body, png, sizeof(png), false);
 	buf_str(&body, "\"}},{\"data\":\"NIR 2 95 10 99 126 111 93\"},{\"data\":\"QUJD\"}]}]}");
 	ck_assert(!contains(&body, "126 111 93;"));
 	json_request(&in, &body);
