@@ -135,6 +135,7 @@ struct rp_engine {
 	unsigned n_classes;    /* keyword classes */
 	unsigned window;
 	int now_year;          /* for date-of-birth plausibility, fixed at compile time */
+	unsigned birth_cy_first, birth_cy_last; /* the centuries of birth years as written: '1' << 8 | '9' */
 	struct rp_det_info det[RP_DET_MAX];
 	struct rp_kw_entry *kw;
 	size_t n_kw;
@@ -153,6 +154,7 @@ struct rp_dscan {
 	uint64_t tracked_to;   /* bytes before this offset went through the tracker */
 	uint32_t digits;       /* digits in the current region (loosely: escapes' hex digits count) */
 	uint32_t upper;        /* upper-case letters in it */
+	uint32_t rdigits;      /* digits since its last capital: a digit run never crosses one */
 	uint32_t glen;         /* length of the current digit group */
 	uint8_t gap;           /* separator-ish bytes since the last digit or letter */
 	uint8_t uprun;         /* capitals just before the current byte */

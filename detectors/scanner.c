@@ -30,6 +30,14 @@ static const uint8_t cls_table[256] = {
 	[0xc2] = C_SEP, [0xa0] = C_SEP, [0xe2] = C_SEP, [0x80] = C_SEP, [0xaf] = C_SEP,
 };
 
+/* Can a year whose first two digits are these be a birth year (rp_date_valid: the last 120
+ * years)? Most four-digit groups are not years at all: ids, amounts, times. */
+static inline bool birth_century(const struct rp_engine *e, int y0, int y1)
+{
+	unsigned v = (unsigned)y0 << 8 | (unsigned)y1;
+	return v >= e->birth_cy_first && v <= e->birth_cy_last && rp_is_digit(y1);
+}
+
 /* A group of digits ended at end (exclusive). */
 static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t end)
 {
@@ -40,14 +48,14 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 	 * letter-and-digit values go on past a capital, and a NIR glued to the next word */
 	if (after >= 0 && rp_is_word(after)) {
 		if (after != '_' && !rp_is_digit(after) && ds->digits >= 13 && g >= 2) {
-			if (ds->digits >= 15)
+			if (ds->rdigits >= 15)
 				(void)rp_digit_run(c, end, true);
 			if (ds->saw_ab)
 				rp_nir_corsica(c, end);
 		}
 		return;
 	}
-	if (ds->digits >= 9 && rp_digit_run(c, end, false) == -1) {
+	if (ds->rdigits >= 9 && rp_digit_run(c, end, false) == -1) {
 		c->side->run_deferred = true;
 		c->side->run_end = end;
 	}
@@ -61,8 +69,10 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		int b1 = view_byte(&c->v, gs - 1), b2 = gs >= 2 ? view_byte(&c->v, gs - 2) : -1;
 		if ((g == 7 && rp_is_upper(b1) && (rp_is_upper(b2))) || (g == 8 && rp_is_upper(b1)))
 			rp_dea(c, end);
-		/* ICD-10 "F32", "E1165", or the part after the dot of "F32.1" */
-		if ((g >= 2 && g <= 6 && rp_is_upper(b1)) ||
+		/* ICD-10 "F32", "E1165" (a word of its own: not the T of "2026-03-15T12"), or the part
+		 * after the dot of "F32.1" */
+		if ((g >= 2 && g <= 6 && rp_is_upper(b1) &&
+		     (!rp_is_word(b2) || rp_view_boundary_before(&c->v, gs - 1))) ||
 		    (g <= 4 && b1 == '.' && gs >= 4 && rp_is_upper(view_byte(&c->v, gs - 4)))) {
 			if (rp_code(c, PAT_ICD10, end) == -1) {
 				c->side->code_deferred = true;
@@ -77,8 +87,8 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		rp_hl7_birth_date(c, end, g);
 	if (g >= 4 && end >= 5) {
 		int sep = view_byte(&c->v, end - 5), y0 = view_byte(&c->v, end - 4), y1 = view_byte(&c->v, end - 3);
-		bool year = (y0 == '1' && y1 == '9') || (y0 == '2' && y1 == '0');
-		if (g == 4 && (sep == '/' || sep == '.' || sep == '-'))
+		bool year = birth_century(c->e, y0, y1);
+		if (g == 4 && year && (sep == '/' || sep == '.' || sep == '-'))
 			rp_date(c, PAT_DATE_NUM, end);
 		/* "12 mars 1985": a year after a blank, the month name is read back ("\u00a0" before the
 		 * year reads as more digits) */
@@ -86,7 +96,8 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 			 ((g == 4 && (sep == ' ' || sep == 0xa0 || sep == '\t' || sep == '\n')) ||
 			  (g > 4 && rp_view_escape_back(&c->v, end - 4))))
 			rp_date(c, PAT_DATE_TXT, end);
-	} else if (g == 2 && end >= 10 && view_byte(&c->v, end - 3) == '-' && view_byte(&c->v, end - 6) == '-') {
+	} else if (g == 2 && end >= 10 && view_byte(&c->v, end - 3) == '-' && view_byte(&c->v, end - 6) == '-' &&
+		   birth_century(c->e, view_byte(&c->v, end - 10), view_byte(&c->v, end - 9))) {
 		rp_date(c, PAT_DATE_ISO, end);
 	}
 }
@@ -110,6 +121,7 @@ static void upper_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 static inline void reset_region(struct rp_dscan *ds)
 {
 	ds->digits = 0;
+	ds->rdigits = 0;
 	ds->upper = 0;
 	ds->gap = 0;
 	ds->saw_ab = false;
@@ -151,6 +163,7 @@ static inline __attribute__((always_inline)) bool track_byte(struct rp_scan_ctx 
 		}
 		ds->glen++;
 		ds->digits++;
+		ds->rdigits++;
 		ds->gap = 0;
 		return true;
 	case C_UPPER:
@@ -162,6 +175,7 @@ static inline __attribute__((always_inline)) bool track_byte(struct rp_scan_ctx 
 			group_end(c, ds, off);
 		}
 		ds->upper++;
+		ds->rdigits = 0;
 		ds->in_upper = true;
 		ds->gap = 0;
 		if (ds->uprun < 2)
@@ -193,6 +207,7 @@ static size_t run_region(struct rp_scan_ctx *c, struct rp_dscan *ds, const uint8
 			(void)track_byte(c, ds, p[i], base + i);
 			ds->glen += (uint32_t)(j - i - 1);
 			ds->digits += (uint32_t)(j - i - 1);
+			ds->rdigits += (uint32_t)(j - i - 1);
 			i = j;
 			continue;
 		}
