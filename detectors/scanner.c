@@ -41,8 +41,15 @@ static inline bool birth_century(const struct rp_engine *e, int y0, int y1)
 /* A group of digits ended at end (exclusive). */
 static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t end)
 {
-	int after = view_byte(&c->v, end);
+	const struct rp_view *v = &c->v;
 	uint32_t g = ds->glen;
+	/* The bytes around the group, read straight from the buffer when they are all in it (the
+	 * usual case: this runs on every group of every region) */
+	uint64_t back = g + 4 > 10 ? g + 4 : 10;
+	const uint8_t *q = end >= v->cur_base && end - v->cur_base >= back && end - v->cur_base < v->cur_len ?
+				   v->cur + (end - v->cur_base) : NULL;
+#define AT(k) (q ? (int)q[-(long)(k)] : view_byte(v, end - (k))) /* the byte k before end */
+	int after = AT(0);
 
 	/* the value must end at a word boundary (EOD counts); "253072B0..." or "FR76ABCD": only
 	 * letter-and-digit values go on past a capital, and a NIR glued to the next word */
@@ -66,14 +73,14 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 	if (ds->upper >= 1 && end > g + 1) {
 		/* cheap shape checks before the handlers: the byte(s) just before the group */
 		uint64_t gs = end - g;
-		int b1 = view_byte(&c->v, gs - 1), b2 = gs >= 2 ? view_byte(&c->v, gs - 2) : -1;
+		int b1 = AT(g + 1), b2 = gs >= 2 ? AT(g + 2) : -1;
 		if ((g == 7 && rp_is_upper(b1) && (rp_is_upper(b2))) || (g == 8 && rp_is_upper(b1)))
 			rp_dea(c, end);
 		/* ICD-10 "F32", "E1165" (a word of its own: not the T of "2026-03-15T12"), or the part
 		 * after the dot of "F32.1" */
 		if ((g >= 2 && g <= 6 && rp_is_upper(b1) &&
-		     (!rp_is_word(b2) || rp_view_boundary_before(&c->v, gs - 1))) ||
-		    (g <= 4 && b1 == '.' && gs >= 4 && rp_is_upper(view_byte(&c->v, gs - 4)))) {
+		     (!rp_is_word(b2) || rp_view_boundary_before(v, gs - 1))) ||
+		    (g <= 4 && b1 == '.' && gs >= 4 && rp_is_upper(AT(g + 4)))) {
 			if (rp_code(c, PAT_ICD10, end) == -1) {
 				c->side->code_deferred = true;
 				c->side->code_end = end;
@@ -83,23 +90,23 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 			rp_code(c, PAT_ATC, end);
 	}
 	/* HL7 v2 PID-7: "|19850312|", a time may follow the date */
-	if ((g == 8 || g == 12 || g == 14) && end > g && view_byte(&c->v, end - g - 1) == '|')
+	if ((g == 8 || g == 12 || g == 14) && end > g && AT(g + 1) == '|')
 		rp_hl7_birth_date(c, end, g);
 	if (g >= 4 && end >= 5) {
-		int sep = view_byte(&c->v, end - 5), y0 = view_byte(&c->v, end - 4), y1 = view_byte(&c->v, end - 3);
+		int sep = AT(5), y0 = AT(4), y1 = AT(3);
 		bool year = birth_century(c->e, y0, y1);
 		if (g == 4 && year && (sep == '/' || sep == '.' || sep == '-'))
 			rp_date(c, PAT_DATE_NUM, end);
 		/* "12 mars 1985": a year after a blank, the month name is read back ("\u00a0" before the
 		 * year reads as more digits) */
-		else if (year && view_byte(&c->v, end) != '-' &&
+		else if (year && after != '-' &&
 			 ((g == 4 && (sep == ' ' || sep == 0xa0 || sep == '\t' || sep == '\n')) ||
-			  (g > 4 && rp_view_escape_back(&c->v, end - 4))))
+			  (g > 4 && rp_view_escape_back(v, end - 4))))
 			rp_date(c, PAT_DATE_TXT, end);
-	} else if (g == 2 && end >= 10 && view_byte(&c->v, end - 3) == '-' && view_byte(&c->v, end - 6) == '-' &&
-		   birth_century(c->e, view_byte(&c->v, end - 10), view_byte(&c->v, end - 9))) {
+	} else if (g == 2 && end >= 10 && AT(3) == '-' && AT(6) == '-' && birth_century(c->e, AT(10), AT(9))) {
 		rp_date(c, PAT_DATE_ISO, end);
 	}
+#undef AT
 }
 
 /* A run of capitals ended at end: IBANs may end with letters (IT, for one). */
@@ -248,6 +255,7 @@ struct trig {
 	size_t blk;
 	uint64_t bits;
 	bool valid;
+	uint8_t pad[64];       /* a window at the data's edges, padded */
 };
 
 #if defined(__SSE2__)
@@ -257,7 +265,7 @@ struct trig {
  * "no two digits close together". DIGITS(), UPPER() and EQ(b) give the class masks of the window
  * q with the ISA at hand.
  */
-#define WINDOW_RULES(DIGITS, UPPER, LOWER, EQ)                                                            \
+#define WINDOW_RULES(DIGITS, UPPER, LOWER, EQ, MBLEAD)                                                            \
 	do {                                                                                       \
 		uint64_t D = DIGITS();                                                             \
 		if (!(D & (EVAL_BITS | EVAL_BITS << 1)))                                           \
@@ -270,15 +278,20 @@ struct trig {
 		if (!a)                                                                            \
 			return 0;                                                                  \
 		uint64_t b = a >> 1, c = a >> 2, d = a >> 3, e = a >> 4, g = a >> 6;               \
-		uint64_t pair = a & b, cap = UPPER() & ~hex & b;                                   \
-		uint64_t t = (pair & c & d) |                        /* four in a row */           \
-			     (a & ((EQ(0xc2) | EQ(0xe2) | esc) >> 1)); /* 2\u00a095 */             \
+		uint64_t U = UPPER(), pair = a & b, cap = U & ~hex & b;                            \
+		uint64_t t = (pair & c & d) |                         /* four in a row */          \
+			     (a & ((MBLEAD() | esc) >> 1));          /* 2\u00a095 */               \
 		/* F32: a capital starting a word (base64 and tokens are full of capitals glued  \
 		 * to digits; a value starts at a boundary): after a non-word byte, an escape    \
-		 * such as \n, or a \u00XX escape */                                               \
+		 * such as \n, or a \u00XX escape. After a digit or a capital only the last one \
+		 * can be; the others need the lower-case class. */                               \
 		if (cap) {                                                                         \
-			uint64_t lower = LOWER(), word = D | UPPER() | lower | EQ('_');            \
-			t |= cap & (~(word << 1) | ((lower & (EQ('\\') << 1)) << 1) | (esc << 6));  \
+			uint64_t rest = cap & ~((D | U) << 1);                                     \
+			t |= cap & (esc << 6);                                                     \
+			if (rest) {                                                                \
+				uint64_t lower = LOWER();                                          \
+				t |= rest & (~((lower | EQ('_')) << 1) | ((lower & (EQ('\\') << 1)) << 1)); \
+			}                                                                          \
 		}                                                                                  \
 		/* groups split by single separators: "dd.dd.d", "d d d d" */                      \
 		if ((pair & (pair >> 3) & g) | (a & c & e & g)) {                                  \
@@ -289,15 +302,22 @@ struct trig {
 		return t & EVAL_BITS;                                                              \
 	} while (0)
 
+/* lo <= v <= lo + span: v - lo, moved into the signed range, is below span - 127 */
 static inline __attribute__((always_inline)) uint64_t mm_range(__m128i v, char lo, uint8_t span)
 {
-	__m128i x = _mm_subs_epu8(_mm_sub_epi8(v, _mm_set1_epi8(lo)), _mm_set1_epi8((char)span));
-	return (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()));
+	__m128i x = _mm_add_epi8(v, _mm_set1_epi8((char)(128 - lo)));
+	return (uint16_t)_mm_movemask_epi8(_mm_cmpgt_epi8(_mm_set1_epi8((char)(span - 127)), x));
 }
 
 static inline __attribute__((always_inline)) uint64_t mm_eq(__m128i v, uint8_t b)
 {
 	return (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)b)));
+}
+
+/* 0xc2 or 0xe2, the lead bytes of NBSP and narrow NBSP */
+static inline __attribute__((always_inline)) uint64_t mm_eq_or20(__m128i v, uint8_t b)
+{
+	return mm_eq(_mm_or_si128(v, _mm_set1_epi8(0x20)), b);
 }
 
 static inline __attribute__((always_inline)) uint64_t window_sse2(const uint8_t *q)
@@ -309,7 +329,8 @@ static inline __attribute__((always_inline)) uint64_t window_sse2(const uint8_t 
 #define SSE2_UPPER() SSE2_CLASS(mm_range, 'A', 25)
 #define SSE2_LOWER() SSE2_CLASS(mm_range, 'a', 25)
 #define SSE2_EQ(x) SSE2_CLASS(mm_eq, x)
-	WINDOW_RULES(SSE2_DIGITS, SSE2_UPPER, SSE2_LOWER, SSE2_EQ);
+#define SSE2_MBLEAD() SSE2_CLASS(mm_eq_or20, 0xe2)
+	WINDOW_RULES(SSE2_DIGITS, SSE2_UPPER, SSE2_LOWER, SSE2_EQ, SSE2_MBLEAD);
 }
 
 /* Bytes past the data are padding: a trigger there is none. */
@@ -321,7 +342,6 @@ static inline __attribute__((always_inline)) uint64_t window_sse2(const uint8_t 
  */
 #define NEXT_TRIGGER_BODY(WINDOW)                                                                  \
 	do {                                                                                       \
-		uint8_t pad[64];                                                                   \
 		if (tc->valid && i >= tc->blk && i < tc->blk + STRIDE) {                           \
 			uint64_t t = tc->bits & (~0ull << (i - tc->blk));                          \
 			if (t)                                                                     \
@@ -336,9 +356,9 @@ static inline __attribute__((always_inline)) uint64_t window_sse2(const uint8_t 
 			} else {                                                                   \
 				for (size_t k = 0; k < 64; k++) {                                  \
 					size_t at = i + k;                                         \
-					pad[k] = at < BEHIND ? 0 : at - BEHIND < n ? p[at - BEHIND] : '0'; \
+					tc->pad[k] = at < BEHIND ? 0 : at - BEHIND < n ? p[at - BEHIND] : '0'; \
 				}                                                                  \
-				q = pad;                                                           \
+				q = tc->pad;                                                       \
 			}                                                                          \
 			t = WINDOW(q) >> BEHIND;                                                   \
 			if (t) {                                                                   \
@@ -364,13 +384,18 @@ static size_t next_trigger_sse2(const uint8_t *p, size_t n, size_t i, struct tri
 
 AVX2 static inline __attribute__((always_inline)) uint64_t mm256_range(__m256i v, char lo, uint8_t span)
 {
-	__m256i x = _mm256_subs_epu8(_mm256_sub_epi8(v, _mm256_set1_epi8(lo)), _mm256_set1_epi8((char)span));
-	return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_setzero_si256()));
+	__m256i x = _mm256_add_epi8(v, _mm256_set1_epi8((char)(128 - lo)));
+	return (uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8((char)(span - 127)), x));
 }
 
 AVX2 static inline __attribute__((always_inline)) uint64_t mm256_eq(__m256i v, uint8_t b)
 {
 	return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)b)));
+}
+
+AVX2 static inline __attribute__((always_inline)) uint64_t mm256_eq_or20(__m256i v, uint8_t b)
+{
+	return mm256_eq(_mm256_or_si256(v, _mm256_set1_epi8(0x20)), b);
 }
 
 AVX2 static inline __attribute__((always_inline)) uint64_t window_avx2(const uint8_t *q)
@@ -381,7 +406,8 @@ AVX2 static inline __attribute__((always_inline)) uint64_t window_avx2(const uin
 #define AVX2_UPPER() AVX2_CLASS(mm256_range, 'A', 25)
 #define AVX2_LOWER() AVX2_CLASS(mm256_range, 'a', 25)
 #define AVX2_EQ(x) AVX2_CLASS(mm256_eq, x)
-	WINDOW_RULES(AVX2_DIGITS, AVX2_UPPER, AVX2_LOWER, AVX2_EQ);
+#define AVX2_MBLEAD() AVX2_CLASS(mm256_eq_or20, 0xe2)
+	WINDOW_RULES(AVX2_DIGITS, AVX2_UPPER, AVX2_LOWER, AVX2_EQ, AVX2_MBLEAD);
 }
 
 AVX2 static size_t next_trigger_avx2(const uint8_t *p, size_t n, size_t i, struct trig *tc)
@@ -419,9 +445,10 @@ static size_t next_trigger(const uint8_t *p, size_t n, size_t i, struct trig *tc
 size_t rp_scan_trigger_walk(const uint8_t *p, size_t n, bool sse2, unsigned jump, size_t *starts, size_t *found,
 			    size_t max)
 {
-	struct trig tc = {0, 0, false};
+	struct trig tc;
 	size_t k = 0, i = 0;
 
+	tc.valid = false;
 	while (k < max) {
 		size_t t;
 #if defined(__SSE2__) && HAVE_AVX2_VARIANT
@@ -445,9 +472,10 @@ size_t rp_scan_trigger_walk(const uint8_t *p, size_t n, bool sse2, unsigned jump
 void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 {
 	struct rp_dscan *ds = &c->side->ds;
-	struct trig tc = {0, 0, false};
+	struct trig tc;
 	size_t i = 0;
 
+	tc.valid = false;
 	/* a region carried over from the previous feed goes on first */
 	if (region_active(ds))
 		i = run_region(c, ds, p, n, base, 0);
