@@ -354,10 +354,12 @@ static inline __attribute__((always_inline)) uint64_t window_sse2(const uint8_t 
 			if (i >= BEHIND && i + 64 - BEHIND <= n) {                                 \
 				q = p + i - BEHIND;                                                \
 			} else {                                                                   \
-				for (size_t k = 0; k < 64; k++) {                                  \
-					size_t at = i + k;                                         \
-					tc->pad[k] = at < BEHIND ? 0 : at - BEHIND < n ? p[at - BEHIND] : '0'; \
-				}                                                                  \
+				/* pad[k] is p[i - BEHIND + k] */                                \
+				size_t k0 = i < BEHIND ? BEHIND - i : 0;                           \
+				size_t k1 = n + BEHIND - i < 64 ? n + BEHIND - i : 64;             \
+				memset(tc->pad, 0, k0);                                            \
+				memcpy(tc->pad + k0, p + i + k0 - BEHIND, k1 - k0);                \
+				memset(tc->pad + k1, '0', 64 - k1);                                \
 				q = tc->pad;                                                       \
 			}                                                                          \
 			t = WINDOW(q) >> BEHIND;                                                   \
