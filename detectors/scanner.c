@@ -265,22 +265,24 @@ struct trig {
  * "no two digits close together". DIGITS(), UPPER() and EQ(b) give the class masks of the window
  * q with the ISA at hand.
  */
-#define WINDOW_RULES(DIGITS, UPPER, LOWER, EQ, MBLEAD)                                                            \
+#define WINDOW_RULES(DIGITS, UPPER, LOWER, EQ, MBLEAD, HIGH)                                        \
 	do {                                                                                       \
 		uint64_t D = DIGITS();                                                             \
 		if (!(D & (EVAL_BITS | EVAL_BITS << 1)))                                           \
 			return 0;                                                                  \
-		uint64_t esc = EQ('\\');                                                          \
-		if (esc)                                                                           \
-			esc &= EQ('u') >> 1;                                                       \
+		uint64_t bs = EQ('\\'), esc = bs ? bs & (EQ('u') >> 1) : 0;                         \
 		uint64_t hex = (esc << 2) | (esc << 3) | (esc << 4) | (esc << 5);                  \
 		uint64_t a = D & ~hex;                                                             \
 		if (!a)                                                                            \
 			return 0;                                                                  \
 		uint64_t b = a >> 1, c = a >> 2, d = a >> 3, e = a >> 4, g = a >> 6;               \
 		uint64_t U = UPPER(), pair = a & b, cap = U & ~hex & b;                            \
-		uint64_t t = (pair & c & d) |                         /* four in a row */          \
-			     (a & ((MBLEAD() | esc) >> 1));          /* 2\u00a095 */               \
+		uint64_t t = pair & c & d, mb = esc;                  /* four in a row */          \
+		/* 2\u00a095: the lead bytes of NBSP and narrow NBSP are not ASCII, and most     \
+		 * windows are */                                                                  \
+		if (a & (HIGH() >> 1))                                                             \
+			mb |= MBLEAD();                                                            \
+		t |= a & (mb >> 1);                                                                \
 		/* F32: a capital starting a word (base64 and tokens are full of capitals glued  \
 		 * to digits; a value starts at a boundary): after a non-word byte, an escape    \
 		 * such as \n, or a \u00XX escape. After a digit or a capital only the last one \
@@ -289,8 +291,10 @@ struct trig {
 			uint64_t rest = cap & ~((D | U) << 1);                                     \
 			t |= cap & (esc << 6);                                                     \
 			if (rest) {                                                                \
-				uint64_t lower = LOWER();                                          \
-				t |= rest & (~((lower | EQ('_')) << 1) | ((lower & (EQ('\\') << 1)) << 1)); \
+				uint64_t lower = LOWER(), nonword = rest & ~(lower << 1);          \
+				if (nonword)                                                       \
+					nonword &= ~(EQ('_') << 1);                                \
+				t |= nonword | (rest & ((lower & (bs << 1)) << 1));                \
 			}                                                                          \
 		}                                                                                  \
 		/* groups split by single separators: "dd.dd.d", "d d d d" */                      \
@@ -330,7 +334,9 @@ static inline __attribute__((always_inline)) uint64_t window_sse2(const uint8_t 
 #define SSE2_LOWER() SSE2_CLASS(mm_range, 'a', 25)
 #define SSE2_EQ(x) SSE2_CLASS(mm_eq, x)
 #define SSE2_MBLEAD() SSE2_CLASS(mm_eq_or20, 0xe2)
-	WINDOW_RULES(SSE2_DIGITS, SSE2_UPPER, SSE2_LOWER, SSE2_EQ, SSE2_MBLEAD);
+#define SSE2_HIGH() ((uint64_t)(uint16_t)_mm_movemask_epi8(v0) | (uint64_t)(uint16_t)_mm_movemask_epi8(v1) << 16 | \
+		     (uint64_t)(uint16_t)_mm_movemask_epi8(v2) << 32 | (uint64_t)(uint16_t)_mm_movemask_epi8(v3) << 48)
+	WINDOW_RULES(SSE2_DIGITS, SSE2_UPPER, SSE2_LOWER, SSE2_EQ, SSE2_MBLEAD, SSE2_HIGH);
 }
 
 /* Bytes past the data are padding: a trigger there is none. */
@@ -409,7 +415,8 @@ AVX2 static inline __attribute__((always_inline)) uint64_t window_avx2(const uin
 #define AVX2_LOWER() AVX2_CLASS(mm256_range, 'a', 25)
 #define AVX2_EQ(x) AVX2_CLASS(mm256_eq, x)
 #define AVX2_MBLEAD() AVX2_CLASS(mm256_eq_or20, 0xe2)
-	WINDOW_RULES(AVX2_DIGITS, AVX2_UPPER, AVX2_LOWER, AVX2_EQ, AVX2_MBLEAD);
+#define AVX2_HIGH() ((uint64_t)(uint32_t)_mm256_movemask_epi8(lo) | (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32)
+	WINDOW_RULES(AVX2_DIGITS, AVX2_UPPER, AVX2_LOWER, AVX2_EQ, AVX2_MBLEAD, AVX2_HIGH);
 }
 
 AVX2 static size_t next_trigger_avx2(const uint8_t *p, size_t n, size_t i, struct trig *tc)
