@@ -187,9 +187,7 @@ int rp_digit_run(struct rp_scan_ctx *c, uint64_t end, bool glued)
 {
 	const struct rp_view *v = &c->v;
 	struct run r;
-	char rd[RP_SIG_MAX];
-	unsigned rglen[RP_SIG_MAX];
-	uint64_t rgs[RP_SIG_MAX], rge[RP_SIG_MAX], pos = end;
+	uint64_t pos = end;
 	size_t n = 0, ng = 0;
 	int s, b;
 
@@ -224,6 +222,8 @@ int rp_digit_run(struct rp_scan_ctx *c, uint64_t end, bool glued)
 		return 1;
 #define AT(off) (w + ((off) - from)) /* pointer to the byte at stream offset off */
 
+	/* Walking back, digits and groups are stored from the end of their arrays, then moved to
+	 * the front: no reversing. */
 	for (;;) {
 		uint64_t gend = pos;
 		unsigned gl = 0;
@@ -233,7 +233,8 @@ int rp_digit_run(struct rp_scan_ctx *c, uint64_t end, bool glued)
 				break;
 			if (n == RP_SIG_MAX)
 				return 1;
-			rd[n++] = (char)b;
+			n++;
+			r.d[RP_SIG_MAX - n] = (char)b;
 			pos--;
 			gl++;
 		}
@@ -242,10 +243,10 @@ int rp_digit_run(struct rp_scan_ctx *c, uint64_t end, bool glued)
 			return 1;
 		if (gl == 0 || ng == RP_SIG_MAX)
 			return 1;
-		rglen[ng] = gl;
-		rgs[ng] = pos;
-		rge[ng] = gend;
 		ng++;
+		r.glen[RP_SIG_MAX - ng] = gl;
+		r.gstart[RP_SIG_MAX - ng] = pos;
+		r.gend[RP_SIG_MAX - ng] = gend;
 		s = (int)rp_sep_len_back(AT(pos), pos - from);
 		if (s <= 0 || pos - from <= (uint64_t)s)
 			break;
@@ -265,13 +266,12 @@ int rp_digit_run(struct rp_scan_ctx *c, uint64_t end, bool glued)
 	r.ng = ng;
 	r.start = pos;
 	r.end = end;
-	for (size_t i = 0; i < n; i++)
-		r.d[i] = rd[n - 1 - i];
+	memmove(r.d, r.d + RP_SIG_MAX - n, n);
 	r.d[n] = '\0';
+	memmove(r.glen, r.glen + RP_SIG_MAX - ng, ng * sizeof(r.glen[0]));
+	memmove(r.gstart, r.gstart + RP_SIG_MAX - ng, ng * sizeof(r.gstart[0]));
+	memmove(r.gend, r.gend + RP_SIG_MAX - ng, ng * sizeof(r.gend[0]));
 	for (size_t i = 0, first = 0; i < ng; i++) {
-		r.glen[i] = rglen[ng - 1 - i];
-		r.gstart[i] = rgs[ng - 1 - i];
-		r.gend[i] = rge[ng - 1 - i];
 		r.gfirst[i] = first;
 		first += r.glen[i];
 	}

@@ -8,10 +8,16 @@
 
 #include "internal.h"
 
-/* Only these bytes can start a separator (rp_sep_len_fwd). */
-static inline bool may_start_sep(uint8_t b)
+/* The separator starting at raw[i], 0 if none (rp_sep_len_fwd; the one-byte ones, by far the
+ * most common, without the call). */
+static inline size_t sep_at(const uint8_t *raw, size_t raw_len, size_t i)
 {
-	return b == ' ' || b == '.' || b == '-' || b == 0xc2 || b == 0xe2 || b == '\\';
+	uint8_t b = raw[i];
+	if (b == ' ' || b == '.' || b == '-')
+		return 1;
+	if (b == 0xc2 || b == 0xe2 || b == '\\')
+		return rp_sep_len_fwd(raw + i, raw_len - i);
+	return 0;
 }
 
 /* Significant characters as rp_mask() counts them (escaped separators are not). */
@@ -19,7 +25,7 @@ size_t rp_mask_count_sig(const uint8_t *raw, size_t raw_len)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < raw_len;) {
-		size_t sl = may_start_sep(raw[i]) ? rp_sep_len_fwd(raw + i, raw_len - i) : 0;
+		size_t sl = sep_at(raw, raw_len, i);
 		if (sl > 0) {
 			i += sl;
 			continue;
@@ -37,7 +43,7 @@ void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t t
 	if (outlen == 0)
 		return;
 	while (i < raw_len && o + 1 < outlen) {
-		size_t sl = may_start_sep(raw[i]) ? rp_sep_len_fwd(raw + i, raw_len - i) : 0;
+		size_t sl = sep_at(raw, raw_len, i);
 		if (sl > 0) {
 			out[o++] = sl == 1 ? (char)raw[i] : ' ';
 			i += sl;
