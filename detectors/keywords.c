@@ -103,6 +103,11 @@ static const struct kw_def builtin_kw[] = {
 	{"date of birth", C(KW_DOB), SUBSTR},
 	{"birth date", C(KW_DOB), SUBSTR},
 	{"birthdate", C(KW_DOB), SUBSTR},
+	/* field names of records sent as JSON: dateOfBirth, date_of_birth, "dob" */
+	{"dateofbirth", C(KW_DOB), SUBSTR},
+	{"date_of_birth", C(KW_DOB), LIT},
+	{"\"dob\"", C(KW_DOB), LIT},
+	{"\\\"dob\\\"", C(KW_DOB), LIT},
 	{"born", C(KW_DOB), WORD},
 	{"CIM-10", C(KW_ICD), LIT},
 	{"CIM10", C(KW_ICD), LIT},

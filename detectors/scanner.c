@@ -105,6 +105,13 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 			rp_date(c, PAT_DATE_TXT, end);
 	} else if (g == 2 && end >= 10 && AT(3) == '-' && AT(6) == '-' && birth_century(c->e, AT(10), AT(9))) {
 		rp_date(c, PAT_DATE_ISO, end);
+	} else if (g == 2 && end >= 13 && AT(3) == 'T' && AT(6) == '-' && AT(9) == '-' &&
+		   ((AT(2) == '0' && AT(1) == '0') || (AT(2) == '2' && (AT(1) == '2' || AT(1) == '3'))) &&
+		   birth_century(c->e, AT(13), AT(12))) {
+		/* "1985-03-12T00:00:00", "1985-03-11T23:00:00.000Z": a birth date stored as a
+		 * date-time, at midnight local time or midnight in France converted to UTC; other
+		 * hours are events' times */
+		rp_date(c, PAT_DATE_ISO, end - 3);
 	}
 #undef AT
 }

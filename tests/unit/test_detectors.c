@@ -78,6 +78,14 @@ static const struct vec vecs[] = {
 	{"Diagnostic principal (CIM-10) : F32.1, DAS E11.9", "icd10", 2, "F**.*"},
 	{"traitement par C09AA05 (ramipril)", "atc", 1, "C09****"},
 	{"Diagnosis (ICD-10-CM): S72.001A, then T36.0X1A.", "icd10", 2, "S**.****"},
+	/* a code starting a JSON string line, or after an escaped accent */
+	{"{\"c\":\"diagnostic :\\nF32.1\\nE11.9\"}", "icd10", 2, NULL},
+	{"{\"c\":\"CIM-10 (\\u00e9pisode) F32.1\"}", "icd10", 1, NULL},
+	{"DOB: 1985-03-12T00:00:00Z", "date_of_birth", 1, "1985-**-**"},
+	{"{\"dateOfBirth\":\"1985-03-11T23:00:00.000Z\"}", "date_of_birth", 1, NULL},
+	{"{\"id\":42,\"dob\":\"1985-03-12\"}", "date_of_birth", 1, NULL},
+	{"{\"m\":\"{\\\"dob\\\": \\\"1985-03-12\\\"}\"}", "date_of_birth", 1, NULL},
+	{"{\"date_of_birth\": \"12/03/1985\"}", "date_of_birth", 1, NULL},
 	{"carte vitale n° 123456789012345678901", "fr_vitale", 1, NULL},
 	{"NIR sans clé 1 51 02 46 102 043", "fr_nir_nokey", 1, "1 51 02 ** *** ***"},
 	/* PDF text that lost its line break: the NIR is glued to the next word */
@@ -133,6 +141,13 @@ static const struct vec vecs[] = {
 	{"version 1.2.250.1.213.1.4.8 build 12345678901234", "fr_nir", 0, NULL},
 	{"montant 123 456 789 012,50 EUR", "fr_nir", 0, NULL},
 	{"vitamine B12 et COVID19", "icd10", 0, NULL},
+	/* timestamps beside the keywords: the T of an ISO time is no code, 2026-03-15 is a date, and
+	 * a year no one alive was born in is no birth date */
+	{"diagnostic {\"ts\":\"2026-03-15T12:34:56.789Z\"}", "icd10", 0, NULL},
+	{"diagnostic ref 15T12 et aE11", "icd10", 0, NULL},
+	{"né le 12/03/1885 ou 1885-03-12", "date_of_birth", 0, NULL},
+	{"date de naissance 2185-03-12", "date_of_birth", 0, NULL},
+	{"DOB updated at 2024-03-15T12:34:56Z", "date_of_birth", 0, NULL}, /* an event's time */
 	{"CIM-10: C09AA05", "icd10", 0, NULL},
 	{"ref ZZ2951099126111930", "fr_nir", 0, NULL},
 	{"lot 2951099126111930ABC", "fr_nir", 0, NULL},
