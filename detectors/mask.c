@@ -8,16 +8,27 @@
 
 #include "internal.h"
 
-/* The separator starting at raw[i], 0 if none (rp_sep_len_fwd; the one-byte ones, by far the
- * most common, without the call). */
+/* How rp_mask() treats each byte: a significant character, a one-byte separator, the first byte
+ * of a possible multi-byte separator (rp_sep_len_fwd decides), printable, or shown as '?'. */
+enum { M_OTHER = 0, M_SIG, M_SEP1, M_SEPN, M_PRINT };
+static const uint8_t mask_class[256] = {
+	[' '] = M_SEP1, ['!'] = M_PRINT, ['"'] = M_OTHER, ['#' ... ','] = M_PRINT, ['-'] = M_SEP1,
+	['.'] = M_SEP1, ['/'] = M_PRINT, ['0' ... '9'] = M_SIG, [':' ... '@'] = M_PRINT,
+	['A' ... 'Z'] = M_SIG, ['['] = M_PRINT, ['\\'] = M_SEPN, [']' ... '`'] = M_PRINT,
+	['a' ... 'z'] = M_SIG, ['{' ... '~'] = M_PRINT, [0xc2] = M_SEPN, [0xe2] = M_SEPN,
+};
+
+/* The separator starting at raw[i] (its length), 0 if none. */
 static inline size_t sep_at(const uint8_t *raw, size_t raw_len, size_t i)
 {
-	uint8_t b = raw[i];
-	if (b == ' ' || b == '.' || b == '-')
+	switch (mask_class[raw[i]]) {
+	case M_SEP1:
 		return 1;
-	if (b == 0xc2 || b == 0xe2 || b == '\\')
+	case M_SEPN:
 		return rp_sep_len_fwd(raw + i, raw_len - i);
-	return 0;
+	default:
+		return 0;
+	}
 }
 
 /* Significant characters as rp_mask() counts them (escaped separators are not). */
@@ -25,13 +36,13 @@ size_t rp_mask_count_sig(const uint8_t *raw, size_t raw_len)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < raw_len;) {
-		size_t sl = sep_at(raw, raw_len, i);
-		if (sl > 0) {
-			i += sl;
+		uint8_t k = mask_class[raw[i]];
+		if (k == M_SEPN) {
+			size_t sl = rp_sep_len_fwd(raw + i, raw_len - i);
+			i += sl ? sl : 1;
 			continue;
 		}
-		if (rp_is_alnum(raw[i]))
-			n++;
+		n += k == M_SIG;
 		i++;
 	}
 	return n;
@@ -43,19 +54,24 @@ void rp_mask_keep_ends(const uint8_t *raw, size_t raw_len, size_t head, size_t t
 	if (outlen == 0)
 		return;
 	while (i < raw_len && o + 1 < outlen) {
+		uint8_t b = raw[i];
 		size_t sl = sep_at(raw, raw_len, i);
 		if (sl > 0) {
-			out[o++] = sl == 1 ? (char)raw[i] : ' ';
+			out[o++] = sl == 1 ? (char)b : ' ';
 			i += sl;
 			continue;
 		}
-		if (rp_is_alnum(raw[i])) {
-			out[o++] = k < head || k + tail >= n ? (char)raw[i] : '*';
+		switch (mask_class[b]) {
+		case M_SIG:
+			out[o++] = k < head || k + tail >= n ? (char)b : '*';
 			k++;
-		} else if (raw[i] >= 0x20 && raw[i] < 0x7f && raw[i] != '"' && raw[i] != '\\') {
-			out[o++] = (char)raw[i];
-		} else {
+			break;
+		case M_PRINT:
+			out[o++] = (char)b;
+			break;
+		default: /* '"', '\\' that starts no separator, control and non-ASCII bytes */
 			out[o++] = '?';
+			break;
 		}
 		i++;
 	}
