@@ -19,14 +19,15 @@
 
 #include "internal.h"
 
-enum { C_OTHER = 0, C_DIGIT, C_UPPER, C_SEP };
+enum { C_OTHER = 0, C_DIGIT, C_UPPER, C_SEP, C_ESC };
 
-/* Separator-ish: ' ', '.', '-', the bytes of NBSP/narrow NBSP and of the escapes \u00a0 \u202f.
- * A constant table: the daemon scans from several threads. */
+/* Separator-ish: ' ', '.', '-', the bytes of NBSP/narrow NBSP and of the escapes \u00a0 \u202f,
+ * whose letters (C_ESC) count only inside them. A constant table: the daemon scans from several
+ * threads. */
 static const uint8_t cls_table[256] = {
 	['0' ... '9'] = C_DIGIT,
 	['A' ... 'Z'] = C_UPPER,
-	[' '] = C_SEP, ['.'] = C_SEP, ['-'] = C_SEP, ['\\'] = C_SEP, ['u'] = C_SEP, ['a'] = C_SEP, ['f'] = C_SEP,
+	[' '] = C_SEP, ['.'] = C_SEP, ['-'] = C_SEP, ['\\'] = C_SEP, ['u'] = C_ESC, ['a'] = C_ESC, ['f'] = C_ESC,
 	[0xc2] = C_SEP, [0xa0] = C_SEP, [0xe2] = C_SEP, [0x80] = C_SEP, [0xaf] = C_SEP,
 };
 
@@ -36,6 +37,25 @@ static inline bool birth_century(const struct rp_engine *e, int y0, int y1)
 {
 	unsigned v = (unsigned)y0 << 8 | (unsigned)y1;
 	return v >= e->birth_cy_first && v <= e->birth_cy_last && rp_is_digit(y1);
+}
+
+/* The class of byte b at off: 'u', 'a' and 'f' separate only inside \u00a0 and \u202f (hex ids
+ * and words are full of them, and would join digit groups into long regions). */
+static inline int class_at(const struct rp_view *v, uint8_t b, uint64_t off)
+{
+	int k = cls_table[b];
+	if (k == C_ESC) {
+		/* the bytes before it: "\\" for 'u', "\\u00" for 'a', "\\u202" for 'f' */
+		const char *e = b == 'u' ? "\\" : b == 'a' ? "\\u00" : "\\u202";
+		unsigned need = b == 'u' ? 1 : b == 'a' ? 4 : 5;
+		if (off < need)
+			return C_OTHER;
+		for (unsigned j = 1; j <= need; j++)
+			if (view_byte(v, off - j) != (uint8_t)e[need - j])
+				return C_OTHER;
+		return C_SEP;
+	}
+	return k;
 }
 
 /* A group of digits ended at end (exclusive). */
@@ -165,7 +185,7 @@ static inline __attribute__((always_inline)) void close_groups(struct rp_scan_ct
 /* One byte through the region tracker; false once the region is over. */
 static inline __attribute__((always_inline)) bool track_byte(struct rp_scan_ctx *c, struct rp_dscan *ds, uint8_t b, uint64_t off)
 {
-	switch (cls_table[b]) {
+	switch (class_at(&c->v, b, off)) {
 	case C_DIGIT:
 		ds->in_upper = false;
 		if (ds->uprun >= 2)
@@ -507,13 +527,13 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 		start = base + t;
 		while (start > floor) {
 			int b = view_byte(&c->v, start - 1);
-			if (b < 0 || cls_table[b] == C_OTHER)
+			if (b < 0 || class_at(&c->v, (uint8_t)b, start - 1) == C_OTHER)
 				break;
 			start--;
 		}
 		/* Separators before its first digit or capital do not start a region (the tracker
 		 * would stop at the first one and come back here for the next): "à 4500", "n° 2024". */
-		while (start < base + t && cls_table[(uint8_t)view_byte(&c->v, start)] == C_SEP)
+		while (start < base + t && class_at(&c->v, (uint8_t)view_byte(&c->v, start), start) == C_SEP)
 			start++;
 		/* the part of the region still in the history (a value split across feeds) */
 		for (; start < base && !c->stop; start++)
