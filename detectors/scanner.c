@@ -65,9 +65,8 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 	uint32_t g = ds->glen;
 	/* The bytes around the group, read straight from the buffer when they are all in it (the
 	 * usual case: this runs on every group of every region) */
-	uint64_t back = g + 4 > 10 ? g + 4 : 10;
-	const uint8_t *q = end >= v->cur_base && end - v->cur_base >= back && end - v->cur_base < v->cur_len ?
-				   v->cur + (end - v->cur_base) : NULL;
+	uint64_t rel = end - v->cur_base, back = g < 6 ? 10 : g + 4; /* rel wraps when end is older */
+	const uint8_t *q = rel < v->cur_len && rel >= back ? v->cur + rel : NULL;
 #define AT(k) (q ? (int)q[-(long)(k)] : view_byte(v, end - (k))) /* the byte k before end */
 	int after = AT(0);
 
