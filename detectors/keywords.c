@@ -24,12 +24,16 @@ struct kw_def {
 #define WORD 1
 #define ACRO 2
 #define LIT 3 /* a form written out by hand (JSON escape, no accent), same treatment as SUBSTR */
+#define KEY 4 /* a JSON field name, quoted, any case: acronyms are lower case there */
 
 static const struct kw_def builtin_kw[] = {
 	{"NIR", C(KW_NIR), ACRO},
 	{"NSS", C(KW_NIR), ACRO},
 	{"INS", C(KW_NIR), ACRO},
 	{"INSEE", C(KW_NIR), ACRO},
+	{"nir", C(KW_NIR), KEY},
+	{"nss", C(KW_NIR), KEY},
+	{"ins", C(KW_NIR), KEY},
 	{"n° sécu", C(KW_NIR), LIT},
 	{"n\\u00b0 s\\u00e9cu", C(KW_NIR), LIT},
 	{"no secu", C(KW_NIR), LIT},
@@ -46,6 +50,7 @@ static const struct kw_def builtin_kw[] = {
 	{"1.2.250.1.213.1.4.9", C(KW_FHIR_FR), SUBSTR},
 	{"1.2.250.1.213.1.4.13", C(KW_NIR) | C(KW_FHIR_FR), SUBSTR},
 	{"RPPS", C(KW_RPPS), ACRO},
+	{"rpps", C(KW_RPPS), KEY},
 	{"IdNat_PS", C(KW_RPPS), SUBSTR},
 	{"prescripteur", C(KW_RPPS), SUBSTR},
 	{"médecin traitant", C(KW_RPPS), SUBSTR},
@@ -77,9 +82,11 @@ static const struct kw_def builtin_kw[] = {
 	{"CVV", C(KW_CARD), ACRO},
 	{"cryptogramme", C(KW_CARD), SUBSTR},
 	{"NPI", C(KW_NPI), ACRO},
+	{"npi", C(KW_NPI), KEY},
 	{"national provider", C(KW_NPI), SUBSTR},
 	{"provider identifier", C(KW_NPI), SUBSTR},
 	{"SSN", C(KW_SSN), ACRO},
+	{"ssn", C(KW_SSN), KEY},
 	{"DEA", C(KW_DEA), ACRO},
 	{"tél", C(KW_PHONE), WORD},
 	{"tel", C(KW_PHONE), WORD},
@@ -103,11 +110,11 @@ static const struct kw_def builtin_kw[] = {
 	{"date of birth", C(KW_DOB), SUBSTR},
 	{"birth date", C(KW_DOB), SUBSTR},
 	{"birthdate", C(KW_DOB), SUBSTR},
-	/* field names of records sent as JSON: dateOfBirth, date_of_birth, "dob" */
+	/* field names of records sent as JSON */
 	{"dateofbirth", C(KW_DOB), SUBSTR},
 	{"date_of_birth", C(KW_DOB), LIT},
-	{"\"dob\"", C(KW_DOB), LIT},
-	{"\\\"dob\\\"", C(KW_DOB), LIT},
+	{"dob", C(KW_DOB), KEY},
+	{"ddn", C(KW_DOB), KEY},
 	{"born", C(KW_DOB), WORD},
 	{"CIM-10", C(KW_ICD), LIT},
 	{"CIM10", C(KW_ICD), LIT},
@@ -340,18 +347,24 @@ int rp_keywords_build(struct rp_engine *e, const struct rp_engine_config *cfg, c
 		goto fail;
 
 	for (size_t i = 0; i < n_builtin; i++) {
+		const struct kw_def *d = &builtin_kw[i];
+		bool literal = d->mode != WORD && d->mode != ACRO;
 		size_t nv = 1;
-		if (builtin_kw[i].mode == SUBSTR || builtin_kw[i].mode == LIT)
-			nv = variants(builtin_kw[i].text, var);
+		if (d->mode == KEY) {
+			/* "nir": in a JSON object, and \"nir\": in one sent inside a JSON string */
+			nv = 2;
+			snprintf(var[0], VARIANT_LEN, "\"%s\"", d->text);
+			snprintf(var[1], VARIANT_LEN, "\\\"%s\\\"", d->text);
+		} else if (literal) {
+			nv = variants(d->text, var);
+		}
 		for (size_t v = 0; v < nv; v++, k++) {
-			exprs[k] = builtin_kw[i].mode == SUBSTR || builtin_kw[i].mode == LIT
-					   ? literal_regex(var[v])
-					   : keyword_regex(builtin_kw[i].text, true);
+			exprs[k] = literal ? literal_regex(var[v]) : keyword_regex(d->text, true);
 			if (!exprs[k])
 				goto fail;
-			flags[k] = builtin_kw[i].mode == ACRO ? 0 : HS_FLAG_CASELESS;
+			flags[k] = d->mode == ACRO ? 0 : HS_FLAG_CASELESS;
 			ids[k] = PAT_KW_BASE + (unsigned)k;
-			e->kw[k].classes = builtin_kw[i].classes;
+			e->kw[k].classes = d->classes;
 			e->kw[k].custom_class = KW_NONE;
 		}
 	}

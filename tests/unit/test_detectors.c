@@ -86,6 +86,11 @@ static const struct vec vecs[] = {
 	{"{\"id\":42,\"dob\":\"1985-03-12\"}", "date_of_birth", 1, NULL},
 	{"{\"m\":\"{\\\"dob\\\": \\\"1985-03-12\\\"}\"}", "date_of_birth", 1, NULL},
 	{"{\"date_of_birth\": \"12/03/1985\"}", "date_of_birth", 1, NULL},
+	/* acronyms as JSON field names, in lower case: they say what the value is */
+	{"{\"nir\":\"1 51 02 46 102 043\"}", "fr_nir_nokey", 1, NULL},
+	{"{\"patient\":{\"rpps\":\"10003361234\"}}", "fr_rpps", 1, NULL},
+	{"{\"m\":\"{\\\"npi\\\":\\\"1234567893\\\"}\"}", "us_npi", 1, NULL},
+	{"{\"ddn\":\"12/03/1985\"}", "date_of_birth", 1, NULL},
 	{"carte vitale n° 123456789012345678901", "fr_vitale", 1, NULL},
 	{"NIR sans clé 1 51 02 46 102 043", "fr_nir_nokey", 1, "1 51 02 ** *** ***"},
 	/* PDF text that lost its line break: the NIR is glued to the next word */
@@ -132,6 +137,7 @@ static const struct vec vecs[] = {
 	{"tél 06 12 34 56 78", "fr_nir", 0, NULL},
 	{"numéro 750712184 sans contexte", "fr_finess", 0, NULL},
 	{"numéro 10003361234 sans contexte", "fr_rpps", 0, NULL},
+	{"{\"nirvana\":\"10003361234\",\"das\":1}", "fr_rpps", 0, NULL},
 	{"le 12/03/1985 sans mot-clé", "date_of_birth", 0, NULL},
 	{"né le 31/02/1985", "date_of_birth", 0, NULL},
 	{"né le 12/03/1885", "date_of_birth", 0, NULL},
