@@ -4,6 +4,8 @@
 
 Writes DIR/doc_NNNN.txt (French clinician prompts) and DIR/doc_NNNN.json (the same kind of prompt
 wrapped in a genAI chat request, JSON-escaped: accents become \\u00e9, NBSP \\u00a0, newlines \\n)
+and, one document in eight, a patient record as a business application uploads it (JSON with
+lower-case field names, ids, timestamps and order numbers around each identifier);
 and DIR/labels.jsonl: one {"file", "detector", "offset", "length"} per planted identifier, with
 byte offsets in the file. Documents also carry look-alikes that must not be reported: NIRs with a
 wrong key, SIREN/SIRET numbers, phone numbers, order numbers, dates, amounts, and the hard ones:
@@ -282,6 +284,43 @@ def build_doc(rng, json_doc):
     return pieces
 
 
+# A patient record as a business application uploads it: lower-case JSON field names, ids,
+# timestamps, user agents and order numbers around each identifier.
+RECORD_FIELD = {"fr_nir": "nir", "fr_rpps": "rpps", "us_npi": "npi", "iban": "iban", "fr_finess": "finess",
+                "us_ssn": "ssn"}
+
+
+def uuid(rng):
+    h = "%032x" % rng.getrandbits(128)
+    return "%s-%s-4%s-a%s-%s" % (h[:8], h[8:12], h[13:16], h[17:20], h[20:])
+
+
+def iso_time(rng, midnight=False):
+    if midnight:
+        return "%d-%02d-%02dT00:00:00" % (rng.randrange(1930, 2020), rng.randrange(1, 13), rng.randrange(1, 29))
+    return "2026-%02d-%02dT%02d:%02d:%02d.%03dZ" % (rng.randrange(1, 13), rng.randrange(1, 29), rng.randrange(1, 22),
+                                                   rng.randrange(60), rng.randrange(60), rng.randrange(1000))
+
+
+def build_record(rng):
+    """List of (text, detector or None) pieces: a JSON array of records."""
+    pieces = [('{"records":[', None)]
+    for k in range(rng.randrange(1, 4)):
+        det = rng.choice(list(RECORD_FIELD))
+        value = MAKERS[det](rng, True) if det != "fr_nir" else "".join(nir_parts(rng))
+        pieces.append(('%s{"id":"%s","createdAt":"%s","updatedBy":"%s","patient":{"nom":"%s","prenom":"%s",'
+                       '"dateNaissance":"%s"},"%s":"' % (
+                           "," if k else "", uuid(rng), iso_time(rng), uuid(rng), json.dumps(rng.choice(NAMES))[1:-1],
+                           json.dumps(rng.choice(FIRST))[1:-1], iso_time(rng, True),
+                           RECORD_FIELD[det]), None))
+        pieces.append((value, det))
+        pieces.append(('","orderId":"%08d","ts":%d,"items":%d,"ua":"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) '
+                       'Gecko/20100101 Firefox/128.0"}' % (
+                           rng.randrange(10**8), 1790000000000 + rng.randrange(10**10), rng.randrange(1, 40)), None))
+    pieces.append(("]}\n", None))
+    return pieces
+
+
 def encode(pieces, json_doc):
     out = b""
     labels = []
@@ -310,7 +349,10 @@ def main():
         for i in range(args.docs):
             json_doc = i % 2 == 1
             name = os.path.join(args.outdir, "doc_%04d.%s" % (i, "json" if json_doc else "txt"))
-            data, labels = encode(build_doc(rng, json_doc), json_doc)
+            if i % 8 == 7:
+                data, labels = encode(build_record(rng), False)
+            else:
+                data, labels = encode(build_doc(rng, json_doc), json_doc)
             with open(name, "wb") as f:
                 f.write(data)
             for det, off, length in labels:
