@@ -232,6 +232,12 @@ cleanup:
 	return r;
 }
 
+/* The first two digits of a year as bytes, the first one high: 1985 -> '1' << 8 | '9'. */
+static unsigned century_as_written(int year)
+{
+	return (unsigned)('0' + year / 1000 % 10) << 8 | (unsigned)('0' + year / 100 % 10);
+}
+
 int rp_engine_new(const struct rp_engine_config *cfg, struct rp_engine **out, char *err, size_t errlen)
 {
 	struct rp_engine *e = NULL;
@@ -269,8 +275,8 @@ int rp_engine_new(const struct rp_engine_config *cfg, struct rp_engine **out, ch
 		return -ENOMEM;
 	e->window = cfg->context_window ? cfg->context_window : RP_DEFAULT_WINDOW;
 	e->now_year = gmtime_r(&now, &tm) ? tm.tm_year + 1900 : 2025;
-	e->birth_cy_first = (unsigned)('0' + (e->now_year - 120) / 1000 % 10) << 8 | (unsigned)('0' + (e->now_year - 120) / 100 % 10);
-	e->birth_cy_last = (unsigned)('0' + e->now_year / 1000 % 10) << 8 | (unsigned)('0' + e->now_year / 100 % 10);
+	e->birth_cy_first = century_as_written(e->now_year - 120);
+	e->birth_cy_last = century_as_written(e->now_year);
 	e->n_det = RP_DET__BUILTIN + (unsigned)cfg->n_custom;
 	e->n_classes = KW__BUILTIN + (unsigned)cfg->n_custom;
 	rp_builtin_info(e->det, e->window);

@@ -36,13 +36,12 @@ size_t rp_mask_count_sig(const uint8_t *raw, size_t raw_len)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < raw_len;) {
-		uint8_t k = mask_class[raw[i]];
-		if (k == M_SEPN) {
-			size_t sl = rp_sep_len_fwd(raw + i, raw_len - i);
-			i += sl ? sl : 1;
+		size_t sl = sep_at(raw, raw_len, i);
+		if (sl > 0) {
+			i += sl;
 			continue;
 		}
-		n += k == M_SIG;
+		n += mask_class[raw[i]] == M_SIG;
 		i++;
 	}
 	return n;

@@ -295,24 +295,25 @@ def uuid(rng):
     return "%s-%s-4%s-a%s-%s" % (h[:8], h[8:12], h[13:16], h[17:20], h[20:])
 
 
-def iso_time(rng, midnight=False):
-    if midnight:
-        return "%d-%02d-%02dT00:00:00" % (rng.randrange(1930, 2020), rng.randrange(1, 13), rng.randrange(1, 29))
+def iso_time(rng):
     return "2026-%02d-%02dT%02d:%02d:%02d.%03dZ" % (rng.randrange(1, 13), rng.randrange(1, 29), rng.randrange(1, 22),
                                                    rng.randrange(60), rng.randrange(60), rng.randrange(1000))
 
 
 def build_record(rng):
-    """List of (text, detector or None) pieces: a JSON array of records."""
+    """List of (text, detector or None) pieces: a JSON array of records. The birth date is stored
+    as a date-time at midnight (labelled: its date part), the record's own times are not."""
     pieces = [('{"records":[', None)]
     for k in range(rng.randrange(1, 4)):
         det = rng.choice(list(RECORD_FIELD))
         value = MAKERS[det](rng, True) if det != "fr_nir" else "".join(nir_parts(rng))
+        birth = "%d-%02d-%02d" % (rng.randrange(1930, 2020), rng.randrange(1, 13), rng.randrange(1, 29))
         pieces.append(('%s{"id":"%s","createdAt":"%s","updatedBy":"%s","patient":{"nom":"%s","prenom":"%s",'
-                       '"dateNaissance":"%s"},"%s":"' % (
+                       '"dateNaissance":"' % (
                            "," if k else "", uuid(rng), iso_time(rng), uuid(rng), json.dumps(rng.choice(NAMES))[1:-1],
-                           json.dumps(rng.choice(FIRST))[1:-1], iso_time(rng, True),
-                           RECORD_FIELD[det]), None))
+                           json.dumps(rng.choice(FIRST))[1:-1]), None))
+        pieces.append((birth, "date_of_birth"))
+        pieces.append(('T00:00:00"},"%s":"' % RECORD_FIELD[det], None))
         pieces.append((value, det))
         pieces.append(('","orderId":"%08d","ts":%d,"items":%d,"ua":"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) '
                        'Gecko/20100101 Firefox/128.0"}' % (

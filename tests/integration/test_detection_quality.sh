@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Detection quality on a labelled, generated corpus: French clinician prompts (plain and wrapped in
-# JSON chat requests) with valid identifiers and look-alikes. `rempart scan --json` must reach
-# precision >= 0.99 and recall >= 0.97 for each checksum detector.
+# JSON chat requests, and patient records as applications upload them) with valid identifiers and
+# look-alikes. `rempart scan --json` must reach precision >= 0.99 and recall >= 0.97 for each
+# checksum detector, and for birth dates in the records (stored as date-times, among timestamps).
 set -euo pipefail
 
 SRC=${REMPART_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -41,9 +42,11 @@ for f in findings:
 
 failed = False
 print("%-12s %6s %6s %6s %9s %7s" % ("detector", "labels", "found", "fp", "precision", "recall"))
-for det in CHECKSUM:
+# Birth dates are labelled in the records only (prose has dates of every kind, unlabelled).
+record_files = {l["file"] for l in labels if l["detector"] == "date_of_birth"}
+for det in CHECKSUM + ["date_of_birth"]:
     labs = [l for l in labels if l["detector"] == det]
-    fnd = [f for f in findings if f["detector"] == det]
+    fnd = [f for f in findings if f["detector"] == det and (det != "date_of_birth" or f["file"] in record_files)]
     tp_findings = [f for f in fnd if any(overlaps(f, l) for l in by_key[(f["file"], det)])]
     hit = set()
     for f in tp_findings:
