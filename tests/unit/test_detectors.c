@@ -155,6 +155,9 @@ static const struct vec vecs[] = {
 	{"date de naissance 2185-03-12", "date_of_birth", 0, NULL},
 	{"DOB updated at 2024-03-15T12:34:56Z", "date_of_birth", 0, NULL}, /* an event's time */
 	{"CIM-10: C09AA05", "icd10", 0, NULL},
+	/* the user agent of every Linux browser, next to a diagnosis; an external cause is still one */
+	{"diagnostic F32 User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0)", "icd10", 1, NULL},
+	{"diagnostic : X11; hospitalisation", "icd10", 1, NULL},
 	{"ref ZZ2951099126111930", "fr_nir", 0, NULL},
 	{"lot 2951099126111930ABC", "fr_nir", 0, NULL},
 	{"code 295109912611194POSTE", "fr_nir", 0, NULL},
