@@ -175,6 +175,8 @@ struct rp_side {
 	uint8_t n_pending;
 	bool run_deferred;     /* a digit run ended at a feed boundary, decision needs more bytes */
 	bool code_deferred;    /* same for an ICD-10 code ("E11" then ".9" in the next feed) */
+	uint8_t time_left;     /* a date-time's hour ended this many bytes before the feed and its
+				* minutes had not arrived (rp_time_deferred); 0: none */
 	bool cda_done, fhir_done, hl7_done, dicom_done;
 };
 
@@ -406,6 +408,7 @@ static inline uint64_t rp_kw_reach(const struct rp_engine *e, uint32_t cls)
 int rp_on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx);
 /* A digit run whose end could not be decided at the previous feed boundary. */
 void rp_deferred_run(struct rp_scan_ctx *c);
+void rp_time_deferred(struct rp_scan_ctx *c);
 /* digits.c */
 /* 1: handled (or rejected), 0: run continues, -1: undecidable yet (streaming) */
 /* glued: the run is glued to a letter after it, only a NIR ending it counts */

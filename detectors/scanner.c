@@ -58,6 +58,49 @@ static inline int class_at(const struct rp_view *v, uint8_t b, uint64_t off)
 	return k;
 }
 
+/* After the hour of a date-time (end): are its minutes and seconds, where present, zero? A
+ * birth date stored as a date-time is midnight ("T00:00:00", "T23:00:00.000Z"); an event's
+ * timestamp rarely is. 1: yes, 0: no, -1: not arrived yet. */
+static int zero_time_after(const struct rp_view *v, uint64_t end)
+{
+	for (unsigned k = 0; k < 2; k++, end += 3) {
+		int colon = view_byte(v, end), m0, m1;
+		if (colon == VB_FUTURE)
+			return -1;
+		if (colon != ':')
+			return 1;
+		m0 = view_byte(v, end + 1);
+		m1 = view_byte(v, end + 2);
+		if ((m0 >= 0 && m0 != '0') || (m1 >= 0 && m1 != '0'))
+			return 0;
+		if (m0 == VB_FUTURE || m1 == VB_FUTURE)
+			return -1;
+		if (m0 < 0 || m1 < 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* A midnight date-time whose hour ended at end: a birth date ("1985-03-12T00:00:00"), or its
+ * minutes are still to come: decided on the next feed. */
+static void midnight_date(struct rp_scan_ctx *c, uint64_t end)
+{
+	int z = zero_time_after(&c->v, end);
+	if (z > 0)
+		rp_date(c, PAT_DATE_ISO, end - 3);
+	else if (z < 0)
+		c->side->time_left = (uint8_t)(c->v.cur_base + c->v.cur_len - end);
+}
+
+void rp_time_deferred(struct rp_scan_ctx *c)
+{
+	uint8_t left = c->side->time_left;
+	if (!left || c->v.cur_base < left)
+		return;
+	c->side->time_left = 0;
+	midnight_date(c, c->v.cur_base - left);
+}
+
 /* A group of digits ended at end (exclusive). */
 static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t end)
 {
@@ -130,7 +173,7 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		/* "1985-03-12T00:00:00", "1985-03-11T23:00:00.000Z": a birth date stored as a
 		 * date-time, at midnight local time or midnight in France converted to UTC; other
 		 * hours are events' times */
-		rp_date(c, PAT_DATE_ISO, end - 3);
+		midnight_date(c, end);
 	}
 #undef AT
 }

@@ -83,6 +83,7 @@ static const struct vec vecs[] = {
 	{"{\"c\":\"CIM-10 (\\u00e9pisode) F32.1\"}", "icd10", 1, NULL},
 	{"DOB: 1985-03-12T00:00:00Z", "date_of_birth", 1, "1985-**-**"},
 	{"{\"dateOfBirth\":\"1985-03-11T23:00:00.000Z\"}", "date_of_birth", 1, NULL},
+	{"{\"dob\":\"1985-03-12T00:00\"}", "date_of_birth", 1, NULL},
 	{"{\"id\":42,\"dob\":\"1985-03-12\"}", "date_of_birth", 1, NULL},
 	{"{\"m\":\"{\\\"dob\\\": \\\"1985-03-12\\\"}\"}", "date_of_birth", 1, NULL},
 	{"{\"date_of_birth\": \"12/03/1985\"}", "date_of_birth", 1, NULL},
@@ -155,6 +156,9 @@ static const struct vec vecs[] = {
 	{"date de naissance 2185-03-12", "date_of_birth", 0, NULL},
 	{"DOB updated at 2024-03-15T12:34:56Z", "date_of_birth", 0, NULL}, /* an event's time */
 	{"CIM-10: C09AA05", "icd10", 0, NULL},
+	/* an event's time, not midnight: no birth date even beside the keyword */
+	{"{\"dob\":\"2001-03-12T00:17:02.112Z\"}", "date_of_birth", 0, NULL},
+	{"{\"dob\":\"2001-03-12T23:00:41Z\"}", "date_of_birth", 0, NULL},
 	/* the user agent of every Linux browser, next to a diagnosis; an external cause is still one */
 	{"diagnostic F32 User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0)", "icd10", 1, NULL},
 	{"diagnostic : X11; hospitalisation", "icd10", 1, NULL},
