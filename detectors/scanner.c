@@ -140,7 +140,11 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 			rp_dea(c, end);
 		/* ICD-10 "F32", "E1165" (a word of its own: not the T of "2026-03-15T12"), or the part
 		 * after the dot of "F32.1" */
-		if ((g >= 2 && g <= 6 && rp_is_upper(b1) &&
+		/* "(X11; Linux x86_64" is the platform token of every Linux browser's user agent, in
+		 * each request's headers and in telemetry, not a code: its context search cost a
+		 * fifth of the time spent on API traffic */
+		bool user_agent = g == 2 && b1 == 'X' && b2 == '(' && after == ';' && AT(1) == '1' && AT(2) == '1';
+		if ((g >= 2 && g <= 6 && rp_is_upper(b1) && !user_agent &&
 		     (!rp_is_word(b2) || rp_view_boundary_before(v, gs - 1))) ||
 		    (g <= 4 && b1 == '.' && gs >= 4 && rp_is_upper(AT(g + 4)))) {
 			if (rp_code(c, PAT_ICD10, end) == -1) {

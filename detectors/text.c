@@ -306,11 +306,6 @@ int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		/* the ATC shape (4th char a letter, 7 chars) is never an ICD-10 code */
 		if (len == 7 && rp_is_upper(cand[3]) && rp_is_upper(cand[4]) && rp_is_digit(cand[5]) && rp_is_digit(cand[6]))
 			return 1;
-		/* "(X11; Linux x86_64": the platform token of every Linux browser's user agent, in
-		 * each request's headers and in telemetry; its context search cost a fifth of the
-		 * time spent on API traffic */
-		if (len == 3 && memcmp(cand, "X11", 3) == 0 && view_byte(v, end - 4) == '(' && view_byte(v, end) == ';')
-			return 1;
 		rp_candidate(c, RP_DET_ICD10, end - len, len, &(struct rp_evidence){cand, len, 1, 0, NULL});
 		return 1;
 	}
