@@ -551,6 +551,24 @@ size_t rp_scan_trigger_walk(const uint8_t *p, size_t n, bool sse2, unsigned jump
 	return k;
 }
 
+/*
+ * Digits glued to a lower-case letter ("3fa85f64", "csrf=9d41b7c2", base64): a token, not a value,
+ * which starts at a word boundary (rp_view_boundary_before: only a JSON escape such as "\n" or
+ * "\u00e9" may precede it). t is a trigger: four digits there start a run (the search never
+ * resumes inside one). Near the start of the data the letter may belong to an escape begun before
+ * it: tracked as usual.
+ */
+static inline bool glued_token(const uint8_t *p, size_t n, size_t t)
+{
+	if (t < 6 || t + 4 > n || p[t - 1] < 'a' || p[t - 1] > 'z' || cls_table[p[t + 3]] != C_DIGIT ||
+	    cls_table[p[t]] != C_DIGIT || cls_table[p[t + 1]] != C_DIGIT || cls_table[p[t + 2]] != C_DIGIT)
+		return false;
+	for (size_t k = 2; k <= 6; k++)
+		if (p[t - k] == '\\')
+			return false;
+	return true;
+}
+
 void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 {
 	struct rp_dscan *ds = &c->side->ds;
@@ -566,6 +584,12 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 		uint64_t start, floor;
 		if (t >= n)
 			break;
+		if (glued_token(p, n, t)) {
+			/* skip its digits: a later group of the same region still walks back here */
+			for (i = t + 4; i < n && cls_table[p[i]] == C_DIGIT;)
+				i++;
+			continue;
+		}
 		/* back to the region's start, never into bytes already tracked */
 		floor = ds->tracked_to;
 		if (base + t > RP_TAIL && floor < base + t - RP_TAIL)

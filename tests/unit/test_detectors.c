@@ -61,6 +61,9 @@ static const struct vec vecs[] = {
 	{"{\"msg\":\"iban DE89370400440532013000\"}", "iban", 1, NULL},
 	{"payé avec la carte 4111 1111 1111 1111 hier", "credit_card", 1, "4111 **** **** 1111"},
 	{"amex 3782 822463 10005", "credit_card", 1, NULL},
+	/* digits after a JSON escape start a value; digits glued to a letter are a token */
+	{"{\"c\":\"carte :\\n4111111111111111\\u00e94111111111111111\"}", "credit_card", 2, NULL},
+	{"{\"token\":\"f3a94111111111111111\",\"csrf\":\"e4111111111111111 4111\"}", "credit_card", 0, NULL},
 	{"Le prescripteur (RPPS 10003361234) a signé", "fr_rpps", 1, "10*******34"},
 	{"IdNat_PS 810003361234", "fr_rpps", 1, NULL},
 	{"établissement FINESS 750712184", "fr_finess", 1, "75*****84"},
