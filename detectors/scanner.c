@@ -82,7 +82,8 @@ static int zero_time_after(const struct rp_view *v, uint64_t end)
 }
 
 /* A midnight date-time whose hour ended at end: a birth date ("1985-03-12T00:00:00"), or its
- * minutes are still to come: decided on the next feed. */
+ * minutes are still to come: decided on the next feed. (The byte after the hour is always there:
+ * it is what ended the group, so time_left is at least 1.) */
 static void midnight_date(struct rp_scan_ctx *c, uint64_t end)
 {
 	int z = zero_time_after(&c->v, end);
@@ -138,12 +139,12 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		int b1 = AT(g + 1), b2 = gs >= 2 ? AT(g + 2) : -1;
 		if ((g == 7 && rp_is_upper(b1) && (rp_is_upper(b2))) || (g == 8 && rp_is_upper(b1)))
 			rp_dea(c, end);
-		/* ICD-10 "F32", "E1165" (a word of its own: not the T of "2026-03-15T12"), or the part
-		 * after the dot of "F32.1" */
 		/* "(X11; Linux x86_64" is the platform token of every Linux browser's user agent, in
 		 * each request's headers and in telemetry, not a code: its context search cost a
 		 * fifth of the time spent on API traffic */
 		bool user_agent = g == 2 && b1 == 'X' && b2 == '(' && after == ';' && AT(1) == '1' && AT(2) == '1';
+		/* ICD-10 "F32", "E1165" (a word of its own: not the T of "2026-03-15T12"), or the part
+		 * after the dot of "F32.1" */
 		if ((g >= 2 && g <= 6 && rp_is_upper(b1) && !user_agent &&
 		     (!rp_is_word(b2) || rp_view_boundary_before(v, gs - 1))) ||
 		    (g <= 4 && b1 == '.' && gs >= 4 && rp_is_upper(AT(g + 4)))) {
