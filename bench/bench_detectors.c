@@ -407,6 +407,28 @@ static int measure(const struct rp_engine *e, struct rp_scratch *s, const char *
 	return sink == 42 ? 1 : 0;
 }
 
+/* What flows cost between bursts: the daemon flushes a flow once its writer pauses. */
+struct idle {
+	size_t total, worst, n;
+};
+
+static int idle_state(const struct rp_engine *e, struct rp_scratch *s, const char *buf, size_t size, struct idle *idle)
+{
+	for (size_t off = 0; off + CHUNK <= size && idle->n < 256; off += size / 256, idle->n++) {
+		struct rp_stream *st = NULL;
+		size_t m;
+		if (rp_stream_open(e, &st) < 0)
+			return -1;
+		rp_stream_feed(st, s, buf + off, CHUNK, NULL, NULL);
+		rp_stream_flush(st, s, NULL, NULL);
+		m = rp_stream_memory(st);
+		idle->total += m;
+		idle->worst = m > idle->worst ? m : idle->worst;
+		rp_stream_close(st, s, NULL, NULL);
+	}
+	return 0;
+}
+
 static const struct {
 	const char *name, *what;
 	char *(*make)(size_t size, unsigned *planted);
@@ -430,7 +452,7 @@ int main(int argc, char **argv)
 	char *buf;
 	double t;
 	int r;
-	size_t idle_total = 0, idle_worst = 0, idle_n = 0;
+	struct idle idle = {0, 0, 0};
 
 	if (argc > 1)
 		mib = strtoul(argv[1], NULL, 10);
@@ -462,20 +484,9 @@ int main(int argc, char **argv)
 		printf("\n== %s: %zu MiB, %s (%u identifiers planted)\n", corpora[k].name, mib, corpora[k].what, planted);
 		if (measure(e, s, buf, size, repeat) < 0)
 			return 1;
-		/* what flows cost between bursts (the daemon flushes a flow once its writer pauses),
-		 * on the text densest in values */
-		for (size_t off = 0; k == 0 && off + CHUNK <= size && idle_n < 256; off += size / 256, idle_n++) {
-			struct rp_stream *st = NULL;
-			size_t m;
-			if (rp_stream_open(e, &st) < 0)
-				return 1;
-			rp_stream_feed(st, s, buf + off, CHUNK, NULL, NULL);
-			rp_stream_flush(st, s, NULL, NULL);
-			m = rp_stream_memory(st);
-			idle_total += m;
-			idle_worst = m > idle_worst ? m : idle_worst;
-			rp_stream_close(st, s, NULL, NULL);
-		}
+		/* idle flows on the text densest in values */
+		if (k == 0 && idle_state(e, s, buf, size, &idle) < 0)
+			return 1;
 		free(buf);
 	}
 
@@ -484,7 +495,7 @@ int main(int argc, char **argv)
 	printf("  library side state, busy flow   : %zu bytes at most (history: context window + %d B, %d pending findings)\n",
 	       rp_engine_stream_side_size(e), RP_TAIL, RP_PENDING_MAX);
 	printf("  whole state per idle flow       : %zu bytes mean, %zu worst (after rp_stream_flush, "
-	       "Hyperscan's included; %zu flows of the dense text)\n", idle_n ? idle_total / idle_n : 0, idle_worst, idle_n);
+	       "Hyperscan's included; %zu flows of the dense text)\n", idle.n ? idle.total / idle.n : 0, idle.worst, idle.n);
 	printf("  scratch per thread              : %zu bytes\n", rp_scratch_size(s));
 	rp_scratch_free(s);
 	rp_engine_free(e);

@@ -64,19 +64,18 @@ static inline int class_at(const struct rp_view *v, uint8_t b, uint64_t off)
 static int zero_time_after(const struct rp_view *v, uint64_t end)
 {
 	for (unsigned k = 0; k < 2; k++, end += 3) {
-		int colon = view_byte(v, end), m0, m1;
+		int colon = view_byte(v, end);
 		if (colon == VB_FUTURE)
 			return -1;
 		if (colon != ':')
 			return 1;
-		m0 = view_byte(v, end + 1);
-		m1 = view_byte(v, end + 2);
-		if ((m0 >= 0 && m0 != '0') || (m1 >= 0 && m1 != '0'))
-			return 0;
-		if (m0 == VB_FUTURE || m1 == VB_FUTURE)
-			return -1;
-		if (m0 < 0 || m1 < 0)
-			return 0;
+		for (unsigned j = 1; j <= 2; j++) {
+			int b = view_byte(v, end + j);
+			if (b == VB_FUTURE)
+				return -1;
+			if (b != '0')
+				return 0;
+		}
 	}
 	return 1;
 }
@@ -555,9 +554,10 @@ size_t rp_scan_trigger_walk(const uint8_t *p, size_t n, bool sse2, unsigned jump
 /*
  * Digits glued to a lower-case letter ("3fa85f64", "csrf=9d41b7c2", base64): a token, not a value,
  * which starts at a word boundary (rp_view_boundary_before: only a JSON escape such as "\n" or
- * "\u00e9" may precede it). t is a trigger: four digits there start a run (the search never
- * resumes inside one). Near the start of the data the letter may belong to an escape begun before
- * it: tracked as usual.
+ * "\u00ea" may precede it). t is a trigger: four digits there start a run (the search never
+ * resumes inside one). Not rp_view_boundary_before itself: near the start of the data the trigger
+ * may sit on the hex digits of an escape begun in the previous feed, which the trigger search
+ * could not see; any backslash close before keeps the digits, and so do the first six bytes.
  */
 static inline bool glued_token(const uint8_t *p, size_t n, size_t t)
 {
