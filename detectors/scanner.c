@@ -570,6 +570,54 @@ static inline bool glued_token(const uint8_t *p, size_t n, size_t t)
 	return true;
 }
 
+/*
+ * Regions that yield nothing, recognised at their trigger (t, where the region starts: the byte
+ * before is of no class) and skipped without tracking: on API and telemetry traffic they are most
+ * regions, and tracking one costs several hundred instructions. Returns the index to resume at,
+ * or 0. Both shapes follow from group_end's rules, which a region of that shape never reaches:
+ *  - a lone group of 4 to 8 digits between bytes of no class ("session":69362845,): too short for
+ *    a digit run, and no date unless '/', '|', a tab or a newline comes before it;
+ *  - an event's ISO date-time, "2026-03-15T12:" whose hour is not one of a birth date's (00, 22,
+ *    23: see midnight_date).
+ */
+static inline size_t inert_region(const uint8_t *p, size_t n, size_t t)
+{
+	uint8_t b = t ? p[t - 1] : 0;
+	size_t e = t;
+
+	if (!t || cls_table[b] != C_OTHER || b == '/' || b == '|' || b == '\t' || b == '\n')
+		return 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (t + 9 <= n) {
+		/* the digits among the next 8 bytes at once: a byte is a digit when, xor '0', its high
+		 * nibble is 0 and its low nibble plus 6 does not carry */
+		uint64_t x, nd;
+		memcpy(&x, p + t, 8);
+		x ^= 0x3030303030303030ull;
+		nd = (x & 0xf0f0f0f0f0f0f0f0ull) | (((x & 0x0f0f0f0f0f0f0f0full) + 0x0606060606060606ull) & 0x1010101010101010ull);
+		/* little-endian: the first non-digit is the lowest non-zero byte */
+		e += nd ? (size_t)__builtin_ctzll(nd) / 8 : 8 + (cls_table[p[t + 8]] == C_DIGIT);
+	} else
+#endif
+	{
+		while (e < n && cls_table[p[e]] == C_DIGIT)
+			e++;
+	}
+	if (e >= n)
+		return 0;
+	if (e - t >= 4 && e - t <= 8 && cls_table[p[e]] == C_OTHER)
+		return e;
+	/* DDDD-DD-DDTHH: */
+	if (e - t == 4 && t + 14 <= n && p[t + 4] == '-' && p[t + 7] == '-' && p[t + 10] == 'T' && p[t + 13] == ':' &&
+	    cls_table[p[t + 5]] == C_DIGIT && cls_table[p[t + 6]] == C_DIGIT && cls_table[p[t + 8]] == C_DIGIT &&
+	    cls_table[p[t + 9]] == C_DIGIT && cls_table[p[t + 11]] == C_DIGIT && cls_table[p[t + 12]] == C_DIGIT) {
+		uint8_t h0 = p[t + 11], h1 = p[t + 12];
+		if (!((h0 == '0' && h1 == '0') || (h0 == '2' && (h1 == '2' || h1 == '3'))))
+			return t + 13;
+	}
+	return 0;
+}
+
 void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 {
 	struct rp_dscan *ds = &c->side->ds;
@@ -589,6 +637,11 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 			/* skip its digits: a later group of the same region still walks back here */
 			for (i = t + 4; i < n && cls_table[p[i]] == C_DIGIT;)
 				i++;
+			continue;
+		}
+		size_t skip = inert_region(p, n, t);
+		if (skip) {
+			i = skip;
 			continue;
 		}
 		/* back to the region's start, never into bytes already tracked */

@@ -90,6 +90,13 @@ static const struct vec vecs[] = {
 	{"{\"id\":42,\"dob\":\"1985-03-12\"}", "date_of_birth", 1, NULL},
 	{"{\"m\":\"{\\\"dob\\\": \\\"1985-03-12\\\"}\"}", "date_of_birth", 1, NULL},
 	{"{\"date_of_birth\": \"12/03/1985\"}", "date_of_birth", 1, NULL},
+	/* beside the regions skipped at their trigger (scanner.c, inert_region): a year after a tab
+	 * or a newline, a birth date-time after an event's one, a number after a lone one */
+	{"Patiente née le 12 mars\t1985, à Lyon", "date_of_birth", 1, NULL},
+	{"Patiente née le 12 mars\n1985, à Lyon", "date_of_birth", 1, NULL},
+	{"{\"ts\":\"2026-03-15T12:34:56Z\",\"birthDate\":\"1985-03-12T00:00:00Z\"}", "date_of_birth", 1, NULL},
+	{"{\"session\":69362845,\"rpps\":\"10003361234\"}", "fr_rpps", 1, NULL},
+	{"{\"session\":69362845,\"nir\":\"295109912611193\"}", "fr_nir", 1, NULL},
 	/* acronyms as JSON field names, in lower case: they say what the value is */
 	{"{\"nir\":\"1 51 02 46 102 043\"}", "fr_nir_nokey", 1, NULL},
 	{"{\"patient\":{\"rpps\":\"10003361234\"}}", "fr_rpps", 1, NULL},
