@@ -289,6 +289,7 @@ void rp_deferred_run(struct rp_scan_ctx *c)
 	if (c->side->code_deferred && rp_code(c, PAT_ICD10, c->side->code_end) != -1)
 		c->side->code_deferred = false;
 	rp_time_deferred(c);
+	rp_email_deferred(c);
 }
 
 static bool nir_char(int b)

@@ -75,8 +75,7 @@ enum rp_kw_class {
 /* Hyperscan pattern ids; DATE_NUM, DATE_ISO, DATE_TXT, ICD10 and ATC only select a handler for
  * the digit scanner (they are not in the databases). */
 enum rp_pattern_id {
-	PAT_EMAIL = 1,
-	PAT_DATE_NUM,
+	PAT_DATE_NUM = 1,
 	PAT_DATE_ISO,
 	PAT_DATE_TXT,
 	PAT_ICD10,
@@ -173,11 +172,13 @@ struct rp_side {
 	uint64_t cda_root;     /* end of the latest "<ClinicalDocument", RP_NEVER */
 	uint64_t cda_ns;       /* end of the latest "urn:hl7-org:v3", RP_NEVER */
 	uint8_t n_pending;
-	bool run_deferred;     /* a digit run ended at a feed boundary, decision needs more bytes */
-	bool code_deferred;    /* same for an ICD-10 code ("E11" then ".9" in the next feed) */
 	uint8_t time_left;     /* a date-time's hour ended this many bytes before the feed and its
 				* minutes had not arrived (rp_time_deferred); 0: none */
-	bool cda_done, fhir_done, hl7_done, dicom_done;
+	uint8_t email_left;    /* an e-mail's '@' was this many bytes before the feed and its domain
+				* ran to the end of it (rp_email_at); 0: none */
+	bool run_deferred : 1; /* a digit run ended at a feed boundary, decision needs more bytes */
+	bool code_deferred : 1; /* same for an ICD-10 code ("E11" then ".9" in the next feed) */
+	bool cda_done : 1, fhir_done : 1, hl7_done : 1, dicom_done : 1;
 };
 
 /*
@@ -417,7 +418,9 @@ void rp_nir_corsica(struct rp_scan_ctx *c, uint64_t end);
 /* text.c */
 void rp_iban(struct rp_scan_ctx *c, uint64_t end);
 void rp_dea(struct rp_scan_ctx *c, uint64_t end);
-void rp_email(struct rp_scan_ctx *c, uint64_t end);
+int rp_email_at(struct rp_scan_ctx *c, uint64_t at);
+void rp_email_defer(struct rp_scan_ctx *c, uint64_t at);
+void rp_email_deferred(struct rp_scan_ctx *c);
 void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
 /* -1 when the bytes after end (still to come) decide */
 int rp_code(struct rp_scan_ctx *c, unsigned pat, uint64_t end);

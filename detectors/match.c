@@ -13,14 +13,7 @@ int rp_on_match(unsigned int id, unsigned long long from, unsigned long long to,
 	if (id >= PAT_CUSTOM_BASE) {
 		rp_custom(c, id - PAT_CUSTOM_BASE, c->hs_base + from, end);
 	} else {
-		switch (id) {
-		case PAT_EMAIL:
-			rp_email(c, end);
-			break;
-		default:
-			rp_marker(c, id, end);
-			break;
-		}
+		rp_marker(c, id, end);
 	}
 	return c->stop ? 1 : 0;
 }

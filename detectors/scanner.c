@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The digit scanner: finds where groups of digits end and hands those ends to the validators
- * (digit runs, Corsican NIR, IBAN, DEA, ICD-10/ATC codes, numeric dates).
+ * (digit runs, Corsican NIR, IBAN, DEA, ICD-10/ATC codes, numeric dates); and the '@' of e-mail
+ * addresses, which its windows see for a few instructions (patterns.c says why not Hyperscan).
  *
  * Why not Hyperscan: digits are everywhere in clinical text (doses, dates, lab values), and the
  * generic "digits with separators" and "letter + digits" patterns have no literal factor for
@@ -301,8 +302,9 @@ static size_t run_region(struct rp_scan_ctx *c, struct rp_dscan *ds, const uint8
 }
 
 /*
- * Where could a value be? Most digits in clinical text are doses, ages, lab values and dates'
- * day and month: they never start the tracker. A position triggers it when it starts
+ * Where could a value be? Every '@' (an e-mail address: text.c, rp_email_at). Most digits in
+ * clinical text are doses, ages, lab values and dates' day and month: they never start the
+ * tracker. A position triggers it when it starts
  *  - four digits in a row ("1985", "4111", "10003361234", "2024-118734"),
  *  - short groups of digits split by single separators: pair, separator, pair, separator, digit
  *    ("06 12 34 56 78", "2 95 10 99 126 111 93", "123-45-6789"), or four lone digits ("1 9 5 0"),
@@ -340,14 +342,14 @@ struct trig {
  */
 #define WINDOW_RULES(DIGITS, UPPER, LOWER, EQ, MBLEAD, HIGH)                                        \
 	do {                                                                                       \
-		uint64_t D = DIGITS();                                                             \
+		uint64_t D = DIGITS(), at = EQ('@');                                               \
 		if (!(D & (EVAL_BITS | EVAL_BITS << 1)))                                           \
-			return 0;                                                                  \
+			return at & EVAL_BITS;                                                     \
 		uint64_t bs = EQ('\\'), esc = bs ? bs & (EQ('u') >> 1) : 0;                         \
 		uint64_t hex = (esc << 2) | (esc << 3) | (esc << 4) | (esc << 5);                  \
 		uint64_t a = D & ~hex;                                                             \
 		if (!a)                                                                            \
-			return 0;                                                                  \
+			return at & EVAL_BITS;                                                     \
 		uint64_t b = a >> 1, c = a >> 2, d = a >> 3, e = a >> 4, g = a >> 6;               \
 		uint64_t U = UPPER(), pair = a & b, cap = U & ~hex & b;                            \
 		uint64_t t = pair & c & d, mb = esc;                  /* four in a row */          \
@@ -376,7 +378,7 @@ struct trig {
 			t |= (pair & (S >> 2) & (pair >> 3) & (S >> 5) & g) |                      \
 			     (a & (S >> 1) & c & (S >> 3) & e & (S >> 5) & g);                     \
 		}                                                                                  \
-		return t & EVAL_BITS;                                                              \
+		return (t | at) & EVAL_BITS;                                                       \
 	} while (0)
 
 /* lo <= v <= lo + span: v - lo, moved into the signed range, is below span - 127 */
@@ -518,7 +520,7 @@ static size_t next_trigger(const uint8_t *p, size_t n, size_t i, struct trig *tc
 	/* portable: every digit or capital starts the tracker */
 	(void)tc;
 	for (; i < n; i++)
-		if (cls_table[p[i]] == C_DIGIT || cls_table[p[i]] == C_UPPER)
+		if (cls_table[p[i]] == C_DIGIT || cls_table[p[i]] == C_UPPER || p[i] == '@')
 			return i;
 	return n;
 #endif
@@ -618,6 +620,20 @@ static inline size_t inert_region(const uint8_t *p, size_t n, size_t t)
 	return 0;
 }
 
+/* The '@' at offset at: an e-mail address, decided on the next feed when its domain goes on there. */
+static void email_at(struct rp_scan_ctx *c, uint64_t at)
+{
+	if (rp_email_at(c, at) < 0)
+		rp_email_defer(c, at);
+}
+
+/* A region ended at p[i - 1], a byte of no class: an '@' there is a trigger the search skips. */
+static inline void region_ended(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base, size_t i)
+{
+	if (i > 0 && i <= n && p[i - 1] == '@' && !c->stop)
+		email_at(c, base + i - 1);
+}
+
 void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 {
 	struct rp_dscan *ds = &c->side->ds;
@@ -626,13 +642,20 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 
 	tc.valid = false;
 	/* a region carried over from the previous feed goes on first */
-	if (region_active(ds))
+	if (region_active(ds)) {
 		i = run_region(c, ds, p, n, base, 0);
+		region_ended(c, p, n, base, i);
+	}
 	while (i < n && !c->stop) {
 		size_t t = next_trigger(p, n, i, &tc);
 		uint64_t start, floor;
 		if (t >= n)
 			break;
+		if (p[t] == '@') {
+			email_at(c, base + t);
+			i = t + 1;
+			continue;
+		}
 		if (glued_token(p, n, t)) {
 			/* skip its digits: a later group of the same region still walks back here */
 			for (i = t + 4; i < n && cls_table[p[i]] == C_DIGIT;)
@@ -663,6 +686,7 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 		for (; start < base && !c->stop; start++)
 			(void)track_byte(c, ds, (uint8_t)view_byte(&c->v, start), start);
 		i = run_region(c, ds, p, n, base, (size_t)(start - base));
+		region_ended(c, p, n, base, i);
 	}
 }
 

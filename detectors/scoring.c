@@ -27,6 +27,7 @@ void rp_side_reset(struct rp_side *sd)
 	sd->run_end = 0;
 	sd->code_deferred = false;
 	sd->time_left = 0;
+	sd->email_left = 0;
 	sd->code_end = 0;
 	sd->cda_root = RP_NEVER;
 	sd->cda_ns = RP_NEVER;

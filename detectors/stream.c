@@ -184,6 +184,7 @@ int rp_stream_skip(struct rp_stream *st, struct rp_scratch *s, uint64_t len, rp_
 	st->side.run_deferred = false;
 	st->side.code_deferred = false;
 	st->side.time_left = 0;
+	st->side.email_left = 0;
 	/* what waited for context after it gets none from across the gap */
 	if (!c.stop)
 		rp_pending_update(&c, true);
@@ -340,7 +341,7 @@ int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 	struct rp_dscan ds = st->side.ds;
 	bool run_deferred = st->side.run_deferred, code_deferred = st->side.code_deferred;
 	uint64_t run_end = st->side.run_end, code_end = st->side.code_end;
-	uint8_t time_left = st->side.time_left;
+	uint8_t time_left = st->side.time_left, email_left = st->side.email_left;
 
 	ctx_init(&c, st, s, NULL, 0, true, cb, userdata);
 	rp_deferred_run(&c);
@@ -357,6 +358,7 @@ int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 	st->side.code_deferred = code_deferred;
 	st->side.code_end = code_end;
 	st->side.time_left = time_left;
+	st->side.email_left = email_left;
 	if (!c.stop)
 		rp_pending_update(&c, true);
 	if (c.stop)

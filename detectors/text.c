@@ -59,9 +59,6 @@ void rp_email(struct rp_scan_ctx *c, uint64_t end)
 	size_t nl = 0, ns;
 	int b;
 
-	/* "x@chu.example" then ".fr": the longer match comes next */
-	if (view_byte(v, end) == '.' && rp_is_alnum(view_byte(v, end + 1)))
-		return;
 	while (pos > 0 && end - pos < 200) {
 		b = view_byte(v, pos - 1);
 		if (b == '@')
@@ -92,6 +89,76 @@ void rp_email(struct rp_scan_ctx *c, uint64_t end)
 	ns = rp_mask_count_sig(raw, (size_t)(end - lp));
 	rp_candidate(c, RP_DET_EMAIL, lp, end - lp,
 		     &(struct rp_evidence){raw, (size_t)(end - lp), 1, (unsigned)(ns > nl ? ns - nl : 0), NULL});
+}
+
+static inline bool email_alpha(int b)
+{
+	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z');
+}
+
+/*
+ * The address around the '@' at offset at: "local@label(.label)*.tld", labels [A-Za-z0-9-]+, the
+ * last one starting with 2 to 24 letters and a non-word byte (or the end of the data) after them.
+ * Where the domain could end more than once ("x@chu.fr-lyon.com", "x@chu.fr.") the longest is the
+ * address. Returns -1 when the domain runs to the end of the data that has arrived: the '@' is
+ * looked at again on the next feed (rp_email_deferred).
+ */
+#define EMAIL_DOMAIN_MAX 200 /* rp_email looks no further back for the '@' */
+int rp_email_at(struct rp_scan_ctx *c, uint64_t at)
+{
+	const struct rp_view *v = &c->v;
+	uint64_t lstart = at + 1, end = 0;
+	bool dotted = false, letters = true;
+	int b;
+
+	if (at == 0)
+		return 0;
+	b = view_byte(v, at - 1);
+	if (b < 0 || !(rp_is_alnum(b) || b == '.' || b == '_' || b == '%' || b == '+' || b == '-'))
+		return 0;
+	for (uint64_t pos = at + 1; pos - at <= EMAIL_DOMAIN_MAX + 1; pos++) {
+		b = view_byte(v, pos);
+		if (b == VB_FUTURE)
+			return -1;
+		if (letters && !email_alpha(b)) {
+			/* the letters starting this label end: a top-level domain if a non-word byte follows */
+			uint64_t len = pos - lstart;
+			letters = false;
+			if (dotted && len >= 2 && len <= 24 && !rp_is_word(b))
+				end = pos;
+		}
+		if (b >= 0 && (rp_is_alnum(b) || b == '-'))
+			continue;
+		if (b != '.' || pos == lstart)
+			break; /* the domain ends, or an empty label does */
+		dotted = true;
+		letters = true;
+		lstart = pos + 1;
+	}
+	if (end)
+		rp_email(c, end);
+	return 0;
+}
+
+/* An '@' whose domain was still coming (left: its distance back from the end of the data, at
+ * most EMAIL_DOMAIN_MAX + 2). */
+void rp_email_defer(struct rp_scan_ctx *c, uint64_t at)
+{
+	uint64_t left = c->v.cur_base + c->v.cur_len - at;
+	if (left <= UINT8_MAX)
+		c->side->email_left = (uint8_t)left;
+}
+
+void rp_email_deferred(struct rp_scan_ctx *c)
+{
+	uint8_t left = c->side->email_left;
+	uint64_t at;
+	if (!left || c->v.cur_base < left)
+		return;
+	c->side->email_left = 0;
+	at = c->v.cur_base - left;
+	if (rp_email_at(c, at) < 0)
+		rp_email_defer(c, at);
 }
 
 /* Up to max digits ending at pos; returns how many (0 when none), value in *val. */

@@ -73,6 +73,12 @@ static const struct vec vecs[] = {
 	{"DEA number AB1234563", "us_dea", 1, "AB******3"},
 	{"Appelez le 06 12 34 56 78 ou le +33 1 42 34 56 78", "phone_fr", 2, "06 ** ** ** 78"},
 	{"écrire à jean.dupont@chu-lyon.fr demain", "email", 1, "j***.******@chu-lyon.fr"},
+	/* the longest address where the domain could end more than once; what is no address */
+	{"contact: jean.dupont@chu.example.fr.", "email", 1, "j***.******@chu.example.fr"},
+	{"écrire à jean@chu.fr-lyon.com ou marie@chu.fr_old", "email", 1, "j***@chu.fr-lyon.com"},
+	{"version jean@chu.fr.2 du 12", "email", 1, "j***@chu.fr"},
+	{"a@b@chu.fr, x@.fr, y@chu..fr, z@chu.f, @chu.fr", "email", 1, "b@chu.fr"},
+	{"{\"to\":\"jean@chu.fr\",\"cc\":\"a\\nmarie@chu-lyon.fr\"}", "email", 2, NULL},
 	{"Patiente née le 12/03/1985 à Lyon", "date_of_birth", 1, "**/**/1985"},
 	{"date de naissance : 3 février 1950", "date_of_birth", 1, NULL},
 	{"DOB 1985-03-12", "date_of_birth", 1, "1985-**-**"},

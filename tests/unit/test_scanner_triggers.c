@@ -58,6 +58,8 @@ static bool trigger_ref(const uint8_t *p, size_t n, long i)
 	int b = at(p, n, i), b1 = at(p, n, i + 1);
 #define A(k) dig(p, n, i + (k))
 #define S(k) sep(p, n, i + (k))
+	if (b == '@')
+		return true; /* an e-mail address */
 	if (A(0) && A(1) && A(2) && A(3))
 		return true; /* four in a row */
 	if (b >= 'A' && b <= 'Z' && !hex(p, n, i) && A(1) && word_start(p, n, i))
@@ -113,7 +115,7 @@ static void check_walks(const uint8_t *p, size_t n, const char *what)
 START_TEST(random_bytes_of_interest)
 {
 	/* the bytes the rules look at, and a few they do not */
-	static const uint8_t alphabet[] = "0123456789012345 .-\\uuAZFFx_n/,\xc2\xa0\xe2\x80\xaf";
+	static const uint8_t alphabet[] = "0123456789012345 .-\\uuAZFFx_n/,@\xc2\xa0\xe2\x80\xaf";
 	uint8_t buf[700];
 
 	for (int round = 0; round < 3000; round++) {
@@ -132,6 +134,7 @@ START_TEST(escapes_and_groups)
 		"2 95 10 99 126 111 93", "06 12 34 56 78", "1 9 5 0", "F32", "4111 1111 1111 1111", "123-45-6789",
 		"aF32", "\\nF32", "\\u00e9F32", "_F32", "x9F32", "N02BE01", "QmFzZTY0K4xZ9",
 		"\\u00e9t\\u00e9 2\\u00a095", "2\302\24095", "caf\\u00e9 12", "\\u00e9\\u00e9\\u00e9\\u00e9", "12.34.5",
+		"jean@chu.fr", "@", "a@b@c",
 	};
 	uint8_t buf[256];
 
