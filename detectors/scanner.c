@@ -308,8 +308,9 @@ static size_t run_region(struct rp_scan_ctx *c, struct rp_dscan *ds, const uint8
  *  - four digits in a row ("1985", "4111", "10003361234", "2024-118734"),
  *  - short groups of digits split by single separators: pair, separator, pair, separator, digit
  *    ("06 12 34 56 78", "2 95 10 99 126 111 93", "123-45-6789"), or four lone digits ("1 9 5 0"),
- *  - a capital starting a word and followed by a digit ("F32", "N02BE01"; "FR76 3000",
- *    "AB1234563" also have four digits in a row),
+ *  - a capital starting a word and followed by two digits ("F32", "N02BE01": every code the
+ *    handlers read after a capital has two digits at least; "FR76 3000", "AB1234563" also have
+ *    four digits in a row). With one digit, base64 started a region every few hundred bytes,
  *  - a digit followed by a multi-byte separator (NBSP, narrow NBSP, "\u00a0"), whose digits are
  *    further apart.
  * The hex digits of JSON escapes ("\u00e9", on every accent of a chat request) do not count.
@@ -351,15 +352,16 @@ struct trig {
 		if (!a)                                                                            \
 			return at & EVAL_BITS;                                                     \
 		uint64_t b = a >> 1, c = a >> 2, d = a >> 3, e = a >> 4, g = a >> 6;               \
-		uint64_t U = UPPER(), pair = a & b, cap = U & ~hex & b;                            \
+		uint64_t U = UPPER(), pair = a & b, cap = U & ~hex & pair >> 1;                    \
 		uint64_t t = pair & c & d, mb = esc;                  /* four in a row */          \
 		/* 2\u00a095: the lead bytes of NBSP and narrow NBSP are not ASCII, and most     \
 		 * windows are */                                                                  \
 		if (a & (HIGH() >> 1))                                                             \
 			mb |= MBLEAD();                                                            \
 		t |= a & (mb >> 1);                                                                \
-		/* F32: a capital starting a word (base64 and tokens are full of capitals glued  \
-		 * to digits; a value starts at a boundary): after a non-word byte, an escape    \
+		/* F32: a capital starting a word, then two digits (base64 and tokens are full  \
+		 * of capitals glued to digits; a value starts at a boundary): after a non-word  \
+		 * byte (base64's '+' and '/' among them), an escape                             \
 		 * such as \n, or a \u00XX escape. After a digit or a capital only the last one \
 		 * can be; the others need the lower-case class. */                               \
 		if (cap) {                                                                         \

@@ -62,7 +62,7 @@ static bool trigger_ref(const uint8_t *p, size_t n, long i)
 		return true; /* an e-mail address */
 	if (A(0) && A(1) && A(2) && A(3))
 		return true; /* four in a row */
-	if (b >= 'A' && b <= 'Z' && !hex(p, n, i) && A(1) && word_start(p, n, i))
+	if (b >= 'A' && b <= 'Z' && !hex(p, n, i) && A(1) && A(2) && word_start(p, n, i))
 		return true; /* F32 */
 	if (A(0) && (b1 == 0xc2 || b1 == 0xe2 || esc(p, n, i + 1)))
 		return true; /* 2\u00a095 */
