@@ -443,7 +443,7 @@ int main(int argc, char **argv)
 {
 	size_t mib = 256, size;
 	const char *env = getenv("BENCH_MIB");
-	int repeat = getenv("BENCH_REPEAT") ? atoi(getenv("BENCH_REPEAT")) : 3;
+	int repeat = getenv("BENCH_REPEAT") ? atoi(getenv("BENCH_REPEAT")) : 5;
 	struct rp_engine_config cfg;
 	struct rp_engine *e = NULL;
 	struct rp_scratch *s = NULL;
