@@ -116,6 +116,7 @@ static const char *const flush_texts[] = {
 	"{\"resourceType\": \"Patient\", \"birthDate\": \"1985-03-12\"}",
 	"MSH|^~\\&|LAB|CHU|||20240101||ADT^A01|1|P|2.5\rPID|1||253072B07300470^^^INS-NIR",
 	"<Observation xmlns=\"http://hl7.org/fhir\"><status value=\"final\"/> tél 06 12 34 56 78",
+	"{\"to\":\"marie.curie-sklodowska@secretariat.chu-lyon.example.fr\",\"cc\":\"\\nj@chu.fr\"}",
 };
 
 /* Whatever a block scan finds, a stream paused (flushed, made idle) every few bytes finds too. */
