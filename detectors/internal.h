@@ -279,6 +279,17 @@ static inline int view_byte(const struct rp_view *v, uint64_t off)
 	return VB_GONE;
 }
 
+/* Does a JSON-escaped blank ("\n", "\t", "\r", not "\\n") end at pos? */
+static inline bool rp_view_blank_escape_back(const struct rp_view *v, uint64_t pos)
+{
+	int b;
+	if (pos < 2)
+		return false;
+	b = view_byte(v, pos - 1);
+	return (b == 'n' || b == 't' || b == 'r') && view_byte(v, pos - 2) == '\\' &&
+	       (pos < 3 || view_byte(v, pos - 3) != '\\');
+}
+
 /* validators.c */
 bool rp_luhn(const char *digits, size_t n);
 bool rp_nir_valid(const char *sig, size_t n);     /* 15 chars, 2A/2B allowed */

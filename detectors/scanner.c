@@ -167,7 +167,8 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		/* "12 mars 1985": a year after a blank, the month name is read back ("\u00a0" before the
 		 * year reads as more digits) */
 		else if (year && after != '-' &&
-			 ((g == 4 && (sep == ' ' || sep == 0xa0 || sep == '\t' || sep == '\n')) ||
+			 ((g == 4 && (sep == ' ' || sep == 0xa0 || sep == '\t' || sep == '\n' ||
+				      rp_view_blank_escape_back(v, end - 4))) ||
 			  (g > 4 && rp_view_escape_back(v, end - 4))))
 			rp_date(c, PAT_DATE_TXT, end);
 	} else if (g == 2 && end >= 10 && AT(3) == '-' && AT(6) == '-' && birth_century(c->e, AT(10), AT(9))) {
@@ -580,7 +581,7 @@ static inline bool glued_token(const uint8_t *p, size_t n, size_t t)
  * regions, and tracking one costs several hundred instructions. Returns the index to resume at,
  * or 0. Both shapes follow from group_end's rules, which a region of that shape never reaches:
  *  - a lone group of 4 to 8 digits between bytes of no class ("session":69362845,): too short for
- *    a digit run, and no date unless '/', '|', a tab or a newline comes before it;
+ *    a digit run, and no date unless '/', '|', a tab or a newline (or "\n") comes before it;
  *  - an event's ISO date-time, "2026-03-15T12:" whose hour is not one of a birth date's (00, 22,
  *    23: see midnight_date).
  */
@@ -589,7 +590,8 @@ static inline size_t inert_region(const uint8_t *p, size_t n, size_t t)
 	uint8_t b = t ? p[t - 1] : 0;
 	size_t e = t;
 
-	if (!t || cls_table[b] != C_OTHER || b == '/' || b == '|' || b == '\t' || b == '\n')
+	if (!t || cls_table[b] != C_OTHER || b == '/' || b == '|' || b == '\t' || b == '\n' ||
+	    (t >= 2 && p[t - 2] == '\\'))
 		return 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	if (t + 9 <= n) {

@@ -193,6 +193,8 @@ static uint64_t blanks_back(const struct rp_view *v, uint64_t pos)
 		int b = view_byte(v, p - 1);
 		if (b == ' ' || b == '\t' || b == '\n' || b == '\r') {
 			p--;
+		} else if (rp_view_blank_escape_back(v, p)) {
+			p -= 2; /* "\n" in a JSON string: a line break in what the user wrote */
 		} else if (b == 0xa0 && p >= 2 && view_byte(v, p - 2) == 0xc2) {
 			p -= 2;
 		} else if (rp_view_escape_back(v, p) && rp_view_sep_back(v, p) == 6) {
@@ -281,6 +283,8 @@ void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end)
 		q = p;
 		while (q > 0 && p - q < 40 && wl < sizeof(word)) {
 			int ch;
+			if (rp_view_blank_escape_back(v, q))
+				break; /* the n of "\n" is no letter of the month */
 			if (rp_view_escape_back(v, q)) {
 				int h = view_byte(v, q - 2), l = view_byte(v, q - 1);
 				/* \u00e9 \u00c9 (é É) \u00fb (û) */

@@ -100,6 +100,10 @@ static const struct vec vecs[] = {
 	 * or a newline, a birth date-time after an event's one, a number after a lone one */
 	{"Patiente née le 12 mars\t1985, à Lyon", "date_of_birth", 1, NULL},
 	{"Patiente née le 12 mars\n1985, à Lyon", "date_of_birth", 1, NULL},
+	/* the same in a JSON string: line breaks arrive escaped */
+	{"{\"c\":\"Patiente n\\u00e9e le 12\\nmars\\n1985, \\u00e0 Lyon\"}", "date_of_birth", 1, NULL},
+	{"{\"c\":\"Patiente née le 12 mars\\r\\n1985.\"}", "date_of_birth", 1, NULL},
+	{"{\"c\":\"née le 12 mars\\\\n1985\"}", "date_of_birth", 0, NULL}, /* a backslash, then n */
 	{"{\"ts\":\"2026-03-15T12:34:56Z\",\"birthDate\":\"1985-03-12T00:00:00Z\"}", "date_of_birth", 1, NULL},
 	{"{\"session\":69362845,\"rpps\":\"10003361234\"}", "fr_rpps", 1, NULL},
 	{"{\"session\":69362845,\"nir\":\"295109912611193\"}", "fr_nir", 1, NULL},
