@@ -37,8 +37,22 @@ void rp_side_reset(struct rp_side *sd)
 struct kw_query {
 	uint64_t base;         /* stream offset of the searched buffer */
 	uint64_t lo, hi;       /* accepted keyword end offsets */
+	uint64_t open_end;     /* where the data that has arrived ends (UINT64_MAX at its end) */
 	bool found;
 };
+
+/*
+ * A keyword is searched in the view bytes up to one past the last accepted end: "DP" or "NIR"
+ * must be followed by a non-letter, and the end of the searched bytes reads as one. Where the
+ * data that has arrived ends, the next byte is not known yet: a keyword ending there is decided
+ * on the next feed (decide() and rp_pending_update() wait for that byte).
+ */
+static uint64_t kw_slice_end(const struct rp_view *v, uint64_t hi, uint64_t *open_end)
+{
+	uint64_t avail_hi = v->cur_base + v->cur_len;
+	*open_end = v->eod ? UINT64_MAX : avail_hi;
+	return hi < avail_hi ? hi + 1 : avail_hi;
+}
 
 static int kw_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx)
 {
@@ -47,7 +61,7 @@ static int kw_cb(unsigned int id, unsigned long long from, unsigned long long to
 	(void)id;
 	(void)from;
 	(void)flags;
-	if (end < q->lo || end > q->hi)
+	if (end < q->lo || end > q->hi || end == q->open_end)
 		return 0;
 	q->found = true;
 	return 1; /* one is enough */
@@ -69,13 +83,14 @@ static bool kw_search(struct rp_scan_ctx *c, uint32_t cls, uint64_t from, uint64
 {
 	const struct rp_view *v = &c->v;
 	uint64_t avail_lo = v->hist_len ? v->hist_base : v->cur_base, avail_hi = v->cur_base + v->cur_len;
-	struct kw_query q = {0, lo, hi, false};
+	struct kw_query q = {0, lo, hi, 0, false};
 	hs_database_t *db;
 
 	if (!c->s || cls >= c->e->n_classes || !(db = c->e->db_kwc[cls]))
 		return false;
 	if (marks_hit(v, cls, lo, hi))
 		return true;
+	to = kw_slice_end(v, to, &q.open_end);
 	if (from < avail_lo)
 		from = avail_lo;
 	if (to > avail_hi)
@@ -171,7 +186,7 @@ void rp_pending_update(struct rp_scan_ctx *c, bool force)
 		}
 		if (avail_hi > p->scanned_to)
 			p->scanned_to = avail_hi;
-		if (force || c->v.eod || p->scanned_to >= hi) {
+		if (force || c->v.eod || p->scanned_to > hi) {
 			pending_expire(c, i);
 			continue;
 		}
@@ -218,8 +233,8 @@ static void decide(struct rp_scan_ctx *c, unsigned det, uint64_t offset, uint64_
 		emit_ev(c, det, offset, length, d->base + d->ctx_bonus, ev);
 		return;
 	}
-	/* the whole window after the value was in view: decided */
-	if (c->v.eod || end + d->window <= avail_hi) {
+	/* the whole window after the value was in view, and the byte after it: decided */
+	if (c->v.eod || end + d->window < avail_hi) {
 		if (!d->needs_context)
 			emit_ev(c, det, offset, length, d->base, ev);
 		return;
@@ -256,6 +271,7 @@ struct batch_scan {
 	unsigned n_seg, cur_seg;
 	unsigned *idx;         /* queue entries of this class, by offset */
 	unsigned n_idx, first;
+	uint64_t open_end;     /* kw_slice_end */
 };
 
 static int batch_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx)
@@ -270,6 +286,8 @@ static int batch_cb(unsigned int id, unsigned long long from, unsigned long long
 	while (b->cur_seg + 1 < b->n_seg && to > b->seg[b->cur_seg].pos + b->seg[b->cur_seg].len)
 		b->cur_seg++;
 	end = b->seg[b->cur_seg].at + (to - b->seg[b->cur_seg].pos);
+	if (end == b->open_end)
+		return 0;
 	while (b->first < b->n_idx && q[b->idx[b->first]].hi < end)
 		b->first++;
 	for (unsigned k = b->first; k < b->n_idx && q[b->idx[k]].lo <= end; k++)
@@ -288,13 +306,13 @@ static void batch_search(struct rp_scan_ctx *c, hs_database_t *db, unsigned *idx
 	unsigned done = 0;
 
 	while (done < n) {
-		struct batch_scan b = {c, seg, 0, 0, idx + done, 0, 0};
+		struct batch_scan b = {c, seg, 0, 0, idx + done, 0, 0, 0};
 		size_t used = 0;
 		unsigned k = done;
 		for (; k < n; k++) {
 			struct rp_queued *e = &q[idx[k]];
 			uint64_t reach = rp_kw_reach(c->e, c->e->det[e->det].kw_class);
-			uint64_t from = e->lo > reach ? e->lo - reach : 0, to = e->hi;
+			uint64_t from = e->lo > reach ? e->lo - reach : 0, to = kw_slice_end(v, e->hi, &b.open_end);
 			if (!e->found && marks_hit(v, c->e->det[e->det].kw_class, e->lo, e->hi))
 				e->found = true;
 			if (from < avail_lo)

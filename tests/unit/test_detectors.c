@@ -176,6 +176,9 @@ static const struct vec vecs[] = {
 	{"date de naissance 2185-03-12", "date_of_birth", 0, NULL},
 	{"DOB updated at 2024-03-15T12:34:56Z", "date_of_birth", 0, NULL}, /* an event's time */
 	{"CIM-10: C09AA05", "icd10", 0, NULL},
+	/* "DP" (diagnostic principal) is a keyword, "DPw" is not: not even when a feed ends after the P */
+	{"code S82 ref DPw", "icd10", 0, NULL},
+	{"code S82 ref DP.", "icd10", 1, NULL},
 	/* an event's time, not midnight: no birth date even beside the keyword */
 	{"{\"dob\":\"2001-03-12T00:17:02.112Z\"}", "date_of_birth", 0, NULL},
 	{"{\"dob\":\"2001-03-12T23:00:41Z\"}", "date_of_birth", 0, NULL},
