@@ -77,6 +77,7 @@ static const struct vec vecs[] = {
 	{"contact: jean.dupont@chu.example.fr.", "email", 1, "j***.******@chu.example.fr"},
 	{"écrire à jean@chu.fr-lyon.com ou marie@chu.fr_old", "email", 1, "j***@chu.fr-lyon.com"},
 	{"version jean@chu.fr.2 du 12", "email", 1, "j***@chu.fr"},
+	{"écrire à jean@chu.fr", "email", 1, "j***@chu.fr"}, /* at the end of the data */
 	{"a@b@chu.fr, x@.fr, y@chu..fr, z@chu.f, @chu.fr", "email", 1, "b@chu.fr"},
 	{"{\"to\":\"jean@chu.fr\",\"cc\":\"a\\nmarie@chu-lyon.fr\"}", "email", 2, NULL},
 	{"Patiente née le 12/03/1985 à Lyon", "date_of_birth", 1, "**/**/1985"},
