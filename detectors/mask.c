@@ -25,6 +25,9 @@ static inline size_t sep_at(const uint8_t *raw, size_t raw_len, size_t i)
 	case M_SEP1:
 		return 1;
 	case M_SEPN:
+		/* a JSON-escaped line break or tab inside a value (a written date across lines) */
+		if (raw[i] == '\\' && i + 1 < raw_len && (raw[i + 1] == 'n' || raw[i + 1] == 't' || raw[i + 1] == 'r'))
+			return 2;
 		return rp_sep_len_fwd(raw + i, raw_len - i);
 	default:
 		return 0;
