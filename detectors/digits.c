@@ -284,10 +284,10 @@ int rp_digit_run(struct rp_scan_ctx *c, uint64_t end, bool glued)
 
 void rp_deferred_run(struct rp_scan_ctx *c)
 {
-	if (c->side->run_deferred && rp_digit_run(c, c->side->run_end, false) != -1)
-		c->side->run_deferred = false;
-	if (c->side->code_deferred && rp_code(c, PAT_ICD10, c->side->code_end) != -1)
-		c->side->code_deferred = false;
+	if (c->side->run_end && rp_digit_run(c, c->side->run_end, false) != -1)
+		c->side->run_end = 0;
+	if (c->side->code_end && rp_code(c, PAT_ICD10, c->side->code_end) != -1)
+		c->side->code_end = 0;
 	rp_time_deferred(c);
 	rp_email_deferred(c);
 }

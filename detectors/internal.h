@@ -167,19 +167,39 @@ struct rp_dscan {
 struct rp_side {
 	struct rp_dscan ds;
 	struct rp_pending *pending; /* RP_PENDING_MAX entries, allocated when one is parked */
-	uint64_t run_end;
-	uint64_t code_end;
+	/* Decisions waiting for the next feed's bytes (0: none); rp_waiting_of/rp_waiting_put. */
+	uint64_t run_end;      /* a digit run ended at a feed boundary */
+	uint64_t code_end;     /* same for an ICD-10 code ("E11" then ".9" in the next feed) */
 	uint64_t cda_root;     /* end of the latest "<ClinicalDocument", RP_NEVER */
 	uint64_t cda_ns;       /* end of the latest "urn:hl7-org:v3", RP_NEVER */
 	uint8_t n_pending;
 	uint8_t time_left;     /* a date-time's hour ended this many bytes before the feed and its
-				* minutes had not arrived (rp_time_deferred); 0: none */
+				* minutes had not arrived (rp_time_deferred) */
 	uint8_t email_left;    /* an e-mail's '@' was this many bytes before the feed and its domain
-				* ran to the end of it (rp_email_at); 0: none */
-	bool run_deferred : 1; /* a digit run ended at a feed boundary, decision needs more bytes */
-	bool code_deferred : 1; /* same for an ICD-10 code ("E11" then ".9" in the next feed) */
+				* ran to the end of it (rp_email_at) */
 	bool cda_done : 1, fhir_done : 1, hl7_done : 1, dicom_done : 1;
 };
+
+/* The waiting decisions of a side, as one value: a flush puts them back after deciding them as
+ * if the data ended, a gap or a reset clears them. (Not a member struct: its padding would grow
+ * every flow by 8 bytes.) */
+struct rp_waiting {
+	uint64_t run_end, code_end;
+	uint8_t time_left, email_left;
+};
+
+static inline struct rp_waiting rp_waiting_of(const struct rp_side *sd)
+{
+	return (struct rp_waiting){sd->run_end, sd->code_end, sd->time_left, sd->email_left};
+}
+
+static inline void rp_waiting_put(struct rp_side *sd, struct rp_waiting w)
+{
+	sd->run_end = w.run_end;
+	sd->code_end = w.code_end;
+	sd->time_left = w.time_left;
+	sd->email_left = w.email_left;
+}
 
 /*
  * Candidates waiting for their keyword search, per scan call. One Hyperscan call per keyword class
@@ -279,14 +299,16 @@ static inline int view_byte(const struct rp_view *v, uint64_t off)
 	return VB_GONE;
 }
 
-/* Does a JSON-escaped blank ("\n", "\t", "\r", not "\\n") end at pos? */
+/* The letter of a JSON-escaped blank: "\n", "\t", "\r". */
+static inline bool rp_blank_escape_letter(int b)
+{
+	return b == 'n' || b == 't' || b == 'r';
+}
+
+/* Does a JSON-escaped blank (not "\\n": an escaped backslash, then n) end at pos? */
 static inline bool rp_view_blank_escape_back(const struct rp_view *v, uint64_t pos)
 {
-	int b;
-	if (pos < 2)
-		return false;
-	b = view_byte(v, pos - 1);
-	return (b == 'n' || b == 't' || b == 'r') && view_byte(v, pos - 2) == '\\' &&
+	return pos >= 2 && rp_blank_escape_letter(view_byte(v, pos - 1)) && view_byte(v, pos - 2) == '\\' &&
 	       (pos < 3 || view_byte(v, pos - 3) != '\\');
 }
 
@@ -429,8 +451,7 @@ void rp_nir_corsica(struct rp_scan_ctx *c, uint64_t end);
 /* text.c */
 void rp_iban(struct rp_scan_ctx *c, uint64_t end);
 void rp_dea(struct rp_scan_ctx *c, uint64_t end);
-int rp_email_at(struct rp_scan_ctx *c, uint64_t at);
-void rp_email_defer(struct rp_scan_ctx *c, uint64_t at);
+void rp_email_at(struct rp_scan_ctx *c, uint64_t at);
 void rp_email_deferred(struct rp_scan_ctx *c);
 void rp_date(struct rp_scan_ctx *c, unsigned pat, uint64_t end);
 /* -1 when the bytes after end (still to come) decide */

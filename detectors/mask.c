@@ -26,7 +26,7 @@ static inline size_t sep_at(const uint8_t *raw, size_t raw_len, size_t i)
 		return 1;
 	case M_SEPN:
 		/* a JSON-escaped line break or tab inside a value (a written date across lines) */
-		if (raw[i] == '\\' && i + 1 < raw_len && (raw[i + 1] == 'n' || raw[i + 1] == 't' || raw[i + 1] == 'r'))
+		if (raw[i] == '\\' && i + 1 < raw_len && rp_blank_escape_letter(raw[i + 1]))
 			return 2;
 		return rp_sep_len_fwd(raw + i, raw_len - i);
 	default:

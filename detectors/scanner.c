@@ -125,10 +125,8 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		}
 		return;
 	}
-	if (ds->rdigits >= 9 && rp_digit_run(c, end, false) == -1) {
-		c->side->run_deferred = true;
+	if (ds->rdigits >= 9 && rp_digit_run(c, end, false) == -1)
 		c->side->run_end = end;
-	}
 	if (ds->saw_ab && ds->digits >= 13)
 		rp_nir_corsica(c, end);
 	if (ds->saw_cc && ds->digits + ds->upper >= 14)
@@ -148,10 +146,8 @@ static void group_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		if ((g >= 2 && g <= 6 && rp_is_upper(b1) && !user_agent &&
 		     (!rp_is_word(b2) || rp_view_boundary_before(v, gs - 1))) ||
 		    (g <= 4 && b1 == '.' && gs >= 4 && rp_is_upper(AT(g + 4)))) {
-			if (rp_code(c, PAT_ICD10, end) == -1) {
-				c->side->code_deferred = true;
+			if (rp_code(c, PAT_ICD10, end) == -1)
 				c->side->code_end = end;
-			}
 		}
 		if (g == 2 && rp_is_upper(b1) && rp_is_upper(b2) && ds->upper >= 3)
 			rp_code(c, PAT_ATC, end);
@@ -194,10 +190,8 @@ static void upper_end(struct rp_scan_ctx *c, const struct rp_dscan *ds, uint64_t
 		rp_iban(c, end);
 	/* an ICD-10-CM code ending with a letter ("S72.001A") */
 	if (ds->uprun == 1 && ds->digits >= 3 && end >= 2 && rp_is_digit(view_byte(&c->v, end - 2)) &&
-	    rp_code(c, PAT_ICD10, end) == -1) {
-		c->side->code_deferred = true;
+	    rp_code(c, PAT_ICD10, end) == -1)
 		c->side->code_end = end;
-	}
 }
 
 static inline void reset_region(struct rp_dscan *ds)
@@ -624,18 +618,11 @@ static inline size_t inert_region(const uint8_t *p, size_t n, size_t t)
 	return 0;
 }
 
-/* The '@' at offset at: an e-mail address, decided on the next feed when its domain goes on there. */
-static void email_at(struct rp_scan_ctx *c, uint64_t at)
-{
-	if (rp_email_at(c, at) < 0)
-		rp_email_defer(c, at);
-}
-
 /* A region ended at p[i - 1], a byte of no class: an '@' there is a trigger the search skips. */
 static inline void region_ended(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base, size_t i)
 {
 	if (i > 0 && i <= n && p[i - 1] == '@' && !c->stop)
-		email_at(c, base + i - 1);
+		rp_email_at(c, base + i - 1);
 }
 
 void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
@@ -656,7 +643,7 @@ void rp_dscan(struct rp_scan_ctx *c, const uint8_t *p, size_t n, uint64_t base)
 		if (t >= n)
 			break;
 		if (p[t] == '@') {
-			email_at(c, base + t);
+			rp_email_at(c, base + t);
 			i = t + 1;
 			continue;
 		}

@@ -23,12 +23,7 @@ void rp_side_reset(struct rp_side *sd)
 {
 	memset(&sd->ds, 0, sizeof(sd->ds));
 	sd->n_pending = 0;
-	sd->run_deferred = false;
-	sd->run_end = 0;
-	sd->code_deferred = false;
-	sd->time_left = 0;
-	sd->email_left = 0;
-	sd->code_end = 0;
+	rp_waiting_put(sd, (struct rp_waiting){0});
 	sd->cda_root = RP_NEVER;
 	sd->cda_ns = RP_NEVER;
 	sd->cda_done = sd->fhir_done = sd->hl7_done = sd->dicom_done = false;

@@ -181,10 +181,7 @@ int rp_stream_skip(struct rp_stream *st, struct rp_scratch *s, uint64_t len, rp_
 	hr = hs_reset_stream(st->hs, 0, s->hs, rp_on_match, &c);
 	if (hr != HS_SUCCESS && hr != HS_SCAN_TERMINATED)
 		return -EIO;
-	st->side.run_deferred = false;
-	st->side.code_deferred = false;
-	st->side.time_left = 0;
-	st->side.email_left = 0;
+	rp_waiting_put(&st->side, (struct rp_waiting){0});
 	/* what waited for context after it gets none from across the gap */
 	if (!c.stop)
 		rp_pending_update(&c, true);
@@ -339,9 +336,7 @@ int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 	 * a value continuing in the next write is still matched whole.
 	 */
 	struct rp_dscan ds = st->side.ds;
-	bool run_deferred = st->side.run_deferred, code_deferred = st->side.code_deferred;
-	uint64_t run_end = st->side.run_end, code_end = st->side.code_end;
-	uint8_t time_left = st->side.time_left, email_left = st->side.email_left;
+	struct rp_waiting waiting = rp_waiting_of(&st->side);
 
 	ctx_init(&c, st, s, NULL, 0, true, cb, userdata);
 	rp_deferred_run(&c);
@@ -353,12 +348,7 @@ int rp_stream_flush(struct rp_stream *st, struct rp_scratch *s, rp_finding_cb cb
 	}
 	/* Put back what a continuation needs: the next feed picks the digit run up where it was. */
 	st->side.ds = ds;
-	st->side.run_deferred = run_deferred;
-	st->side.run_end = run_end;
-	st->side.code_deferred = code_deferred;
-	st->side.code_end = code_end;
-	st->side.time_left = time_left;
-	st->side.email_left = email_left;
+	rp_waiting_put(&st->side, waiting);
 	if (!c.stop)
 		rp_pending_update(&c, true);
 	if (c.stop)

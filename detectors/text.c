@@ -100,11 +100,11 @@ static inline bool email_alpha(int b)
  * The address around the '@' at offset at: "local@label(.label)*.tld", labels [A-Za-z0-9-]+, the
  * last one starting with 2 to 24 letters and a non-word byte (or the end of the data) after them.
  * Where the domain could end more than once ("x@chu.fr-lyon.com", "x@chu.fr.") the longest is the
- * address. Returns -1 when the domain runs to the end of the data that has arrived: the '@' is
- * looked at again on the next feed (rp_email_deferred).
+ * address. When the domain runs to the end of the data that has arrived, the '@' is looked at
+ * again on the next feed (email_left, at most EMAIL_DOMAIN_MAX + 2 bytes back: rp_email_deferred).
  */
 #define EMAIL_DOMAIN_MAX 200 /* rp_email looks no further back for the '@' */
-int rp_email_at(struct rp_scan_ctx *c, uint64_t at)
+void rp_email_at(struct rp_scan_ctx *c, uint64_t at)
 {
 	const struct rp_view *v = &c->v;
 	uint64_t lstart = at + 1, end = 0;
@@ -112,14 +112,16 @@ int rp_email_at(struct rp_scan_ctx *c, uint64_t at)
 	int b;
 
 	if (at == 0)
-		return 0;
+		return;
 	b = view_byte(v, at - 1);
 	if (b < 0 || !(rp_is_alnum(b) || b == '.' || b == '_' || b == '%' || b == '+' || b == '-'))
-		return 0;
+		return;
 	for (uint64_t pos = at + 1; pos - at <= EMAIL_DOMAIN_MAX + 1; pos++) {
 		b = view_byte(v, pos);
-		if (b == VB_FUTURE)
-			return -1;
+		if (b == VB_FUTURE) {
+			c->side->email_left = (uint8_t)(pos - at); /* pos is the end of the data */
+			return;
+		}
 		if (letters && !email_alpha(b)) {
 			/* the letters starting this label end: a top-level domain if a non-word byte follows */
 			uint64_t len = pos - lstart;
@@ -137,28 +139,15 @@ int rp_email_at(struct rp_scan_ctx *c, uint64_t at)
 	}
 	if (end)
 		rp_email(c, end);
-	return 0;
-}
-
-/* An '@' whose domain was still coming (left: its distance back from the end of the data, at
- * most EMAIL_DOMAIN_MAX + 2). */
-void rp_email_defer(struct rp_scan_ctx *c, uint64_t at)
-{
-	uint64_t left = c->v.cur_base + c->v.cur_len - at;
-	if (left <= UINT8_MAX)
-		c->side->email_left = (uint8_t)left;
 }
 
 void rp_email_deferred(struct rp_scan_ctx *c)
 {
 	uint8_t left = c->side->email_left;
-	uint64_t at;
 	if (!left || c->v.cur_base < left)
 		return;
 	c->side->email_left = 0;
-	at = c->v.cur_base - left;
-	if (rp_email_at(c, at) < 0)
-		rp_email_defer(c, at);
+	rp_email_at(c, c->v.cur_base - left);
 }
 
 /* Up to max digits ending at pos; returns how many (0 when none), value in *val. */
