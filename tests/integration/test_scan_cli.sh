@@ -82,6 +82,26 @@ if grep -qa "111 93" "$WORK/resultats.pdf"; then fail "the test PDF carries the 
 "$REMPART" scan --json "$WORK/resultats.pdf" > "$WORK/pdf.jsonl"
 grep -q '"detector": "fr_nir".*"decoded": "document"' "$WORK/pdf.jsonl" || fail "PDF: $(cat "$WORK/pdf.jsonl")"
 
+# an e-mail address whose domain crosses the 64 KiB read boundary, with a shorter address inside
+# it ("chu.fr" before "-lyon.example.org"): one finding, the whole address, its offsets in the file
+python3 - "$WORK/mail.txt" <<'PY'
+import sys
+addr = "marie.curie@secretariat.chu.fr-lyon.example.org"
+pad = "y" * (65536 - 30)
+open(sys.argv[1], "w").write(pad + " écrire à " + addr + ". Merci\n")
+PY
+"$REMPART" scan --json "$WORK/mail.txt" > "$WORK/mail.jsonl"
+python3 - "$WORK/mail.jsonl" "$WORK/mail.txt" <<'PY'
+import json, sys
+found = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
+data = open(sys.argv[2], "rb").read()
+assert [f["detector"] for f in found] == ["email"], found
+f = found[0]
+assert f["offset"] < 65536 < f["offset"] + f["length"], f
+assert data[f["offset"]:f["offset"] + f["length"]] == b"marie.curie@secretariat.chu.fr-lyon.example.org", f
+assert f["masked"] == "m****.*****@secretariat.chu.fr-lyon.example.org", f
+PY
+
 # no finding: exit 0, nothing on stdout in --json mode
 printf 'rien à signaler\n' > "$WORK/clean.txt"
 out=$("$REMPART" scan --json "$WORK/clean.txt")
