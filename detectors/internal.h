@@ -193,6 +193,17 @@ static inline struct rp_waiting rp_waiting_of(const struct rp_side *sd)
 	return (struct rp_waiting){sd->run_end, sd->code_end, sd->time_left, sd->email_left};
 }
 
+/* A decision waiting *left bytes before the current feed: its offset in *at, and it waits no
+ * more (the caller decides it, or records it again). */
+static inline bool rp_waiting_take(uint64_t cur_base, uint8_t *left, uint64_t *at)
+{
+	if (!*left || cur_base < *left)
+		return false;
+	*at = cur_base - *left;
+	*left = 0;
+	return true;
+}
+
 static inline void rp_waiting_put(struct rp_side *sd, struct rp_waiting w)
 {
 	sd->run_end = w.run_end;

@@ -95,11 +95,9 @@ static void midnight_date(struct rp_scan_ctx *c, uint64_t end)
 
 void rp_time_deferred(struct rp_scan_ctx *c)
 {
-	uint8_t left = c->side->time_left;
-	if (!left || c->v.cur_base < left)
-		return;
-	c->side->time_left = 0;
-	midnight_date(c, c->v.cur_base - left);
+	uint64_t end;
+	if (rp_waiting_take(c->v.cur_base, &c->side->time_left, &end))
+		midnight_date(c, end);
 }
 
 /* A group of digits ended at end (exclusive). */

@@ -143,11 +143,9 @@ void rp_email_at(struct rp_scan_ctx *c, uint64_t at)
 
 void rp_email_deferred(struct rp_scan_ctx *c)
 {
-	uint8_t left = c->side->email_left;
-	if (!left || c->v.cur_base < left)
-		return;
-	c->side->email_left = 0;
-	rp_email_at(c, c->v.cur_base - left);
+	uint64_t at;
+	if (rp_waiting_take(c->v.cur_base, &c->side->email_left, &at))
+		rp_email_at(c, at);
 }
 
 /* Up to max digits ending at pos; returns how many (0 when none), value in *val. */
