@@ -360,10 +360,9 @@ static __noinline int capture_write(const struct flow_key *key, struct flow_stat
 		return 0;
 	if (!ubuf || len == 0 || (__s64)len < 0)
 		return 0;
-	/* ---- enforcement (issue 5): kill / blocked flow / arm fd link. Keyed like userspace keys
-	 * flows in its maps: (flow key, writing process). */
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (rp_enforce_on_write(key->obj, pid_tgid >> 32, (__u32)pid_tgid))
+	/* ---- enforcement (issue 5): kill / blocked flow. Keyed like userspace keys flows in its
+	 * maps: (flow key, writing process). */
+	if (rp_enforce_on_write(key->obj, bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	/* ---- end enforcement */
 
@@ -723,12 +722,15 @@ static __always_inline void read_sock_info(struct sock *sk, struct sock_info *si
 	}
 }
 
-/* The TLS call pending on this thread writes to sk: remember the link, mark sk as TLS. */
-static __always_inline void link_pending(struct pending_tls *p, struct sock *sk, __u64 ino, __u32 tid)
+/* The TLS call pending on this thread writes to sk through fd: remember the link (the socket for
+ * the records, the fd for enforcement), mark sk as TLS. */
+static __always_inline void link_pending(struct pending_tls *p, struct sock *sk, __u64 ino, __u32 tid, __u64 fd)
 {
 	struct flow_key key = {};
 	struct flow_state *st;
 	struct sock_info si;
+	struct rp_flow_ref ref = {};
+	struct rp_flow_fd ffd = {.fd = (__s32)fd};
 	__u8 kind = SOCK_KIND_TLS;
 
 	key.obj = p->obj;
@@ -736,6 +738,10 @@ static __always_inline void link_pending(struct pending_tls *p, struct sock *sk,
 	key.source = p->source;
 	bpf_map_delete_elem(&pending, &tid);
 	bpf_map_update_elem(&sock_kinds, &ino, &kind, BPF_ANY);
+	ref.flow_key = key.obj;
+	ref.pid = key.pid;
+	if (fd <= 0x7fffffff && bpf_map_update_elem(&rp_flow_fds, &ref, &ffd, BPF_ANY) == 0)
+		rp_ecount(RP_ECNT_FD_LINKED);
 
 	st = flow_lookup_or_create(&key);
 	if (!st)
@@ -803,7 +809,7 @@ static __always_inline struct sock *plaintext_sock(__u64 fd, const void *first_b
 		return NULL;
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (p) {
-		link_pending(p, sk, *ino, tid);
+		link_pending(p, sk, *ino, tid, fd);
 		return NULL;
 	}
 	kind = bpf_map_lookup_elem(&sock_kinds, ino);

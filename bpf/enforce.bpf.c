@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Enforcement programs, attached to the cgroup v2 root (so to every process) and to syscall
- * tracepoints:
+ * Enforcement programs, attached to the cgroup v2 root (so to every process) and to the exec
+ * tracepoint:
  *   cgroup_skb/egress      drop every packet of a blocked socket (by socket cookie)
  *   cgroup/connect4|6      refuse denied destinations (LPM tries) and UDP/443 for browsers (QUIC)
  *   cgroup/sendmsg4|6      the same for unconnected UDP sends
- *   sys_enter_write/...    link a TLS flow to its socket fd: the first write/send syscall of a
- *                          thread after its TLS write (armed by rp_enforce_on_write) is the TLS
- *                          library sending the ciphertext
+ *   sched_process_exec     forget a process's hold answer when it runs another program
+ * A TLS flow's socket fd (rp_flow_fds) is recorded by capture's socket link, which already runs
+ * on every write syscall: a second program there cost every write on the machine a map lookup.
  * Returning 0 from a cgroup sock_addr program makes connect()/sendmsg() fail with EPERM.
  */
 #include "vmlinux.h"
@@ -189,48 +189,4 @@ int rp_tp_exec(void *ctx)
 
 	bpf_map_delete_elem(&rp_hold_flows, &proc);
 	return 0;
-}
-
-/* The nested syscall: fd of the thread's first write/send after a TLS write. */
-static __always_inline int link_fd(long fd)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct rp_flow_ref *pending, ref;
-	struct rp_flow_fd v = {};
-
-	pending = bpf_map_lookup_elem(&rp_pending_tls, &tid);
-	if (!pending)
-		return 0;
-	ref = *pending;
-	bpf_map_delete_elem(&rp_pending_tls, &tid);
-	if (fd < 0 || fd > 0x7fffffff)
-		return 0;
-	v.fd = (__s32)fd;
-	bpf_map_update_elem(&rp_flow_fds, &ref, &v, BPF_ANY);
-	rp_ecount(RP_ECNT_FD_LINKED);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_write")
-int rp_tp_write(struct trace_event_raw_sys_enter *ctx)
-{
-	return link_fd(ctx->args[0]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int rp_tp_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return link_fd(ctx->args[0]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int rp_tp_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return link_fd(ctx->args[0]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int rp_tp_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return link_fd(ctx->args[0]);
 }

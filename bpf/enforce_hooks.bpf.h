@@ -13,8 +13,9 @@
  *   - a write on a held flow (hold mode) is captured, announced by a HOLD record, and the writer is
  *     stopped with SIGSTOP before the TLS library encrypts anything; the daemon resumes it
  *     (SIGCONT) or blocks/kills it. Never when the daemon's heartbeat is stale.
- *   - each TLS write arms a per-thread slot so the next write/send syscall of that thread (the TLS
- *     library writing the ciphertext) links the flow to its socket fd (rp_flow_fds).
+ *   - capture's socket link (the TLS library's write/send syscall that follows a TLS write, see
+ *     capture.bpf.c) also records the flow's socket fd in rp_flow_fds, for the daemon to find the
+ *     socket of a flow whose records do not carry its cookie yet.
  */
 #ifndef REMPART_ENFORCE_HOOKS_BPF_H
 #define REMPART_ENFORCE_HOOKS_BPF_H
@@ -77,13 +78,6 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid */
-	__type(value, struct rp_flow_ref);
-} rp_pending_tls SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct rp_flow_ref);
 	__type(value, struct rp_flow_fd);
@@ -98,7 +92,7 @@ static __always_inline void rp_ecount(__u32 idx)
 }
 
 /* At the top of a TLS write. Returns 1 when the write must not be captured. */
-static __always_inline int rp_enforce_on_write(__u64 flow_key, __u32 tgid, __u32 tid)
+static __always_inline int rp_enforce_on_write(__u64 flow_key, __u32 tgid)
 {
 	struct rp_flow_ref ref = {.flow_key = flow_key, .pid = tgid};
 	struct rp_enforce_gate *gate;
@@ -118,13 +112,6 @@ static __always_inline int rp_enforce_on_write(__u64 flow_key, __u32 tgid, __u32
 			rp_ecount(RP_ECNT_KILL_SIGNALS);
 		}
 		return 1;
-	}
-	if (!bpf_map_lookup_elem(&rp_flow_fds, &ref)) {
-		/* armed already for this flow (writes that reach no socket): an LRU update per
-		 * write costs more than the lookup */
-		struct rp_flow_ref *armed = bpf_map_lookup_elem(&rp_pending_tls, &tid);
-		if (!armed || armed->flow_key != ref.flow_key || armed->pid != ref.pid)
-			bpf_map_update_elem(&rp_pending_tls, &tid, &ref, BPF_ANY);
 	}
 	return 0;
 }

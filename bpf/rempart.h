@@ -233,7 +233,7 @@ enum rp_enforce_counter {
 	RP_ECNT_HOLD_STOPS = 5,       /* SIGSTOP sent from a TLS hook */
 	RP_ECNT_HOLD_STALE = 6,       /* hold wanted but the daemon's heartbeat was stale */
 	RP_ECNT_HOLD_LOST = 7,        /* hold record could not be emitted: writer not stopped */
-	RP_ECNT_FD_LINKED = 8,        /* TLS flows linked to their fd by the nested syscall */
+	RP_ECNT_FD_LINKED = 8,        /* TLS flows linked to their socket fd (capture's socket link) */
 	RP_ECNT__MAX = 16,
 };
 

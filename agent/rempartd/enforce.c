@@ -285,7 +285,7 @@ int rp_enforce_share_maps(struct rp_enforce *e, struct bpf_object *obj)
 	struct bpf_map *const shared[] = {
 		e->skel->maps.rp_enforce_counters, e->skel->maps.rp_blocked_flows, e->skel->maps.rp_kill_pids,
 		e->skel->maps.rp_hold_cfg,	   e->skel->maps.rp_hold_flows,	   e->skel->maps.rp_held,
-		e->skel->maps.rp_pending_tls,	   e->skel->maps.rp_flow_fds,	   e->skel->maps.rp_enforce_gate,
+		e->skel->maps.rp_flow_fds,	   e->skel->maps.rp_enforce_gate,
 	};
 
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
@@ -320,10 +320,6 @@ int rp_enforce_attach(struct rp_enforce *e, char *err, size_t errlen)
 		e->skel->progs.rp_sendmsg4, e->skel->progs.rp_sendmsg6,
 	};
 	struct bpf_program *const tp[] = {
-		e->skel->progs.rp_tp_write,
-		e->skel->progs.rp_tp_writev,
-		e->skel->progs.rp_tp_sendto,
-		e->skel->progs.rp_tp_sendmsg,
 		e->skel->progs.rp_tp_exec,
 	};
 	char root[2048];
