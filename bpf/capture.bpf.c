@@ -658,38 +658,44 @@ int BPF_KPROBE(pr_close, struct pr_file_desc *fd)
 
 /* ---- Sockets: from a file descriptor to its TCP sock, with CO-RE (no kprobes, no offsets) */
 
-/* The open file behind fd in the current task, or NULL. */
+/* The open file behind fd in the current task, or NULL. The task's BTF pointer lets the walk to
+ * the fd array be plain loads (each bpf_probe_read_kernel is a helper call); the array slot,
+ * indexed by fd, still takes one read. */
 static __always_inline struct file *file_of_fd(__u64 fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct files_struct *files;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files = task->files;
 	struct fdtable *fdt;
-	struct file **fdarr;
 	struct file *file = NULL;
 
-	files = BPF_CORE_READ(task, files);
 	if (!files)
 		return NULL;
-	fdt = BPF_CORE_READ(files, fdt);
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	fdt = files->fdt;
+	if (!fdt || fd >= fdt->max_fds)
 		return NULL;
-	fdarr = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]) < 0)
+	if (bpf_probe_read_kernel(&file, sizeof(file), (void *)((unsigned long)fdt->fd + fd * sizeof(file))) < 0)
 		return NULL;
 	return file;
 }
 
-/* The TCP sock behind file, and its socket inode number: unlike the sock's address, which the
- * allocator reuses, the inode number identifies one socket for the life of the system. */
-static __always_inline struct sock *tcp_sock_of_file(struct file *file, __u64 *ino)
+/* The socket inode behind file, or NULL: one read each for the inode and its mode, so the
+ * writes that are not to sockets (files, pipes, terminals: most writes on a machine) stop here. */
+static __always_inline struct inode *socket_inode_of_file(struct file *file)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+
+	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	return inode;
+}
+
+/* The TCP sock behind a socket file. Its inode number, not the sock's address (which the
+ * allocator reuses), identifies one socket for the life of the system. */
+static __always_inline struct sock *tcp_sock_of_file(struct file *file)
 {
 	struct socket *sock;
 	struct sock *sk;
-	umode_t mode;
 
-	mode = BPF_CORE_READ(file, f_inode, i_mode);
-	if ((mode & S_IFMT) != S_IFSOCK)
-		return NULL;
 	sock = BPF_CORE_READ(file, private_data);
 	/* A socket file's private_data is its struct socket, which points back at the file. */
 	if (!sock || BPF_CORE_READ(sock, file) != file)
@@ -699,7 +705,6 @@ static __always_inline struct sock *tcp_sock_of_file(struct file *file, __u64 *i
 		return NULL;
 	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
-	*ino = BPF_CORE_READ(file, f_inode, i_ino);
 	return sk;
 }
 
@@ -789,6 +794,7 @@ static __always_inline struct sock *plaintext_sock(__u64 fd, const void *first_b
 	__u32 tid = (__u32)pid_tgid;
 	struct pending_tls *p;
 	struct tls_mark *m;
+	struct inode *inode;
 	struct file *file;
 	struct sock *sk;
 	__u32 zero = 0;
@@ -799,12 +805,16 @@ static __always_inline struct sock *plaintext_sock(__u64 fd, const void *first_b
 	file = file_of_fd(fd);
 	if (!file)
 		return NULL;
+	inode = socket_inode_of_file(file);
+	if (!inode)
+		return NULL;
+	*ino = BPF_CORE_READ(inode, i_ino);
 	m = bpf_map_lookup_elem(&tls_marks, &zero);
-	if (m && m->tid == tid && m->ino && BPF_CORE_READ(file, f_inode, i_ino) == m->ino) {
+	if (m && m->tid == tid && m->ino && *ino == m->ino) {
 		count_add(RP_CNT_TLS_SOCK_SKIPS, 1);
 		return NULL; /* the ciphertext of the TLS write just captured */
 	}
-	sk = tcp_sock_of_file(file, ino);
+	sk = tcp_sock_of_file(file);
 	if (!sk)
 		return NULL;
 	p = bpf_map_lookup_elem(&pending, &tid);
