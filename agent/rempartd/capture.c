@@ -123,6 +123,15 @@ int rp_capture_open(struct rp_capture **out, uint64_t write_budget, size_t ringb
 		goto fail;
 	}
 
+	/* The chunk loop needs bpf_loop: say so plainly rather than fail in the verifier. */
+	r = libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_loop, NULL);
+	if (r == 0) {
+		r = -EOPNOTSUPP;
+		snprintf(err, errlen,
+			 "this kernel has no bpf_loop BPF helper: rempartd needs Linux 5.17 or later, or a "
+			 "distribution kernel that backports it (Ubuntu 22.04: the HWE kernel)");
+		goto fail;
+	}
 	c->skel = capture_bpf__open();
 	if (!c->skel) {
 		r = -errno;
