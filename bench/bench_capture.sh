@@ -2,107 +2,144 @@
 # Capture cost, measured side by side in one run: TLS writes of 1 KiB and 16 KiB without the agent,
 # with an empty uprobe on SSL_write (the platform's floor), then with rempartd attached; and the
 # highest plaintext rate followed with zero loss.
-# Usage: bench/bench_capture.sh BUILD_DIR   (as root)
+#
+# A virtual machine's timings drift by tens of percent from one second to the next (other guests,
+# the host), and only ever upwards: so the three conditions are interleaved, round after round,
+# and each figure is the best of its rounds (the run least disturbed), never one condition
+# measured early against another measured late.
+# Usage: bench/bench_capture.sh BUILD_DIR   (as root; BENCH_ROUNDS=N, default 5)
 set -euo pipefail
 BUILD=${1:?usage: bench_capture.sh BUILD_DIR}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$BUILD/bin
+ROUNDS=${BENCH_ROUNDS:-5}
 W=$(mktemp -d /tmp/rempart-bench.XXXXXX)
-DPID=
-cleanup() { [[ -n "$DPID" ]] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null; rm -rf "$W"; }
+DPID= FPID= SPIN=
+stop_daemon() { [[ -n "$DPID" ]] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null; DPID=; }
+stop_floor() { [[ -n "$FPID" ]] && kill "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null; FPID=; }
+cleanup() {
+  stop_daemon || true
+  stop_floor || true
+  [[ -n "$SPIN" ]] && kill "$SPIN" 2>/dev/null
+  sysctl -qw kernel.bpf_stats_enabled=0 2>/dev/null || true
+  rm -rf "$W"
+}
 trap cleanup EXIT
 
 if [[ $(id -u) -ne 0 ]]; then echo "bench_capture: needs root (BPF)"; exit 0; fi
 
-# run ARGS: prints "MB/s ns_per_call" (defined below, pinned)
-best() { # best of 3 runs: "MB/s ns/call" with the highest MB/s
-  local b="0 0" r
-  for _ in 1 2 3; do
-    r=$(run "$@")
-    awk -v a="$r" -v b="$b" 'BEGIN{split(a,x," ");split(b,y," "); exit !(x[1]>y[1])}' && b=$r
-  done
-  echo "$b"
-}
-counters() { "$BIN/rempart" --socket "$W/c.sock" status --json | /usr/bin/python3 -c \
-  'import json,sys; c=json.load(sys.stdin)["kernel_counters"]; print(c["gap_records"], c["gap_bytes"], c["ringbuf_full"], c["bytes_captured"])'; }
-
 # The writer on CPU 0, the agent on the other CPU: what the writer pays is the hooks' own cost.
 PIN_W="taskset -c 0"
-PIN_D="taskset -c $(( $(nproc) > 1 ? 1 : 0 ))"
-run() { $PIN_W "$BIN/bench_tls_writes" "$@" | sed -n 's/.*MB_per_s=\([0-9.]*\) ns_per_call=\([0-9]*\).*/\1 \2/p'; }
-
-echo "== capture overhead (best of 3; memory = TLS over a BIO pair, tcp = loopback socket)"
-declare -A off on
-for m in memory tcp; do
-  flag=$([[ $m == memory ]] && echo -m || true)
-  off[$m.1024]=$(best $flag -s 1024 -n 100000)
-  off[$m.16384]=$(best $flag -s 16384 -n 20000)
-done
-
-# The floor: an empty uprobe on the same SSL_write. What it costs is the uprobe trap, which the
-# platform decides (int3, single-step or emulation, and in a VM an exit); the agent's own share
-# is what it adds above it.
-declare -A floor
+AGENT_CPU=$(( $(nproc) > 1 ? 1 : 0 ))
+PIN_D="taskset -c $AGENT_CPU"
 LIBSSL=$(ldd "$BIN/bench_tls_writes" | awk '/libssl/ {print $3; exit}')
-"$BIN/uprobe_floor" "$LIBSSL" >"$W/floor.out" 2>&1 &
-FPID=$!
-for _ in $(seq 100); do grep -q attached "$W/floor.out" && break; sleep 0.1; done
-if grep -q attached "$W/floor.out"; then
-  echo "empty uprobe $(cat "$W/floor.out") of $LIBSSL (where the agent puts its own)"
-  for m in memory tcp; do
-    flag=$([[ $m == memory ]] && echo -m || true)
-    floor[$m.1024]=$(best $flag -s 1024 -n 100000)
-    floor[$m.16384]=$(best $flag -s 16384 -n 20000)
-  done
-else
-  echo "uprobe floor not measured: $(cat "$W/floor.out")"
-fi
-kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null || true
 
-$PIN_D "$BIN/rempartd" --policy "$SRC/policies/default.json" --alerts "$W/alerts.jsonl" --socket "$W/c.sock" \
-  --no-journal --quiet >"$W/daemon.log" 2>&1 &
-DPID=$!
-for _ in $(seq 150); do "$BIN/rempart" --socket "$W/c.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
-# Kernel BPF statistics: what the capture programs themselves cost per call, apart from the
-# uprobe trap (int3 + single-step of the displaced instruction), which the platform decides.
+# The four configurations: mode (memory = TLS over a BIO pair, tcp = loopback socket) and size.
+CONFIGS="memory.1024 memory.16384 tcp.1024 tcp.16384"
+args_of() { # CONFIG -> bench_tls_writes arguments
+  local m=${1%.*} s=${1#*.} n
+  n=$([[ $s -eq 1024 ]] && echo 50000 || echo 10000)
+  [[ $m == memory ]] && echo "-m -s $s -n $n" || echo "-s $s -n $n"
+}
+ns_of_run() { # ARGS... -> ns per call
+  # shellcheck disable=SC2086
+  $PIN_W "$BIN/bench_tls_writes" "$@" | sed -n 's/.*ns_per_call=\([0-9]*\).*/\1/p'
+}
+declare -A best # best[condition.config] = lowest ns per call over the rounds
+keep_best() { local k=$1 v=$2; [[ -z "${best[$k]:-}" || $v -lt ${best[$k]} ]] && best[$k]=$v; return 0; }
+
+# Kernel BPF statistics, per program name: "run_time_ns run_cnt" summed over its instances.
+prog_stat() { bpftool prog show 2>/dev/null | awk -v n="$1" '$0 ~ "name "n" " {for (i=1;i<=NF;i++) {if ($i=="run_time_ns") t+=$(i+1); if ($i=="run_cnt") c+=$(i+1)}} END {printf "%d %d\n", t, c}'; }
+declare -A prog_ns # prog_ns[prog.config] = lowest mean ns per run over the rounds
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$DPID/stat"; }
+agent_ticks=0 agent_bytes=0
+
+start_daemon() {
+  $PIN_D "$BIN/rempartd" --policy "$SRC/policies/default.json" --alerts "$W/alerts.jsonl" --socket "$W/c.sock" \
+    --no-journal --quiet >>"$W/daemon.log" 2>&1 &
+  DPID=$!
+  for _ in $(seq 150); do "$BIN/rempart" --socket "$W/c.sock" status >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "bench_capture: rempartd did not start:"; cat "$W/daemon.log"; exit 1
+}
+start_floor() {
+  "$BIN/uprobe_floor" "$LIBSSL" >"$W/floor.out" 2>&1 &
+  FPID=$!
+  for _ in $(seq 100); do grep -q attached "$W/floor.out" && return 0; sleep 0.1; done
+  return 1
+}
+
+floor_ok=1
 sysctl -qw kernel.bpf_stats_enabled=1 || true
-prog_ns() { bpftool prog show 2>/dev/null | awk -v n="$1" '$0 ~ "name "n" " {for (i=1;i<=NF;i++) {if ($i=="run_time_ns") t+=$(i+1); if ($i=="run_cnt") c+=$(i+1)}} END {if (c) printf "%.0f ns over %d runs", t/c, c; else print "n/a"}'; }
-for m in memory tcp; do
-  flag=$([[ $m == memory ]] && echo -m || true)
-  on[$m.1024]=$(best $flag -s 1024 -n 100000)
-  on[$m.16384]=$(best $flag -s 16384 -n 20000)
-done
-echo "BPF ssl_write program: $(prog_ns ssl_write) (mean, 1 KiB and 16 KiB writes)"
-echo "BPF trace_write program: $(prog_ns trace_write)"
-sysctl -qw kernel.bpf_stats_enabled=0 || true
-others=$(bpftool prog show 2>/dev/null | grep -c "name ssl_write " || true)
-[[ "$others" -le 1 ]] || echo "WARNING: $others ssl_write programs attached (another agent is running): figures are inflated"
-
-printf '%-8s %-8s %10s %12s %10s %8s %14s %16s\n' mode size "MB/s off" "empty uprobe" "MB/s on" ratio "added us/call" "of which trap us"
-for m in memory tcp; do
-  for s in 1024 16384; do
-    read -r mb0 ns0 <<<"${off[$m.$s]}"
-    read -r mbf nsf <<<"${floor[$m.$s]:-0 0}"
-    read -r mb1 ns1 <<<"${on[$m.$s]}"
-    awk -v m="$m" -v s="$s" -v a="$mb0" -v f="$mbf" -v b="$mb1" -v n0="$ns0" -v nf="$nsf" -v n1="$ns1" \
-      'BEGIN{printf "%-8s %-8s %10.1f %12.1f %10.1f %8.3f %14.2f %16s\n", m, s, a, f, b, b/a, (n1-n0)/1000,
-             (nf > 0 ? sprintf("%.2f", (nf-n0)/1000) : "n/a")}'
+for r in $(seq "$ROUNDS"); do
+  for c in $CONFIGS; do keep_best "off.$c" "$(ns_of_run $(args_of "$c"))"; done
+  # The same without the agent but with a busy loop on its CPU: in a VM the two vCPUs may share a
+  # physical core or its caches, so the agent merely working slows the writer, hooks or not.
+  taskset -c "$AGENT_CPU" sh -c 'while :; do :; done' &
+  SPIN=$!
+  for c in $CONFIGS; do keep_best "busy.$c" "$(ns_of_run $(args_of "$c"))"; done
+  kill "$SPIN"; wait "$SPIN" 2>/dev/null || true; SPIN=
+  if start_floor; then
+    for c in $CONFIGS; do keep_best "floor.$c" "$(ns_of_run $(args_of "$c"))"; done
+    floor_where=$(cat "$W/floor.out")
+  else
+    floor_ok=0 floor_where=$(cat "$W/floor.out")
+  fi
+  stop_floor
+  start_daemon
+  for c in $CONFIGS; do
+    read -r t0 c0 <<<"$(prog_stat ssl_write)"; read -r u0 v0 <<<"$(prog_stat trace_write)"; k0=$(cpu_ticks)
+    keep_best "on.$c" "$(ns_of_run $(args_of "$c"))"
+    read -r t1 c1 <<<"$(prog_stat ssl_write)"; read -r u1 v1 <<<"$(prog_stat trace_write)"; k1=$(cpu_ticks)
+    [[ $c1 -gt $c0 ]] && { p=$(( (t1 - t0) / (c1 - c0) )); [[ -z "${prog_ns[ssl_write.$c]:-}" || $p -lt ${prog_ns[ssl_write.$c]} ]] && prog_ns[ssl_write.$c]=$p; }
+    [[ $v1 -gt $v0 ]] && { p=$(( (u1 - u0) / (v1 - v0) )); [[ -z "${prog_ns[trace_write.$c]:-}" || $p -lt ${prog_ns[trace_write.$c]} ]] && prog_ns[trace_write.$c]=$p; }
+    read -r s n <<<"$(args_of "$c" | sed 's/-m //; s/-s //; s/-n //')"
+    agent_ticks=$(( agent_ticks + k1 - k0 )) agent_bytes=$(( agent_bytes + s * n ))
   done
+  others=$(bpftool prog show 2>/dev/null | grep -c "name ssl_write " || true)
+  [[ "$others" -le 1 ]] || echo "WARNING: $others ssl_write programs attached (another agent is running): figures are inflated"
+  stop_daemon
 done
+sysctl -qw kernel.bpf_stats_enabled=0 || true
+
+echo "== capture overhead: best of $ROUNDS interleaved rounds (memory = TLS over a BIO pair, tcp = loopback socket)"
+if [[ $floor_ok -eq 1 ]]; then
+  echo "empty uprobe $floor_where of $LIBSSL (where the agent puts its own)"
+else
+  echo "uprobe floor not measured: $floor_where"
+fi
+printf '%-7s %-6s %8s %8s %8s %8s %6s %8s %10s %7s %9s %11s\n' mode size "MB/s off" "busy nb" "empty up" "MB/s on" ratio "added us" "ratio vs nb" "trap us" "ssl_write" "trace_write"
+for c in $CONFIGS; do
+  m=${c%.*} s=${c#*.}
+  awk -v m="$m" -v s="$s" -v n0="${best[off.$c]}" -v nb="${best[busy.$c]}" -v nf="${best[floor.$c]:-0}" -v n1="${best[on.$c]}" \
+      -v p="${prog_ns[ssl_write.$c]:-0}" -v q="${prog_ns[trace_write.$c]:-0}" \
+    'BEGIN{printf "%-7s %-6s %8.1f %8.1f %8s %8.1f %6.3f %8.2f %10.3f %7s %9.2f %11s\n", m, s, s*1000/n0, s*1000/nb,
+           (nf > 0 ? sprintf("%.1f", s*1000/nf) : "n/a"), s*1000/n1, n0/n1, (n1-n0)/1000, nb/n1,
+           (nf > 0 ? sprintf("%.2f", (nf-n0)/1000) : "n/a"), p/1000, (q > 0 ? sprintf("%.2f", q/1000) : "-")}'
+done
+echo "busy nb: without the agent, a busy loop on the agent's CPU; ratio vs nb: with the agent against that,"
+echo "  i.e. the hooks' cost without what a busy neighbour CPU costs the writer on this machine"
+echo "trap: an empty uprobe's cost (the platform's); ssl_write, trace_write: the capture programs' own"
+echo "  run time per call in us (kernel BPF statistics; trace_write runs on the library's write of the"
+echo "  ciphertext, and on every write syscall of the machine)"
+awk -v t="$agent_ticks" -v b="$agent_bytes" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN{ if (b > 0) printf "agent CPU while following these writes: %.2f s per GB captured (on its own CPU)\n", t/hz/(b/1e9) }'
 
 echo "== zero-loss rate (16 KiB writes, 1 GiB per step, paced)"
+counters() { "$BIN/rempart" --socket "$W/c.sock" status --json | /usr/bin/python3 -c \
+  'import json,sys; c=json.load(sys.stdin)["kernel_counters"]; print(c["gap_records"], c["gap_bytes"], c["ringbuf_full"], c["bytes_captured"])'; }
+start_daemon
 printf '%-12s %12s %12s %12s %14s\n' "target MB/s" "achieved" "gap records" "ringbuf full" "bytes captured"
 for rate in 0 800 400 200; do
-  read -r g0 gb0 rf0 bc0 <<<"$(counters)"
+  read -r g0 _ rf0 bc0 <<<"$(counters)"
   args=(-s 16384 -n 65536)
   [[ $rate -gt 0 ]] && args+=(-r "$rate")
-  r=$(run "${args[@]}")
+  r=$($PIN_W "$BIN/bench_tls_writes" "${args[@]}" | sed -n 's/.*MB_per_s=\([0-9.]*\).*/\1/p')
   sleep 1
-  read -r g1 gb1 rf1 bc1 <<<"$(counters)"
+  read -r g1 _ rf1 bc1 <<<"$(counters)"
   label=$([[ $rate -eq 0 ]] && echo max || echo "$rate")
-  printf '%-12s %12s %12s %12s %14s\n' "$label" "${r%% *}" $((g1 - g0)) $((rf1 - rf0)) $((bc1 - bc0))
+  printf '%-12s %12s %12s %12s %14s\n' "$label" "$r" $((g1 - g0)) $((rf1 - rf0)) $((bc1 - bc0))
   if [[ $((g1 - g0)) -eq 0 && $((rf1 - rf0)) -eq 0 ]]; then
-    echo "zero loss at ${r%% *} MB/s (target $label)"
+    echo "zero loss at $r MB/s (target $label)"
     break
   fi
 done
