@@ -191,10 +191,9 @@ struct emit_ctx {
 /* The process's name, not the thread's: Firefox writes from a thread named "Socket Thread". */
 static __always_inline void current_process_comm(char *comm)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
 
-	if (!leader || bpf_core_read_str(comm, RP_COMM_LEN, &leader->comm) < 0)
+	if (!leader || bpf_probe_read_kernel_str(comm, RP_COMM_LEN, leader->comm) < 0)
 		bpf_get_current_comm(comm, RP_COMM_LEN);
 }
 

@@ -108,6 +108,10 @@ for k in ("gap_records", "gap_bytes", "ringbuf_full", "gaps_lost", "read_faults"
 # writers leave it be.
 assert 1 <= wakeups <= writes // 100, f"{wakeups} wakeups for {writes} writes"
 print("no loss over", writes, "writes,", wakeups, "wakeups")
+# The socket link also gives enforcement each TLS flow's socket fd (for a verdict that lands
+# before the flow's records carry its socket).
+e = json.load(open(sys.argv[1]))["enforcement_counters"]
+assert e["fd_linked"] >= 1, f"no TLS flow linked to its fd: {e}"
 PYEOF
 
 assert_no_leak "$NIR" "295109912611193"
