@@ -18,11 +18,13 @@
  *
  * PDF bodies too ("%PDF-"): their FlateDecode streams are inflated, and content streams give the
  * strings their text operators show ("(Patient : 2 95 10) Tj [(99 1) -20 (26)] TJ"), joined as
- * the page lays them out. Fonts with their own encodings (most Identity-H CID fonts) give no
- * readable text: that is a limit, said in the README.
+ * the page lays them out. Fonts with their own codes (Identity-H CID fonts, TrueType subsets)
+ * are read through their ToUnicode CMaps (pdf_fonts.c), which the body outside streams and the
+ * CMap streams give.
  *
  * Here: the body state machine, zip framing, and the one pass over passing bytes that finds
- * what announces a document. doc_text.c, content_pdf.c and content_b64.c do the rest.
+ * what announces a document. doc_text.c, content_pdf.c, pdf_fonts.c and content_b64.c do the
+ * rest.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -380,6 +382,8 @@ static void announce_act(struct rp_content *c, enum announce an, bool a85)
 		/* PDF streams are looked for from here, with a window that starts at the header
 		 * whatever the split of the input */
 		c->pdf = true;
+		if (!c->fonts)
+			(void)pdf_fonts_new(&c->fonts); /* no memory: fonts with their own codes unread */
 		c->win = malloc(PDF_WIN);
 		if (c->win) {
 			memcpy(c->win, "%PDF-", 5);
@@ -434,6 +438,7 @@ static size_t pass_scan(struct rp_content *c, const uint8_t *p, size_t n, struct
 
 		if (k >= n) {
 			out_text(o, p, n);
+			pdf_fonts_body(c->fonts, p, n);
 			return n;
 		}
 		i = k + 1;
@@ -447,6 +452,7 @@ static size_t pass_scan(struct rp_content *c, const uint8_t *p, size_t n, struct
 	}
 found:
 	out_text(o, p, end);
+	pdf_fonts_body(c->fonts, p, end); /* up to "stream": the stream's object is known */
 	if (an == AN_STREAM)
 		(void)pdf_stream_start(c, a85, o); /* no memory: the stream passes compressed */
 	else
@@ -561,6 +567,7 @@ void rp_content_end(struct rp_content *c, struct rp_out *o)
 	}
 	if (c->e && (c->state == C_INFLATE || c->state == C_STORED || (c->state == C_A85 && !c->e->z_done)))
 		zip_entry_done(c, o); /* a truncated upload: what was read of the entry still counts */
+	pdf_fonts_finish(c->fonts, o);
 	rp_content_discard(c);
 	memset(c, 0, sizeof(*c));
 }
@@ -574,6 +581,8 @@ void rp_content_discard(struct rp_content *c)
 	c->e = NULL;
 	free(c->win);
 	c->win = NULL;
+	pdf_fonts_free(c->fonts);
+	c->fonts = NULL;
 	if (c->b64) {
 		if (c->b64->inner) {
 			rp_content_discard(c->b64->inner);

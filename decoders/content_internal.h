@@ -50,6 +50,9 @@ struct pdf_text {
 	uint8_t n_tok;
 	uint32_t binary;     /* non-text bytes seen in the stream's first KiB */
 	uint32_t seen;
+	char name[32];       /* the last name (/F1): the font of a Tf operator */
+	uint8_t n_name;
+	bool in_name;
 };
 
 struct zip_entry {
@@ -69,6 +72,7 @@ struct zip_entry {
 	struct pdf_text pt;
 	uint8_t obuf[4096];
 	size_t n_obuf;
+	struct pdf_fonts *fonts; /* a PDF stream: its document's fonts (pdf_fonts.c), may be NULL */
 };
 
 #define B64_COMMIT 64u   /* base64 characters in a row before the run is taken for a file */
@@ -109,6 +113,21 @@ bool pdf_stream_dict_ok(const struct rp_content *c, const uint8_t *b, ptrdiff_t 
 bool pdf_stream_start(struct rp_content *c, bool a85, struct rp_out *o);
 size_t pdf_a85_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o);
 void pdf_win_push(struct rp_content *c, const uint8_t *p, size_t n);
+
+/* pdf_fonts.c: text of fonts with their own codes, read through their ToUnicode CMaps */
+struct pdf_fonts;
+int pdf_fonts_new(struct pdf_fonts **out);
+void pdf_fonts_free(struct pdf_fonts *f); /* NULL-safe */
+void pdf_fonts_body(struct pdf_fonts *f, const uint8_t *p, size_t n); /* body bytes outside streams */
+void pdf_fonts_stream_begin(struct pdf_fonts *f);                      /* after "stream", before its data */
+void pdf_fonts_stream(struct pdf_fonts *f, const uint8_t *p, size_t n); /* a stream's inflated bytes */
+void pdf_fonts_select(struct pdf_fonts *f, const char *name, size_t n); /* content: "/name size Tf" */
+/* content: a byte of a string shown. Returns -1 when it is to be read as it is (and is kept to be
+ * read again at the end, should its font turn out to have its own codes), else the number of
+ * characters it gave in cps (0 to 2), read through its font's CMap. */
+int pdf_fonts_shown(struct pdf_fonts *f, uint8_t b, uint32_t cps[2]);
+void pdf_fonts_sep(struct pdf_fonts *f, char sep);                      /* content: the text moves */
+void pdf_fonts_finish(struct pdf_fonts *f, struct rp_out *o);           /* the document ended */
 
 /* content_b64.c */
 size_t b64_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o);

@@ -153,6 +153,8 @@ bool pdf_stream_start(struct rp_content *c, bool a85, struct rp_out *o)
 	e->z_done = false;
 	e->a85 = 0;
 	e->n_a85 = 0;
+	e->fonts = c->fonts;
+	pdf_fonts_stream_begin(c->fonts);
 	o->stats->doc_entries++;
 	c->state = a85 ? C_A85 : C_INFLATE;
 	return true;

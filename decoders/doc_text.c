@@ -213,6 +213,18 @@ enum { PT_CODE = 0, PT_LITERAL, PT_HEX, PT_COMMENT };
 
 static void pdf_char(struct zip_entry *e, uint8_t b, struct rp_out *o)
 {
+	uint32_t cps[2];
+	int k = pdf_fonts_shown(e->fonts, b, cps);
+
+	if (k >= 0) { /* a font with its own codes, whose CMap came before the page */
+		for (int i = 0; i < k; i++) {
+			if (cps[i] < 0x20)
+				part_text_put(e, " ", 1, o);
+			else
+				utf8_put(e, cps[i], o);
+		}
+		return;
+	}
 	/* Simple fonts (WinAnsi, Standard): bytes are Latin-1-ish; emit ASCII, and Latin-1 as UTF-8. */
 	if (b >= 0x20 && b < 0x7f) {
 		char c = (char)b;
@@ -236,20 +248,29 @@ static void pdf_token(struct zip_entry *e, struct rp_out *o)
 		return;
 	if (t->in_array) {
 		/* a kerning adjustment: a large negative one is the gap between two words */
-		if (k[0] == '-' && n >= 4)
+		if (k[0] == '-' && n >= 4) {
 			part_text_put(e, " ", 1, o);
+			pdf_fonts_sep(e->fonts, ' ');
+		}
 		return;
 	}
 	if ((n == 2 && (memcmp(k, "Td", 2) == 0 || memcmp(k, "TD", 2) == 0 || memcmp(k, "Tm", 2) == 0 ||
-			memcmp(k, "T*", 2) == 0)) || (n == 1 && (k[0] == '\'' || k[0] == '"')))
+			memcmp(k, "T*", 2) == 0)) || (n == 1 && (k[0] == '\'' || k[0] == '"'))) {
 		part_text_put(e, " ", 1, o);
-	else if (n == 2 && memcmp(k, "ET", 2) == 0)
+		pdf_fonts_sep(e->fonts, ' ');
+	} else if (n == 2 && memcmp(k, "ET", 2) == 0) {
 		part_text_put(e, "\n", 1, o);
+		pdf_fonts_sep(e->fonts, '\n');
+	} else if (n == 2 && memcmp(k, "Tf", 2) == 0) {
+		pdf_fonts_select(e->fonts, t->name, t->n_name);
+	}
 }
 
 static void pdf_feed(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_out *o)
 {
 	struct pdf_text *t = &e->pt;
+
+	pdf_fonts_stream(e->fonts, p, n); /* a ToUnicode CMap, when this stream is one */
 
 	for (size_t i = 0; i < n; i++) {
 		uint8_t b = p[i];
@@ -320,6 +341,9 @@ static void pdf_feed(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_
 			if (b == '(' || b == '<' || b == '[' || b == ']' || b == '%' || b == '/' || b == ' ' ||
 			    b == '\n' || b == '\r' || b == '\t') {
 				pdf_token(e, o);
+				t->in_name = b == '/';
+				if (t->in_name)
+					t->n_name = 0;
 				if (b == '(') {
 					t->mode = PT_LITERAL;
 					t->depth = 0;
@@ -334,8 +358,11 @@ static void pdf_feed(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_
 				} else if (b == '%') {
 					t->mode = PT_COMMENT;
 				}
-			} else if (t->n_tok < sizeof(t->tok)) {
-				t->tok[t->n_tok++] = (char)b;
+			} else {
+				if (t->n_tok < sizeof(t->tok))
+					t->tok[t->n_tok++] = (char)b;
+				if (t->in_name && t->n_name < sizeof(t->name))
+					t->name[t->n_name++] = (char)b;
 			}
 			break;
 		}

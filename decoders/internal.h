@@ -25,6 +25,7 @@ struct rp_out {
 
 /* ---- content.c: documents (zip containers of XML) inside a body, turned back into text */
 struct zip_entry;
+struct pdf_fonts;
 struct b64_run;
 struct rp_content {
 	uint8_t state;
@@ -39,6 +40,7 @@ struct rp_content {
 	uint8_t *win;         /* PDF: the last bytes passed, for the dictionary before "stream" */
 	size_t n_win;
 	bool win_fresh;       /* the window was just seeded with the header: skip this step's bytes */
+	struct pdf_fonts *fonts; /* PDF: fonts and the strings shown in them (pdf_fonts.c) */
 };
 void rp_content_begin(struct rp_content *c);
 void rp_content_feed(struct rp_content *c, const uint8_t *p, size_t n, struct rp_out *o);

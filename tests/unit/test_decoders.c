@@ -1205,6 +1205,154 @@ START_TEST(pdf_content_streams)
 }
 END_TEST
 
+/* A PDF as Chrome's "Save as PDF" and Word write it: text in a Type0 font with Identity-H, whose
+ * strings are glyph numbers (<0035004B...>) that only the font's ToUnicode CMap, written after the
+ * page, turns back into characters; beside it a font whose CMap keeps ASCII as it is (cairo's
+ * WinAnsi subsets), whose text must not come out twice. */
+static uint16_t glyph_of(char ch)
+{
+	/* glyph numbers, not character codes: read as bytes they are no text */
+	return ch >= '0' && ch <= '9' ? (uint16_t)(0x13 + (ch - '0')) : (uint16_t)(0x200 + ((unsigned char)ch * 7) % 0x1f0);
+}
+
+static void identity_h_hex(struct buf *b, const char *text)
+{
+	char h[8];
+
+	buf_str(b, "<");
+	for (const char *c = text; *c; c++) {
+		snprintf(h, sizeof(h), "%04X", glyph_of(*c));
+		buf_str(b, h);
+	}
+	buf_str(b, ">");
+}
+
+START_TEST(pdf_tounicode_fonts)
+{
+	const char *line1 = "Patient : Jean Dupont", *line2 = "NIR 2 95 10 ", *line3 = "99 126 111 93";
+	struct buf content = {0}, cmap = {0}, cmap1 = {0}, pdf = {0}, z = {0}, in = {0};
+	char head[256], entry[64];
+	int letters = 0;
+
+	buf_str(&content, "BT\n/F4 12 Tf\n72 700 Td\n");
+	identity_h_hex(&content, line1);
+	buf_str(&content, "Tj\n0 -14 Td\n[");
+	identity_h_hex(&content, line2);
+	buf_str(&content, " -3 ");
+	identity_h_hex(&content, line3);
+	buf_str(&content, "] TJ\n/F1 10 Tf\n0 -14 Td\n(Dr Martin, cardiologue)Tj\nET\n");
+
+	/* the Identity-H font's CMap: digits by a range, the rest one by one */
+	buf_str(&cmap, "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo\n"
+		       "<< /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n/CMapName /Adobe-Identity-UCS def\n"
+		       "/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+		       "1 beginbfrange\n<0013> <001C> <0030>\nendbfrange\n");
+	for (const char *c = "Patient:JeanDupontNIR ,"; *c; c++)
+		letters++;
+	snprintf(entry, sizeof(entry), "%d beginbfchar\n", letters);
+	buf_str(&cmap, entry);
+	for (const char *c = "Patient:JeanDupontNIR ,"; *c; c++) {
+		snprintf(entry, sizeof(entry), "<%04X> <%04X>\n", glyph_of(*c), (unsigned char)*c);
+		buf_str(&cmap, entry);
+	}
+	buf_str(&cmap, "endbfchar\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+	/* the simple font's CMap: ASCII to itself */
+	buf_str(&cmap1, "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n1 begincodespacerange\n"
+			"<00> <FF>\nendcodespacerange\n1 beginbfrange\n<20> <7E> <0020>\nendbfrange\nendcmap\nend\nend\n");
+
+	buf_str(&pdf, "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+		      "3 0 obj\n<< /Type /Page /Parent 2 0 R /Resources << /Font << /F4 7 0 R /F1 10 0 R >> >> "
+		      "/Contents 4 0 R >>\nendobj\n");
+	compress_into(&z, content.p, content.n, 15);
+	snprintf(head, sizeof(head), "4 0 obj\n<< /Length %zu /Filter /FlateDecode >>\nstream\n", z.n);
+	buf_str(&pdf, head);
+	buf_add(&pdf, z.p, z.n);
+	buf_str(&pdf, "\nendstream\nendobj\n"
+		      "7 0 obj\n<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+Arial /Encoding /Identity-H "
+		      "/DescendantFonts [8 0 R] /ToUnicode 9 0 R >>\nendobj\n"
+		      "10 0 obj\n<< /Type /Font /Subtype /TrueType /BaseFont /BBBBBB+Arial /Encoding /WinAnsiEncoding "
+		      "/ToUnicode 11 0 R >>\nendobj\n");
+	free(z.p);
+	z = (struct buf){0};
+	compress_into(&z, cmap.p, cmap.n, 15);
+	snprintf(head, sizeof(head), "9 0 obj\n<< /Length %zu /Filter /FlateDecode >>\nstream\r\n", z.n);
+	buf_str(&pdf, head);
+	buf_add(&pdf, z.p, z.n);
+	buf_str(&pdf, "\r\nendstream\nendobj\n");
+	free(z.p);
+	z = (struct buf){0};
+	compress_into(&z, cmap1.p, cmap1.n, 15);
+	snprintf(head, sizeof(head), "11 0 obj\n<< /Filter /FlateDecode /Length %zu >>\nstream\n", z.n);
+	buf_str(&pdf, head);
+	buf_add(&pdf, z.p, z.n);
+	buf_str(&pdf, "\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
+	ck_assert(!contains(&pdf, "111 93"));
+	multipart_request(&in, &pdf, "dossier.pdf");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct buf out = decode(&in, steps[s], NULL);
+		const char *first;
+
+		ck_assert_msg(contains(&out, "\nPatient : Jean Dupont NIR 2 95 10 99 126 111 93 \n"), "step %zu: %.*s",
+			      steps[s], (int)out.n, out.p);
+		/* the simple font's text came out as it was read, once */
+		first = memmem(out.p, out.n, "Dr Martin, cardiologue", 22);
+		ck_assert(first);
+		ck_assert(!memmem(first + 1, out.n - (size_t)(first + 1 - (const char *)out.p), "Dr Martin", 9));
+		free(out.p);
+	}
+	free(content.p);
+	free(cmap.p);
+	free(cmap1.p);
+	free(pdf.p);
+	free(z.p);
+	free(in.p);
+}
+END_TEST
+
+/* ReportLab's embedded TrueType: one-byte subset codes, ASCII kept, accents given codes from 0x80,
+ * the font and its CMap written before the page: the strings are read through the CMap as they
+ * come, once. */
+START_TEST(pdf_tounicode_font_first)
+{
+	const char *cmap = "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n1 begincodespacerange\n"
+			   "<00> <81>\nendcodespacerange\n3 beginbfrange\n<20> <7E> <0020>\n<80> <80> <00E9>\n"
+			   "<81> <81> [<00E0>]\nendbfrange\nendcmap\nend\nend\n";
+	const char *content = "BT /F2+0 11 Tf 72 760 Tm (N\\200 le 12/10/1995 \\201 Lyon, NIR 2 95 10 99 126 111 93) Tj ET\n";
+	struct buf pdf = {0}, z1 = {0}, z2 = {0}, in = {0};
+	char head[256];
+
+	compress_into(&z1, cmap, strlen(cmap), 15);
+	compress_into(&z2, content, strlen(content), 15);
+	buf_str(&pdf, "%PDF-1.4\n1 0 obj\n<<\n/F1 2 0 R /F2+0 7 0 R\n>>\nendobj\n");
+	snprintf(head, sizeof(head), "4 0 obj\n<<\n/Filter [ /FlateDecode ] /Length %zu\n>>\nstream\n", z1.n);
+	buf_str(&pdf, head);
+	buf_add(&pdf, z1.p, z1.n);
+	buf_str(&pdf, "endstream\nendobj\n7 0 obj\n<<\n/BaseFont /AAAAAA+DejaVuSans /FirstChar 0 /LastChar 129 "
+		      "/Name /F2+0 /Subtype /TrueType /ToUnicode 4 0 R /Type /Font\n>>\nendobj\n"
+		      "3 0 obj\n<<\n/Contents 11 0 R /Resources <<\n/Font 1 0 R\n>> /Type /Page\n>>\nendobj\n");
+	snprintf(head, sizeof(head), "11 0 obj\n<<\n/Filter [ /FlateDecode ] /Length %zu\n>>\nstream\n", z2.n);
+	buf_str(&pdf, head);
+	buf_add(&pdf, z2.p, z2.n);
+	buf_str(&pdf, "endstream\nendobj\ntrailer\n<< /Root 8 0 R >>\n%%EOF\n");
+	multipart_request(&in, &pdf, "resultats.pdf");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct buf out = decode(&in, steps[s], NULL);
+		const char *first = memmem(out.p, out.n, "NIR 2 95 10 99 126 111 93", 25);
+
+		ck_assert_msg(contains(&out, "Né le 12/10/1995 à Lyon, NIR 2 95 10 99 126 111 93"), "step %zu: %.*s",
+			      steps[s], (int)out.n, out.p);
+		ck_assert(first);
+		ck_assert_msg(!memmem(first + 25, out.n - (size_t)(first + 25 - (const char *)out.p), "2 95 10", 7),
+			      "step %zu: %.*s", steps[s], (int)out.n, out.p);
+		free(out.p);
+	}
+	free(pdf.p);
+	free(z1.p);
+	free(z2.p);
+	free(in.p);
+}
+END_TEST
+
 static void json_request(struct buf *in, const struct buf *body)
 {
 	char head[160];
@@ -1322,6 +1470,8 @@ int main(void)
 	tcase_add_test(h1, xlsx_odt_and_damaged_entries);
 	tcase_add_test(h1, document_limits_and_lookalikes);
 	tcase_add_test(h1, pdf_content_streams);
+	tcase_add_test(h1, pdf_tounicode_fonts);
+	tcase_add_test(h1, pdf_tounicode_font_first);
 	tcase_add_test(h1, base64_files_in_json);
 	tcase_add_test(h2, docx_over_http2);
 	tcase_add_test(h1, tenant_later_requests);
