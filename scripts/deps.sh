@@ -19,6 +19,11 @@ test_pkgs=(
   python3-jsonschema python3-reportlab
 )
 bench_pkgs=(libpcre2-dev)
+# Chromium prints the PDFs that "Save as PDF" makes (fonts with their own codes). Debian packages it;
+# Ubuntu's "chromium" is a snap wrapper that does not run in a test, and the test does without it.
+if [[ -r /etc/os-release ]] && grep -qx 'ID=debian' /etc/os-release; then
+  test_pkgs+=(chromium)
+fi
 
 pkgs=("${build_pkgs[@]}")
 case "$profile" in

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Documents uploaded the way clinicians upload them: a Word letter (.docx) as a multipart form
 # part (curl -F, HTTP/1.1 and HTTP/2), a spreadsheet (.xlsx) PUT as it is, a LibreOffice text
-# (.odt) from python, a lab report PDF made by ReportLab (as report generators make them); files
+# (.odt) from python, a lab report PDF made by ReportLab (as report generators make them), a page
+# printed to PDF by Chromium (fonts with their own codes); files
 # inline in genAI API calls as base64 (python: a CSV in Gemini's inline_data; node: the PDF as an
 # OpenAI data: URL), and Firefox uploading the .docx with FormData. Inside, the NIR is deflated and cut across XML runs; the agent reads the
 # documents back into text and alerts, naming the process and the destination.
@@ -124,6 +125,30 @@ req.on("error", (e) => console.error("node:", e.message));
 req.end(body);
 JSEOF
 expect_upload "$PORT" 6 node "node, PDF as a base64 data: URL (OpenAI API shape)"
+
+# A patient record printed from a web page with Chromium's "Save as PDF": its fonts are Type0 with
+# Identity-H, the strings are glyph numbers that only the ToUnicode CMaps (after the pages) turn
+# back into text. Printed in a network namespace of its own: Chromium reaches nothing.
+if command -v chromium >/dev/null; then
+  cat > "$T/dossier.html" <<'HTML'
+<!doctype html><html><head><meta charset="utf-8"><title>Dossier patient</title></head><body>
+<h1>Compte rendu de consultation</h1>
+<p>Patient : DUPONT Jean, né le 12/10/1995 à Lyon</p>
+<p>Numéro de sécurité sociale : 2 95 10 99 126 111 93</p>
+</body></html>
+HTML
+  timeout 60 unshare --net chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer \
+    --disable-background-networking --disable-component-update --no-first-run --user-data-dir="$T/chromium" \
+    --print-to-pdf="$T/dossier.pdf" "file://$T/dossier.html" >"$T/chromium.log" 2>&1 || true
+  [[ -s "$T/dossier.pdf" ]] || fail "chromium printed no PDF: $(tail -3 "$T/chromium.log")"
+  grep -qa "/Identity-H" "$T/dossier.pdf" || fail "chromium's PDF has no Identity-H font: the case is not tested"
+  if grep -qa "126 111 93" "$T/dossier.pdf"; then fail "dossier.pdf carries the NIR in clear"; fi
+  curl -sS --max-time 10 --cacert "$T/ca.pem" -o /dev/null -F "file=@$T/dossier.pdf;type=application/pdf" \
+    "https://127.0.0.1:$PORT/upload" || true
+  expect_upload "$PORT" 7 curl "curl -F dossier.pdf (printed by Chromium: Identity-H fonts)"
+else
+  log "no chromium here (Debian packages it): the Chromium-printed PDF is not tested"
+fi
 
 # Firefox (NSS): the page uploads the Word document with FormData, as a web chat's "attach file"
 # does; the browser builds the multipart body itself.
