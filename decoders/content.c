@@ -140,6 +140,7 @@ static void entry_start(struct rp_content *c, struct rp_out *o)
 
 	e->name[e->n_name] = '\0';
 	e->pdf = false;
+	e->drain = false;
 	e->text = name_is_text(e->name, e->n_name, &e->xml) && e->n_name == e->name_len;
 	c->entries++;
 	if (e->text && e->method == 8) {
@@ -195,19 +196,23 @@ size_t zip_entry_inflate(struct rp_content *c, const uint8_t *p, size_t n, struc
 				c->state = C_PASS;
 				return n - e->zs.avail_in;
 			}
-			if (e->pdf) {
+			if (e->pdf && !e->drain) {
 				size_t text = part_pdf_text_prefix(e, out, produced);
 				if (text < produced) {
+					/* Binary from here: the text read so far counts, the rest of the
+					 * stream is inflated to its end and dropped. Stopping the input
+					 * here instead would leave the bytes zlib had already taken (as
+					 * many as the write that carried them) out of the raw pass: what
+					 * was read would depend on how the writes were cut. */
 					part_text(e, out, text, o);
-					zip_entry_done(c, o);
-					c->state = C_PASS;
-					return n - e->zs.avail_in;
+					e->drain = true;
 				}
 			}
 			*o->inflate_budget -= produced;
 			e->out += produced;
 			o->stats->inflated += produced;
-			part_text(e, out, produced, o);
+			if (!e->drain)
+				part_text(e, out, produced, o);
 		}
 		if (r == Z_STREAM_END) {
 			size_t used = n - e->zs.avail_in;

@@ -62,6 +62,7 @@ struct zip_entry {
 	uint32_t csize;
 	char name[ZIP_NAME_KEEP + 1];
 	bool text, xml, pdf;  /* pdf: a PDF content stream, not a zip entry */
+	bool drain;           /* a PDF stream that turned binary: inflated to its end, not read */
 	bool z_done;          /* C_A85: the Flate stream inside ended (or was given up) */
 	uint32_t a85;         /* ASCII85 group being read */
 	uint8_t n_a85;

@@ -146,6 +146,7 @@ bool pdf_stream_start(struct rp_content *c, bool a85, struct rp_out *o)
 		return false;
 	e->zinit = true;
 	e->text = e->pdf = true;
+	e->drain = false;
 	e->xml = false;
 	e->in = e->out = 0;
 	e->n_obuf = 0;

@@ -16,7 +16,7 @@ test_pkgs=(
   openssl curl wget gnutls-bin python3 nodejs iproute2 procps
   nghttp2-server nghttp2-client libnss3-tools firefox-esr
   xvfb dbus dbus-x11 dunst libnotify-bin libclang-rt-14-dev debhelper
-  python3-jsonschema python3-reportlab
+  python3-jsonschema python3-reportlab libreoffice-writer-nogui
 )
 bench_pkgs=(libpcre2-dev)
 # Chromium prints the PDFs that "Save as PDF" makes (fonts with their own codes). Debian packages it;

@@ -2,7 +2,8 @@
 # Documents uploaded the way clinicians upload them: a Word letter (.docx) as a multipart form
 # part (curl -F, HTTP/1.1 and HTTP/2), a spreadsheet (.xlsx) PUT as it is, a LibreOffice text
 # (.odt) from python, a lab report PDF made by ReportLab (as report generators make them), a page
-# printed to PDF by Chromium (fonts with their own codes); files
+# printed to PDF by Chromium and a letter exported to PDF by LibreOffice (fonts with their own
+# codes); files
 # inline in genAI API calls as base64 (python: a CSV in Gemini's inline_data; node: the PDF as an
 # OpenAI data: URL), and Firefox uploading the .docx with FormData. Inside, the NIR is deflated and cut across XML runs; the agent reads the
 # documents back into text and alerts, naming the process and the destination.
@@ -149,6 +150,33 @@ HTML
 else
   log "no chromium here (Debian packages it): the Chromium-printed PDF is not tested"
 fi
+
+# A letter written in LibreOffice and exported to PDF: TrueType subsets whose codes are 0, 1, 2...
+# in the order the letters first appear, readable only through their ToUnicode CMaps.
+"$PY" - "$T/lettre.odt" <<'PYEOF'
+import sys, zipfile
+NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+      'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED)
+    z.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+               'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+               '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/>'
+               '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+    z.writestr("content.xml", f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {NS} office:version="1.2">'
+               '<office:body><office:text><text:p>Lettre de liaison</text:p>'
+               '<text:p>Patient : DUPONT Jean, n\u00e9 le 12/10/1995</text:p>'
+               '<text:p>Num\u00e9ro de s\u00e9curit\u00e9 sociale : 2 95 10 99 126 111 93</text:p>'
+               '</office:text></office:body></office:document-content>', zipfile.ZIP_DEFLATED)
+PYEOF
+timeout 120 unshare --net soffice --headless "-env:UserInstallation=file://$T/lo-profile" --convert-to pdf \
+  --outdir "$T" "$T/lettre.odt" >"$T/soffice.log" 2>&1 || true
+[[ -s "$T/lettre.pdf" ]] || fail "LibreOffice exported no PDF: $(tail -3 "$T/soffice.log")"
+if grep -qa "126 111 93" "$T/lettre.pdf"; then fail "lettre.pdf carries the NIR in clear"; fi
+before=$(ALERT_PORT=$PORT alert_count)
+curl -sS --max-time 10 --cacert "$T/ca.pem" -o /dev/null -F "file=@$T/lettre.pdf;type=application/pdf" \
+  "https://127.0.0.1:$PORT/upload" || true
+expect_upload "$PORT" $((before + 1)) curl "curl -F lettre.pdf (exported by LibreOffice: subset codes)"
 
 # Firefox (NSS): the page uploads the Word document with FormData, as a web chat's "attach file"
 # does; the browser builds the multipart body itself.
