@@ -53,6 +53,10 @@ struct pdf_text {
 	char name[32];       /* the last name (/F1): the font of a Tf operator */
 	uint8_t n_name;
 	bool in_name;
+	uint8_t n_nums;      /* numbers since the last operator (the last two kept) */
+	float nums[2];
+	float font_size;     /* of the last Tf */
+	uint32_t shown;      /* string bytes shown since the text last moved */
 };
 
 struct zip_entry {

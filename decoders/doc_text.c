@@ -216,6 +216,9 @@ static void pdf_char(struct zip_entry *e, uint8_t b, struct rp_out *o)
 	uint32_t cps[2];
 	int k = pdf_fonts_shown(e->fonts, b, cps);
 
+	if (e->pt.shown < UINT32_MAX)
+		e->pt.shown++;
+
 	if (k >= 0) { /* a font with its own codes, whose CMap came before the page */
 		for (int i = 0; i < k; i++) {
 			if (cps[i] < 0x20)
@@ -236,34 +239,88 @@ static void pdf_char(struct zip_entry *e, uint8_t b, struct rp_out *o)
 	}
 }
 
-/* A token of code ended: an operator tells where the text moves, a number in a TJ array how far. */
+/* A PDF number ("-27.78", ".24", "700"); false for anything else. */
+static bool pdf_number(const char *k, size_t n, float *v)
+{
+	float x = 0, scale = 0.1f;
+	bool neg = false, frac = false, digits = false;
+	size_t i = 0;
+
+	if (n && (k[0] == '-' || k[0] == '+'))
+		neg = k[i++] == '-';
+	for (; i < n; i++) {
+		if (k[i] >= '0' && k[i] <= '9') {
+			digits = true;
+			if (frac) {
+				x += (float)(k[i] - '0') * scale;
+				scale /= 10;
+			} else {
+				x = x * 10 + (float)(k[i] - '0');
+			}
+		} else if (k[i] == '.' && !frac) {
+			frac = true;
+		} else {
+			return false;
+		}
+	}
+	*v = neg ? -x : x;
+	return digits;
+}
+
+static void pdf_space(struct zip_entry *e, char sep, struct rp_out *o)
+{
+	part_text_put(e, &sep, 1, o);
+	pdf_fonts_sep(e->fonts, sep);
+}
+
+/*
+ * A token of code ended: an operator tells where the text moves, a number in a TJ array how far.
+ * A move along the line no longer than what was shown since the last one (at most an em per
+ * byte shown) is the next glyphs of the same word: Chrome places "T" then "exte", or each "1"
+ * of "111", with Td for its kerning. Anything else starts a new word.
+ */
 static void pdf_token(struct zip_entry *e, struct rp_out *o)
 {
 	struct pdf_text *t = &e->pt;
 	const char *k = t->tok;
 	size_t n = t->n_tok;
+	float v;
 
 	t->n_tok = 0;
 	if (n == 0)
 		return;
-	if (t->in_array) {
-		/* a kerning adjustment: a large negative one is the gap between two words */
-		if (k[0] == '-' && n >= 4) {
-			part_text_put(e, " ", 1, o);
-			pdf_fonts_sep(e->fonts, ' ');
-		}
+	if (pdf_number(k, n, &v)) {
+		/* in a TJ array, in thousandths of an em: a quarter em back is a word gap */
+		if (t->in_array && v <= -250)
+			pdf_space(e, ' ', o);
+		t->nums[0] = t->nums[1];
+		t->nums[1] = v;
+		if (t->n_nums < 2)
+			t->n_nums++;
 		return;
 	}
-	if ((n == 2 && (memcmp(k, "Td", 2) == 0 || memcmp(k, "TD", 2) == 0 || memcmp(k, "Tm", 2) == 0 ||
-			memcmp(k, "T*", 2) == 0)) || (n == 1 && (k[0] == '\'' || k[0] == '"'))) {
-		part_text_put(e, " ", 1, o);
-		pdf_fonts_sep(e->fonts, ' ');
+	if (t->in_array)
+		return;
+	if (n == 2 && (memcmp(k, "Td", 2) == 0 || memcmp(k, "TD", 2) == 0)) {
+		float tx = t->nums[0], ty = t->nums[1];
+		bool same_word = t->n_nums == 2 && ty == 0 && tx >= 0 && t->font_size > 0 &&
+				 tx <= (float)t->shown * t->font_size;
+		if (!same_word)
+			pdf_space(e, ' ', o);
+		t->shown = 0;
+	} else if ((n == 2 && (memcmp(k, "Tm", 2) == 0 || memcmp(k, "T*", 2) == 0)) ||
+		   (n == 1 && (k[0] == '\'' || k[0] == '"'))) {
+		pdf_space(e, ' ', o);
+		t->shown = 0;
 	} else if (n == 2 && memcmp(k, "ET", 2) == 0) {
-		part_text_put(e, "\n", 1, o);
-		pdf_fonts_sep(e->fonts, '\n');
+		pdf_space(e, '\n', o);
+		t->shown = 0;
 	} else if (n == 2 && memcmp(k, "Tf", 2) == 0) {
+		if (t->n_nums >= 1)
+			t->font_size = t->nums[1] < 0 ? -t->nums[1] : t->nums[1];
 		pdf_fonts_select(e->fonts, t->name, t->n_name);
 	}
+	t->n_nums = 0;
 }
 
 static void pdf_feed(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_out *o)
