@@ -108,10 +108,10 @@ static void frame(struct buf *b, uint8_t type, uint8_t flags, uint32_t stream, c
 	add(b, p, n);
 }
 
-enum kind { K_RAW, K_H1, K_H1_CHUNKED, K_H1_GZIP, K_H2, K_H2_GZIP, K_H1_DOCX, K__MAX };
+enum kind { K_RAW, K_H1, K_H1_CHUNKED, K_H1_GZIP, K_H2, K_H2_GZIP, K_H1_DOCX, K_H1_PDF, K__MAX };
 static const char *names[] = {"raw pass-through (not HTTP)", "HTTP/1.1 Content-Length", "HTTP/1.1 chunked (4 KiB chunks)",
 			      "HTTP/1.1 gzip bodies", "HTTP/2 (HPACK, 16 KiB DATA)", "HTTP/2 gzip bodies",
-			      "HTTP/1.1 .docx uploads (multipart)"};
+			      "HTTP/1.1 .docx uploads (multipart)", "HTTP/1.1 .pdf uploads (Identity-H)"};
 
 static void le(struct buf *b, uint32_t v, int bytes)
 {
@@ -168,6 +168,81 @@ static size_t docx_upload(const uint8_t *text, size_t n, struct buf *out)
 	return out->n;
 }
 
+static void adds(struct buf *b, const char *s)
+{
+	add(b, s, strlen(s));
+}
+
+/* Deflate p into a fresh buffer (zlib format, as PDF streams are). */
+static struct buf zlib_of(const void *p, size_t n)
+{
+	struct buf z = {0};
+	uLongf zn = compressBound((uLong)n);
+
+	z.p = malloc(zn);
+	if (!z.p || compress2(z.p, &zn, p, (uLong)n, 6) != Z_OK) {
+		fprintf(stderr, "bench_decoders: compress failed\n");
+		exit(1);
+	}
+	z.n = zn;
+	return z;
+}
+
+static void pdf_stream(struct buf *pdf, unsigned obj, const struct buf *plain)
+{
+	struct buf z = zlib_of(plain->p, plain->n);
+	char head[96];
+
+	snprintf(head, sizeof(head), "%u 0 obj\n<< /Length %zu /Filter /FlateDecode >>\nstream\n", obj, z.n);
+	add(pdf, head, strlen(head));
+	add(pdf, z.p, z.n);
+	add(pdf, "\nendstream\nendobj\n", 18);
+	free(z.p);
+}
+
+/* The body's text as Chrome's "Save as PDF" writes it: glyph numbers of an Identity-H font in hex
+ * strings, a line of 80 per Td, the font and its ToUnicode CMap after the page; in a
+ * multipart/form-data part. */
+static size_t pdf_upload(const uint8_t *text, size_t n, struct buf *out)
+{
+	struct buf content = {0}, cmap = {0}, pdf = {0};
+	char h[64];
+	const char *part = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cr.pdf\"\r\n"
+			   "Content-Type: application/pdf\r\n\r\n";
+	const char *cmap_head = "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n1 begincodespacerange\n"
+				"<0000> <FFFF>\nendcodespacerange\n256 beginbfchar\n";
+
+	adds(&content, "BT\n/F4 11 Tf\n72 760 Td\n");
+	for (size_t o = 0; o < n; o += 80) {
+		add(&content, "<", 1);
+		for (size_t i = o; i < n && i < o + 80; i++) {
+			snprintf(h, sizeof(h), "%04X", 0x200 + (text[i] * 7) % 0x1f0);
+			add(&content, h, 4);
+		}
+		adds(&content, "> Tj\n0 -14 Td\n");
+	}
+	adds(&content, "ET\n");
+	add(&cmap, cmap_head, strlen(cmap_head));
+	for (unsigned b = 1; b < 256; b++) {
+		snprintf(h, sizeof(h), "<%04X> <%04X>\n", 0x200 + (b * 7) % 0x1f0, b);
+		add(&cmap, h, strlen(h));
+	}
+	adds(&cmap, "endbfchar\nendcmap\nend\nend\n");
+	adds(&pdf, "%PDF-1.4\n3 0 obj\n<< /Type /Page /Resources << /Font << /F4 7 0 R >> >> /Contents 4 0 R >>\nendobj\n");
+	pdf_stream(&pdf, 4, &content);
+	adds(&pdf, "7 0 obj\n<< /Type /Font /Subtype /Type0 /Encoding /Identity-H /ToUnicode 9 0 R >>\nendobj\n");
+	pdf_stream(&pdf, 9, &cmap);
+	adds(&pdf, "trailer\n<< /Root 1 0 R >>\n%%EOF\n");
+	out->n = 0;
+	add(out, part, strlen(part));
+	add(out, pdf.p, pdf.n);
+	add(out, "\r\n--XyZ--\r\n", 11);
+	free(content.p);
+	free(cmap.p);
+	free(pdf.p);
+	return out->n;
+}
+
 static struct buf make_flow(enum kind k, size_t mib)
 {
 	struct buf f = {0};
@@ -192,9 +267,12 @@ static struct buf make_flow(enum kind k, size_t mib)
 	for (size_t r = 0; r < requests && k != K_RAW; r++) {
 		size_t zn = 0;
 		make_body(body, BODY);
-		if (k == K_H1_DOCX) {
+		if (k == K_H1_DOCX || k == K_H1_PDF) {
 			struct buf up = {0};
-			docx_upload(body, BODY, &up);
+			if (k == K_H1_DOCX)
+				docx_upload(body, BODY, &up);
+			else
+				pdf_upload(body, BODY, &up);
 			snprintf(head, sizeof(head),
 				 "POST /backend-api/files HTTP/1.1\r\nHost: chatgpt.example\r\n"
 				 "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: %zu\r\n\r\n", up.n);

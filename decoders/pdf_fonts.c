@@ -104,7 +104,12 @@ struct pdf_fonts {
 			       * strings are read through it as they come, -1 otherwise */
 	uint8_t live_hi;      /* the first byte of a two-byte code */
 	bool live_have_hi;
-	bool sorted;          /* ranges are sorted for lookup() */
+	bool sorted;          /* ranges are sorted for lookup(), and the cache agrees with them */
+	struct {
+		uint32_t key;     /* (CMap << 16 | code) + 1, 0 when empty */
+		uint32_t cp, cp2; /* cp 0: the code maps to nothing */
+	} cache[256];         /* the codes last read: a page repeats few glyphs many times */
+	uint8_t bc_match;     /* how much of "begincmap" the stream's last bytes were */
 	uint8_t *runs;
 	size_t n_runs, cap_runs;
 	size_t open_run;      /* offset of the open text record's length byte, 0 when none */
@@ -352,6 +357,7 @@ void pdf_fonts_stream_begin(struct pdf_fonts *f)
 	f->live_cm = -1;
 	f->open_run = 0;
 	f->cm = -1;
+	f->bc_match = 0;
 	f->cm_mode = CM_NONE;
 	f->cm_tok_n = 0;
 	f->cm_hex = f->cm_array = false;
@@ -423,15 +429,7 @@ static void cmap_keyword(struct pdf_fonts *f)
 	size_t n = f->cm_tok_n;
 
 	f->cm_tok_n = 0;
-	if (n == 9 && memcmp(k, "begincmap", 9) == 0) {
-		if (f->cm >= 0)
-			return;
-		f->cm = cmap_of_obj(f, f->stream_obj);
-		if (f->cm < 0 && f->n_cmaps < PF_MAX_CMAPS) {
-			f->cm = (int)f->n_cmaps++;
-			f->cmaps[f->cm] = (struct pf_cmap){.obj = f->stream_obj};
-		}
-	} else if (n == 19 && memcmp(k, "begincodespacerange", 19) == 0) {
+	if (n == 19 && memcmp(k, "begincodespacerange", 19) == 0) {
 		f->cm_mode = CM_CODESPACE;
 	} else if (n == 11 && memcmp(k, "beginbfchar", 11) == 0) {
 		f->cm_mode = CM_BFCHAR;
@@ -480,11 +478,47 @@ static void cmap_hex(struct pdf_fonts *f)
 	f->n_ops = 0;
 }
 
+/* "begincmap": the stream is a CMap, the object's (a stream it took for another fills none). */
+static void start_cmap(struct pdf_fonts *f)
+{
+	f->cm = cmap_of_obj(f, f->stream_obj);
+	if (f->cm < 0 && f->n_cmaps < PF_MAX_CMAPS) {
+		f->cm = (int)f->n_cmaps++;
+		f->cmaps[f->cm] = (struct pf_cmap){.obj = f->stream_obj};
+	}
+	f->cm_tok_n = 0;
+	f->n_ops = 0;
+}
+
 void pdf_fonts_stream(struct pdf_fonts *f, const uint8_t *p, size_t n)
 {
+	static const char begincmap[] = "begincmap";
+	size_t i = 0;
+
 	if (!f)
 		return;
-	for (size_t i = 0; i < n; i++) {
+	/* Until "begincmap" the stream is content (or a CMap's preamble): only that word is looked
+	 * for, its first letter by memchr. Content streams are most of what passes here. */
+	while (f->cm < 0 && i < n) {
+		if (f->bc_match == 0) {
+			const uint8_t *b = memchr(p + i, 'b', n - i);
+			if (!b)
+				return;
+			i = (size_t)(b - p);
+		}
+		if (p[i] == (uint8_t)begincmap[f->bc_match]) {
+			if (++f->bc_match == sizeof(begincmap) - 1) {
+				f->bc_match = 0;
+				start_cmap(f);
+				if (f->cm < 0)
+					return; /* no room for another CMap: the stream is not read */
+			}
+		} else {
+			f->bc_match = p[i] == 'b' ? 1 : 0;
+		}
+		i++;
+	}
+	for (; i < n; i++) {
 		uint8_t b = p[i];
 
 		if (f->cm_hex) {
@@ -551,6 +585,7 @@ static const struct pf_range *lookup(struct pdf_fonts *f, int cm, uint32_t code)
 
 	if (!f->sorted) {
 		qsort(f->ranges, f->n_ranges, sizeof(*f->ranges), range_cmp);
+		memset(f->cache, 0, sizeof(f->cache));
 		f->sorted = true;
 	}
 	/* the last range of cm whose lo ≤ code */
@@ -571,9 +606,21 @@ static const struct pf_range *lookup(struct pdf_fonts *f, int cm, uint32_t code)
 /* The characters of code in CMap cm (0, 1 or 2 of them, in cps). */
 static unsigned decode_code(struct pdf_fonts *f, int cm, uint32_t code, uint32_t cps[2])
 {
-	const struct pf_range *r = lookup(f, cm, code);
-	unsigned k = 0;
+	uint32_t key = ((uint32_t)cm << 16 | (code & 0xffff)) + 1;
+	unsigned slot = (code ^ (uint32_t)cm * 97u) & 255u, k = 0;
 
+	if (f->sorted && f->cache[slot].key == key) {
+		if (!f->cache[slot].cp)
+			return 0;
+		cps[k++] = f->cache[slot].cp;
+		if (f->cache[slot].cp2)
+			cps[k++] = f->cache[slot].cp2;
+		return k;
+	}
+	const struct pf_range *r = lookup(f, cm, code); /* sorts, and empties the cache, if need be */
+	f->cache[slot].key = key;
+	f->cache[slot].cp = r ? r->cp + (code - r->lo) : 0;
+	f->cache[slot].cp2 = r ? r->cp2 : 0;
 	if (!r)
 		return 0;
 	cps[k++] = r->cp + (code - r->lo);
