@@ -59,30 +59,8 @@ static char separator_for(const char *name, size_t n)
 static void utf8_put(struct zip_entry *e, uint32_t cp, struct rp_out *o)
 {
 	uint8_t b[4];
-	size_t n;
 
-	if (cp == 0 || cp > 0x10ffff)
-		return;
-	if (cp < 0x80) {
-		b[0] = (uint8_t)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (uint8_t)(0xc0 | cp >> 6);
-		b[1] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (uint8_t)(0xe0 | cp >> 12);
-		b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		b[0] = (uint8_t)(0xf0 | cp >> 18);
-		b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-		b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-		b[3] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	part_text_put(e, b, n, o);
+	part_text_put(e, b, utf8_encode(cp, b), o);
 }
 
 /* The entity collected in x->ent ("amp", "#233", "#xE9"): its character, or it as written. */
@@ -110,9 +88,7 @@ static void entity_end(struct zip_entry *e, struct rp_out *o)
 
 		for (; i < n && ok; i++) {
 			char c = x->ent[i];
-			int v = c >= '0' && c <= '9' ? c - '0'
-				: hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-				: hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			int v = hex ? hex_value(c) : c >= '0' && c <= '9' ? c - '0' : -1;
 			ok = v >= 0 && cp <= 0x10ffff;
 			cp = cp * (hex ? 16 : 10) + (uint32_t)(v < 0 ? 0 : v);
 		}
@@ -373,8 +349,7 @@ static void pdf_feed(struct zip_entry *e, const uint8_t *p, size_t n, struct rp_
 			}
 			break;
 		case PT_HEX: {
-			int v = b >= '0' && b <= '9' ? b - '0' : b >= 'a' && b <= 'f' ? b - 'a' + 10
-				: b >= 'A' && b <= 'F' ? b - 'A' + 10 : -1;
+			int v = hex_value(b);
 			if (b == '>') {
 				if (t->hex_hi)
 					pdf_char(e, (uint8_t)((t->hex_hi - 1) << 4), o);

@@ -233,17 +233,6 @@ static void headers_end(struct rp_decoder *d)
 	}
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "1a2b[;ext]\r\n": false when malformed. */
 static bool chunk_size(const struct h1_line *l, uint64_t *out)
 {
@@ -252,10 +241,10 @@ static bool chunk_size(const struct h1_line *l, uint64_t *out)
 	bool complete;
 	size_t n = line_content(l, &complete);
 
-	for (; i < n && hexval((unsigned char)l->buf[i]) >= 0; i++) {
+	for (; i < n && hex_value((unsigned char)l->buf[i]) >= 0; i++) {
 		if (i >= 15)
 			return false;
-		x = x * 16 + (uint64_t)hexval((unsigned char)l->buf[i]);
+		x = x * 16 + (uint64_t)hex_value((unsigned char)l->buf[i]);
 	}
 	if (i == 0)
 		return false;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Decoder internals shared by detect.c, http1.c, http2.c and inflate.c. */
+/* Decoder internals shared by detect.c, http1.c, http2.c, inflate.c and the document layer. */
 #ifndef REMPART_DECODERS_INTERNAL_H
 #define REMPART_DECODERS_INTERNAL_H
 
@@ -68,6 +68,45 @@ static inline void out_emit(struct rp_out *o, const void *buf, size_t len)
 		rp_content_feed(o->content, buf, len, o);
 	else
 		out_text(o, buf, len);
+}
+
+/* The value of a hexadecimal digit, or -1. */
+static inline int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* cp (1..0x10ffff) in UTF-8 into b: its length, 0 for a code point that is none. */
+static inline size_t utf8_encode(uint32_t cp, uint8_t b[4])
+{
+	if (cp == 0 || cp > 0x10ffff)
+		return 0;
+	if (cp < 0x80) {
+		b[0] = (uint8_t)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		b[0] = (uint8_t)(0xc0 | cp >> 6);
+		b[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		b[0] = (uint8_t)(0xe0 | cp >> 12);
+		b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	b[0] = (uint8_t)(0xf0 | cp >> 18);
+	b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+	b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+	b[3] = (uint8_t)(0x80 | (cp & 0x3f));
+	return 4;
 }
 
 /* ---- inflate.c: one compressed body, decompressed as it streams in */

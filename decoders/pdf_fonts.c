@@ -31,7 +31,6 @@
 #define PF_RUNS_MAX (256u << 10) /* shown strings kept for the end of the document */
 
 enum { BT_CODE = 0, BT_LITERAL, BT_HEX, BT_COMMENT, BT_STREAM };
-enum { REF_NONE = 0, REF_NAME, REF_NUM1, REF_NUM2 };
 enum { CM_NONE = 0, CM_CODESPACE, CM_BFCHAR, CM_BFRANGE };
 enum { RUN_TEXT = 1, RUN_SEP = 2 };
 
@@ -67,13 +66,11 @@ struct pdf_fonts {
 	char tok[PF_NAME];
 	uint8_t n_tok;
 	bool tok_name, tok_long;
-	uint32_t num1, num2; /* the last two numbers, for "N G obj" */
-	uint8_t n_nums;
+	uint32_t num1, num2; /* the last two numbers: "N G obj", "/Name N G R" */
+	uint8_t n_nums;      /* numbers in a row since the last other token (up to 3) */
 	uint32_t cur_obj;
-	uint8_t ref;         /* REF_*: how far into "/Name N G R" */
-	char ref_name[PF_NAME];
+	char ref_name[PF_NAME]; /* the name just before those numbers, if one was */
 	uint8_t n_ref_name;
-	uint32_t ref_num;
 	/* tables */
 	struct pf_name names[PF_MAX_NAMES];
 	unsigned n_names;
@@ -172,7 +169,7 @@ static void bind_ref(struct pdf_fonts *f, uint32_t obj)
 			f->fonts[f->n_fonts++] = (struct pf_font){.obj = f->cur_obj, .cmap_obj = obj};
 		return;
 	}
-	if (n == 0 || key_not_font(s, n))
+	if (key_not_font(s, n))
 		return;
 	/* The last binding of a name wins: pages of one document rarely give one name two fonts. */
 	for (unsigned i = 0; i < f->n_names; i++)
@@ -217,31 +214,22 @@ static void body_token(struct pdf_fonts *f)
 	if (f->n_tok == 0 && !f->tok_name)
 		return;
 	if (f->tok_name) {
-		f->ref = REF_NAME;
 		f->n_ref_name = f->tok_long ? 0 : f->n_tok;
 		memcpy(f->ref_name, f->tok, f->n_ref_name);
 		f->n_nums = 0;
 	} else if (tok_number(f, &v)) {
-		if (f->ref == REF_NAME) {
-			f->ref = REF_NUM1;
-			f->ref_num = v;
-		} else if (f->ref == REF_NUM1) {
-			f->ref = REF_NUM2;
-		} else {
-			f->ref = REF_NONE;
-		}
 		f->num1 = f->num2;
 		f->num2 = v;
-		if (f->n_nums < 2)
+		if (f->n_nums < 3)
 			f->n_nums++;
 	} else {
-		if (tok_is(f, "R") && f->ref == REF_NUM2)
-			bind_ref(f, f->ref_num);
+		if (tok_is(f, "R") && f->n_nums == 2 && f->n_ref_name)
+			bind_ref(f, f->num1);
 		else if (tok_is(f, "obj") && f->n_nums == 2)
 			f->cur_obj = f->num1;
 		else if (tok_is(f, "stream"))
 			f->mode = BT_STREAM;
-		f->ref = REF_NONE;
+		f->n_ref_name = 0;
 		f->n_nums = 0;
 	}
 	f->n_tok = 0;
@@ -252,7 +240,7 @@ static void body_token(struct pdf_fonts *f)
 static void body_break(struct pdf_fonts *f)
 {
 	body_token(f);
-	f->ref = REF_NONE;
+	f->n_ref_name = 0;
 	f->n_nums = 0;
 }
 
@@ -522,8 +510,7 @@ void pdf_fonts_stream(struct pdf_fonts *f, const uint8_t *p, size_t n)
 		uint8_t b = p[i];
 
 		if (f->cm_hex) {
-			int v = b >= '0' && b <= '9' ? b - '0' : b >= 'a' && b <= 'f' ? b - 'a' + 10
-				: b >= 'A' && b <= 'F' ? b - 'A' + 10 : -1;
+			int v = hex_value(b);
 			if (b == '>') {
 				f->cm_hex = false;
 				cmap_hex(f);
@@ -603,29 +590,23 @@ static const struct pf_range *lookup(struct pdf_fonts *f, int cm, uint32_t code)
 	return r->cmap == cm && code <= r->hi ? r : NULL;
 }
 
-/* The characters of code in CMap cm (0, 1 or 2 of them, in cps). */
+/* The characters of code in CMap cm (0, 1 or 2 of them, in cps), through the cache. */
 static unsigned decode_code(struct pdf_fonts *f, int cm, uint32_t code, uint32_t cps[2])
 {
 	uint32_t key = ((uint32_t)cm << 16 | (code & 0xffff)) + 1;
 	unsigned slot = (code ^ (uint32_t)cm * 97u) & 255u, k = 0;
 
-	if (f->sorted && f->cache[slot].key == key) {
-		if (!f->cache[slot].cp)
-			return 0;
+	if (!f->sorted || f->cache[slot].key != key) {
+		const struct pf_range *r = lookup(f, cm, code); /* sorts, and empties the cache, if need be */
+		f->cache[slot].key = key;
+		f->cache[slot].cp = r ? r->cp + (code - r->lo) : 0;
+		f->cache[slot].cp2 = r ? r->cp2 : 0;
+	}
+	if (f->cache[slot].cp) {
 		cps[k++] = f->cache[slot].cp;
 		if (f->cache[slot].cp2)
 			cps[k++] = f->cache[slot].cp2;
-		return k;
 	}
-	const struct pf_range *r = lookup(f, cm, code); /* sorts, and empties the cache, if need be */
-	f->cache[slot].key = key;
-	f->cache[slot].cp = r ? r->cp + (code - r->lo) : 0;
-	f->cache[slot].cp2 = r ? r->cp2 : 0;
-	if (!r)
-		return 0;
-	cps[k++] = r->cp + (code - r->lo);
-	if (r->cp2)
-		cps[k++] = r->cp2;
 	return k;
 }
 
@@ -747,25 +728,11 @@ static void emit_cp(struct emitter *em, uint32_t cp)
 {
 	if (em->n + 4 > sizeof(em->buf))
 		emit_flush(em);
-	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+	if (cp == 0 || (cp >= 0xd800 && cp < 0xe000))
 		return;
 	if (cp < 0x20 && cp != '\n') /* control characters of a CMap (tabs, breaks) read as a space */
 		cp = ' ';
-	if (cp < 0x80) {
-		em->buf[em->n++] = (uint8_t)cp;
-	} else if (cp < 0x800) {
-		em->buf[em->n++] = (uint8_t)(0xc0 | cp >> 6);
-		em->buf[em->n++] = (uint8_t)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		em->buf[em->n++] = (uint8_t)(0xe0 | cp >> 12);
-		em->buf[em->n++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-		em->buf[em->n++] = (uint8_t)(0x80 | (cp & 0x3f));
-	} else {
-		em->buf[em->n++] = (uint8_t)(0xf0 | cp >> 18);
-		em->buf[em->n++] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-		em->buf[em->n++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-		em->buf[em->n++] = (uint8_t)(0x80 | (cp & 0x3f));
-	}
+	em->n += utf8_encode(cp, em->buf + em->n);
 }
 
 /* What content text emitted for a string byte as it came (doc_text.c's pdf_char): ASCII as it is,

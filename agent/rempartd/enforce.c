@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Enforcement: load bpf/enforce.bpf.c, attach it to the cgroup v2 root (every process) and to the
- * write syscalls, apply the policy's "enforcement" settings, and carry out verdicts.
+ * exec tracepoint, apply the policy's "enforcement" settings, and carry out verdicts.
  *
  * block: find the flow's TCP socket -- by the socket cookie when capture linked it, else by the fd
- *        the TLS library wrote the ciphertext to (rp_flow_fds, linked in BPF by the nested
- *        syscall) resolved to a socket inode through /proc/PID/fd, else by the process's only TCP
+ *        the TLS library wrote the ciphertext to (rp_flow_fds, recorded by capture's socket
+ *        link) resolved to a socket inode through /proc/PID/fd, else by the process's only TCP
  *        socket -- and SOCK_DESTROY it; put its cookie in the egress drop map; mark the flow so
  *        the TLS hooks refuse (do not capture) further writes. Without SOCK_DESTROY (EOPNOTSUPP):
  *        egress drop, plus killing the writer when the policy allows it (kill_if_unstoppable).

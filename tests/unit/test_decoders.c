@@ -1164,27 +1164,37 @@ START_TEST(docx_over_http2)
 }
 END_TEST
 
+/* A Flate stream object into pdf: its head is before, the compressed length, then after (the rest
+ * of the dictionary, "stream" and its end of line). */
+static void pdf_flate_stream(struct buf *pdf, const char *before, const char *after, const void *p, size_t n)
+{
+	struct buf z = {0};
+	char len[24];
+
+	compress_into(&z, p, n, 15);
+	snprintf(len, sizeof(len), "%zu", z.n);
+	buf_str(pdf, before);
+	buf_str(pdf, len);
+	buf_str(pdf, after);
+	buf_add(pdf, z.p, z.n);
+	free(z.p);
+}
+
 START_TEST(pdf_content_streams)
 {
 	const char *content = "q 1 0 0 1 0 0 cm BT /F1 10 Tf 72 700 Td (Num\\351ro de s\\351curit\\351 sociale : 2 95 1) Tj\n"
 			      "[(0 99 ) -30 (126)] TJ ( 111 93) Tj ET\n% a comment (not text)\nBT 72 680 Td <4950503a20303031> Tj "
 			      "[(Dr) -300 (Martin \\(cardio\\))] TJ ET Q";
 	uint8_t font[300];
-	struct buf pdf = {0}, z1 = {0}, z2 = {0}, in = {0};
-	char head[256];
+	struct buf pdf = {0}, in = {0};
 
 	for (size_t i = 0; i < sizeof(font); i++)
 		font[i] = (uint8_t)(i * 13);
-	compress_into(&z1, content, strlen(content), 15);
-	compress_into(&z2, font, sizeof(font), 15);
 	buf_str(&pdf, "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
-	snprintf(head, sizeof(head), "4 0 obj\n<< /Length %zu /Filter /FlateDecode >>\nstream\r\n", z1.n);
-	buf_str(&pdf, head);
-	buf_add(&pdf, z1.p, z1.n);
+	pdf_flate_stream(&pdf, "4 0 obj\n<< /Length ", " /Filter /FlateDecode >>\nstream\r\n", content, strlen(content));
 	buf_str(&pdf, "\r\nendstream\nendobj\n");
-	snprintf(head, sizeof(head), "5 0 obj\n<< /Length1 300 /Filter /FlateDecode /Length %zu >>\nstream\n", z2.n);
-	buf_str(&pdf, head);
-	buf_add(&pdf, z2.p, z2.n);
+	pdf_flate_stream(&pdf, "5 0 obj\n<< /Length1 300 /Filter /FlateDecode /Length ", " >>\nstream\n", font,
+			 sizeof(font));
 	buf_str(&pdf, "\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
 	ck_assert(!contains(&pdf, "111 93"));
 	multipart_request(&in, &pdf, "resultats.pdf");
@@ -1199,8 +1209,6 @@ START_TEST(pdf_content_streams)
 		free(out.p);
 	}
 	free(pdf.p);
-	free(z1.p);
-	free(z2.p);
 	free(in.p);
 }
 END_TEST
@@ -1230,9 +1238,9 @@ static void identity_h_hex(struct buf *b, const char *text)
 START_TEST(pdf_tounicode_fonts)
 {
 	const char *line1 = "Patient : Jean Dupont", *line2 = "NIR 2 95 10 ", *line3 = "99 126 111 93";
-	struct buf content = {0}, cmap = {0}, cmap1 = {0}, pdf = {0}, z = {0}, in = {0};
-	char head[256], entry[64];
-	int letters = 0;
+	const char *letters = "Patient:JeanDupontNIR ,";
+	struct buf content = {0}, cmap = {0}, cmap1 = {0}, pdf = {0}, in = {0};
+	char entry[64];
 
 	/* Chrome places a glyph that kerns with the next one, then the rest of the word, with Td */
 	buf_str(&content, "BT\n/F4 12 Tf\n72 700 Td\n");
@@ -1250,11 +1258,9 @@ START_TEST(pdf_tounicode_fonts)
 		       "<< /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n/CMapName /Adobe-Identity-UCS def\n"
 		       "/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
 		       "1 beginbfrange\n<0013> <001C> <0030>\nendbfrange\n");
-	for (const char *c = "Patient:JeanDupontNIR ,"; *c; c++)
-		letters++;
-	snprintf(entry, sizeof(entry), "%d beginbfchar\n", letters);
+	snprintf(entry, sizeof(entry), "%zu beginbfchar\n", strlen(letters));
 	buf_str(&cmap, entry);
-	for (const char *c = "Patient:JeanDupontNIR ,"; *c; c++) {
+	for (const char *c = letters; *c; c++) {
 		snprintf(entry, sizeof(entry), "<%04X> <%04X>\n", glyph_of(*c), (unsigned char)*c);
 		buf_str(&cmap, entry);
 	}
@@ -1266,28 +1272,15 @@ START_TEST(pdf_tounicode_fonts)
 	buf_str(&pdf, "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
 		      "3 0 obj\n<< /Type /Page /Parent 2 0 R /Resources << /Font << /F4 7 0 R /F1 10 0 R >> >> "
 		      "/Contents 4 0 R >>\nendobj\n");
-	compress_into(&z, content.p, content.n, 15);
-	snprintf(head, sizeof(head), "4 0 obj\n<< /Length %zu /Filter /FlateDecode >>\nstream\n", z.n);
-	buf_str(&pdf, head);
-	buf_add(&pdf, z.p, z.n);
+	pdf_flate_stream(&pdf, "4 0 obj\n<< /Length ", " /Filter /FlateDecode >>\nstream\n", content.p, content.n);
 	buf_str(&pdf, "\nendstream\nendobj\n"
 		      "7 0 obj\n<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+Arial /Encoding /Identity-H "
 		      "/DescendantFonts [8 0 R] /ToUnicode 9 0 R >>\nendobj\n"
 		      "10 0 obj\n<< /Type /Font /Subtype /TrueType /BaseFont /BBBBBB+Arial /Encoding /WinAnsiEncoding "
 		      "/ToUnicode 11 0 R >>\nendobj\n");
-	free(z.p);
-	z = (struct buf){0};
-	compress_into(&z, cmap.p, cmap.n, 15);
-	snprintf(head, sizeof(head), "9 0 obj\n<< /Length %zu /Filter /FlateDecode >>\nstream\r\n", z.n);
-	buf_str(&pdf, head);
-	buf_add(&pdf, z.p, z.n);
+	pdf_flate_stream(&pdf, "9 0 obj\n<< /Length ", " /Filter /FlateDecode >>\nstream\r\n", cmap.p, cmap.n);
 	buf_str(&pdf, "\r\nendstream\nendobj\n");
-	free(z.p);
-	z = (struct buf){0};
-	compress_into(&z, cmap1.p, cmap1.n, 15);
-	snprintf(head, sizeof(head), "11 0 obj\n<< /Filter /FlateDecode /Length %zu >>\nstream\n", z.n);
-	buf_str(&pdf, head);
-	buf_add(&pdf, z.p, z.n);
+	pdf_flate_stream(&pdf, "11 0 obj\n<< /Filter /FlateDecode /Length ", " >>\nstream\n", cmap1.p, cmap1.n);
 	buf_str(&pdf, "\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
 	ck_assert(!contains(&pdf, "111 93"));
 	multipart_request(&in, &pdf, "dossier.pdf");
@@ -1307,7 +1300,6 @@ START_TEST(pdf_tounicode_fonts)
 	free(cmap.p);
 	free(cmap1.p);
 	free(pdf.p);
-	free(z.p);
 	free(in.p);
 }
 END_TEST
@@ -1321,21 +1313,15 @@ START_TEST(pdf_tounicode_font_first)
 			   "<00> <81>\nendcodespacerange\n3 beginbfrange\n<20> <7E> <0020>\n<80> <80> <00E9>\n"
 			   "<81> <81> [<00E0>]\nendbfrange\nendcmap\nend\nend\n";
 	const char *content = "BT /F2+0 11 Tf 72 760 Tm (N\\200 le 12/10/1995 \\201 Lyon, NIR 2 95 10 99 126 111 93) Tj ET\n";
-	struct buf pdf = {0}, z1 = {0}, z2 = {0}, in = {0};
-	char head[256];
+	struct buf pdf = {0}, in = {0};
 
-	compress_into(&z1, cmap, strlen(cmap), 15);
-	compress_into(&z2, content, strlen(content), 15);
 	buf_str(&pdf, "%PDF-1.4\n1 0 obj\n<<\n/F1 2 0 R /F2+0 7 0 R\n>>\nendobj\n");
-	snprintf(head, sizeof(head), "4 0 obj\n<<\n/Filter [ /FlateDecode ] /Length %zu\n>>\nstream\n", z1.n);
-	buf_str(&pdf, head);
-	buf_add(&pdf, z1.p, z1.n);
+	pdf_flate_stream(&pdf, "4 0 obj\n<<\n/Filter [ /FlateDecode ] /Length ", "\n>>\nstream\n", cmap, strlen(cmap));
 	buf_str(&pdf, "endstream\nendobj\n7 0 obj\n<<\n/BaseFont /AAAAAA+DejaVuSans /FirstChar 0 /LastChar 129 "
 		      "/Name /F2+0 /Subtype /TrueType /ToUnicode 4 0 R /Type /Font\n>>\nendobj\n"
 		      "3 0 obj\n<<\n/Contents 11 0 R /Resources <<\n/Font 1 0 R\n>> /Type /Page\n>>\nendobj\n");
-	snprintf(head, sizeof(head), "11 0 obj\n<<\n/Filter [ /FlateDecode ] /Length %zu\n>>\nstream\n", z2.n);
-	buf_str(&pdf, head);
-	buf_add(&pdf, z2.p, z2.n);
+	pdf_flate_stream(&pdf, "11 0 obj\n<<\n/Filter [ /FlateDecode ] /Length ", "\n>>\nstream\n", content,
+			 strlen(content));
 	buf_str(&pdf, "endstream\nendobj\ntrailer\n<< /Root 8 0 R >>\n%%EOF\n");
 	multipart_request(&in, &pdf, "resultats.pdf");
 	for (size_t s = 0; s < N_STEPS; s++) {
@@ -1350,8 +1336,6 @@ START_TEST(pdf_tounicode_font_first)
 		free(out.p);
 	}
 	free(pdf.p);
-	free(z1.p);
-	free(z2.p);
 	free(in.p);
 }
 END_TEST
