@@ -41,6 +41,7 @@ const struct rp_gap_record *unused_gap_record __attribute__((unused));
 const struct rp_flow_end_record *unused_flow_end_record __attribute__((unused));
 const struct rp_flow_link_record *unused_flow_link_record __attribute__((unused));
 const struct rp_exec_record *unused_exec_record __attribute__((unused));
+const struct rp_tls_hello_record *unused_tls_hello_record __attribute__((unused));
 
 /* Set by userspace before load. */
 const volatile __u32 self_tgid = 0;
@@ -149,6 +150,39 @@ struct {
 	__type(key, __u32); /* tid */
 	__type(value, struct pending_tls);
 } pending SEC(".maps");
+
+/*
+ * Per thread: when a hooked TLS library last began a client session on it (SSL_connect,
+ * SSL_set_connect_state, gnutls_handshake, NSPR's connect...). A ClientHello written by that
+ * thread soon after is that library's, not a stack we cannot read: node writes the hello of a
+ * handshake its SSL_read drove, Firefox from its socket thread after NSPR's connect, and no
+ * hooked write is under way then. Sessions begin a few times a second at most: the update is
+ * off the write path.
+ */
+#define TLS_HINT_NS (10ull * 1000000000ull)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);   /* tid */
+	__type(value, __u64); /* ktime */
+} tls_hints SEC(".maps");
+
+static __always_inline void hint_hooked_tls(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+
+	bpf_map_update_elem(&tls_hints, &tid, &now, BPF_ANY);
+}
+
+static __always_inline bool hooked_tls_hinted(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *t = bpf_map_lookup_elem(&tls_hints, &tid);
+
+	return t && bpf_ktime_get_ns() - *t < TLS_HINT_NS;
+}
 
 enum sock_kind {
 	SOCK_KIND_PLAIN = 1,
@@ -486,8 +520,10 @@ static __always_inline int tls_write(void *obj, const void *buf, __u64 len, __u8
 
 static __always_inline void tls_handshake(void *obj, __u8 source)
 {
-	if (!is_self() && obj)
+	if (!is_self() && obj) {
 		arm_pending(obj, source);
+		hint_hooked_tls();
+	}
 }
 
 static __always_inline void tls_end(void *obj, __u8 source)
@@ -538,6 +574,16 @@ SEC("uprobe")
 int BPF_KPROBE(ssl_handshake, void *ssl)
 {
 	tls_handshake(ssl, RP_SRC_OPENSSL);
+	return 0;
+}
+
+/* void SSL_set_connect_state(SSL *ssl); NSPR's PR_Connect, PR_ConnectContinue: a client session
+ * of a hooked library begins on this thread (its hello may come from a call we do not hook). */
+SEC("uprobe")
+int tls_session_hint(struct pt_regs *ctx)
+{
+	if (!is_self())
+		hint_hooked_tls();
 	return 0;
 }
 
@@ -773,14 +819,48 @@ static __always_inline void link_pending(struct pending_tls *p, struct sock *sk,
 }
 
 /* TLS records start with a content type (20-23) and major version 3: a socket whose first bytes
- * look like that carries TLS from a library we do not hook (e.g. Chromium's BoringSSL). */
-static __always_inline bool looks_like_tls(const void *ubuf, __u64 len)
+ * look like that carries TLS from a library we do not hook (e.g. Chromium's BoringSSL). Sets
+ * *hello when the record is a handshake (22) whose first message is a ClientHello (1). */
+static __always_inline bool looks_like_tls(const void *ubuf, __u64 len, bool *hello)
 {
-	__u8 h[3] = {};
+	__u8 h[6] = {};
 
-	if (len < 3 || bpf_probe_read_user(h, sizeof(h), ubuf) < 0)
+	*hello = false;
+	if (len < 3 || bpf_probe_read_user(h, len < sizeof(h) ? 3 : sizeof(h), ubuf) < 0)
 		return false;
-	return h[0] >= 20 && h[0] <= 23 && h[1] == 3 && h[2] <= 4;
+	if (!(h[0] >= 20 && h[0] <= 23 && h[1] == 3 && h[2] <= 4))
+		return false;
+	*hello = len >= sizeof(h) && h[0] == 22 && h[5] == 1;
+	return true;
+}
+
+/* A client we cannot read is opening a TLS session on sk: tell userspace who, where, and the
+ * hello's first bytes (the server name is in them). */
+static __noinline void emit_tls_hello(struct sock *sk, __u64 ino, const void *ubuf, __u64 len)
+{
+	struct flow_key key = {.obj = ino, .pid = 0, .source = RP_SRC_TCP};
+	struct rp_tls_hello_record *r;
+	struct sock_info si;
+	__u64 n = len < RP_HELLO_MAX ? len : RP_HELLO_MAX;
+
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_add(RP_CNT_RINGBUF_FULL, 1);
+		return;
+	}
+	read_sock_info(sk, &si);
+	fill_identity(&r->id, &key, &si);
+	if (bpf_probe_read_user(r->data, n, ubuf) < 0)
+		n = 0;
+	r->hdr.type = RP_REC_TLS_HELLO;
+	r->hdr.flags = 0;
+	r->hdr.size = sizeof(*r);
+	r->hdr.ktime_ns = bpf_ktime_get_ns();
+	r->write_len = len;
+	r->len = (__u32)n;
+	r->_pad = 0;
+	bpf_ringbuf_submit(r, 0);
+	count_add(RP_CNT_TLS_HELLOS, 1);
 }
 
 /*
@@ -798,6 +878,7 @@ static __always_inline struct sock *plaintext_sock(__u64 fd, const void *first_b
 	struct sock *sk;
 	__u32 zero = 0;
 	__u8 *kind, k;
+	bool hello;
 
 	if ((pid_tgid >> 32) == self_tgid)
 		return NULL;
@@ -829,8 +910,10 @@ static __always_inline struct sock *plaintext_sock(__u64 fd, const void *first_b
 		}
 		return sk;
 	}
-	k = looks_like_tls(first_buf, first_len) ? SOCK_KIND_TLS : SOCK_KIND_PLAIN;
+	k = looks_like_tls(first_buf, first_len, &hello) ? SOCK_KIND_TLS : SOCK_KIND_PLAIN;
 	bpf_map_update_elem(&sock_kinds, ino, &k, BPF_ANY);
+	if (hello && !hooked_tls_hinted())
+		emit_tls_hello(sk, *ino, first_buf, first_len);
 	return k == SOCK_KIND_PLAIN ? sk : NULL;
 }
 

@@ -29,6 +29,7 @@ enum rp_record_type {
 	RP_REC_FLOW_END = 3, /* TLS object freed / socket closed: userspace may flush the flow */
 	RP_REC_FLOW_LINK = 4, /* a TLS flow was linked to its socket after data was already sent */
 	RP_REC_EXEC = 5,     /* a process called exec: userspace looks for new TLS code to hook */
+	RP_REC_TLS_HELLO = 6, /* a TLS ClientHello no hooked TLS call made: traffic we cannot read */
 };
 
 enum rp_source {
@@ -103,6 +104,22 @@ struct rp_flow_link_record {
 	struct rp_flow_identity id; /* with its socket fields filled */
 };
 
+/*
+ * The first write on a TCP socket was a TLS ClientHello, and no hooked TLS call was under way on
+ * the thread: a TLS stack the agent cannot read (Chromium's BoringSSL, Go, Java) is about to talk
+ * to a server. Its first bytes name the server (SNI); userspace decides what the policy says of
+ * traffic it cannot inspect. One per socket.
+ */
+#define RP_HELLO_MAX 4096
+struct rp_tls_hello_record {
+	struct rp_record_header hdr;
+	struct rp_flow_identity id; /* source RP_SRC_TCP, flow_key the socket inode, socket filled */
+	__u64 write_len;            /* length of the write that carried the hello */
+	__u32 len;                  /* bytes in data[] */
+	__u32 _pad;
+	__u8 data[RP_HELLO_MAX];
+};
+
 struct rp_exec_record {
 	struct rp_record_header hdr;
 	__u32 pid;
@@ -127,6 +144,7 @@ enum rp_counter {
 	RP_CNT_TLS_SOCK_SKIPS = 12, /* syscall writes skipped: the socket carries TLS */
 	RP_CNT_EXECS = 13,         /* exec records sent */
 	RP_CNT_WAKEUPS = 14,       /* data records that woke the agent (an interrupt each) */
+	RP_CNT_TLS_HELLOS = 15,    /* ClientHellos from TLS stacks that are not hooked (sockets) */
 	RP_CNT__MAX = 16,
 };
 

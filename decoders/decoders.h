@@ -88,6 +88,15 @@ int rp_document_end(struct rp_document *d, rp_decoded_fn emit, void *userdata);
 void rp_document_get_stats(const struct rp_document *d, struct rp_decoder_stats *out); /* doc_entries... */
 void rp_document_free(struct rp_document *d); /* NULL-safe */
 
+/*
+ * The server name (SNI) a TLS ClientHello asks for, from the first bytes of the client's first
+ * write (one TLS record, possibly cut short). Writes a lowercase, NUL-terminated host name of
+ * letters, digits, '-', '.' and '_' into name. Returns 0, -ENOENT when the hello names no server
+ * (connections by address), -EMSGSIZE when the name does not fit or the extension was cut off,
+ * -EBADMSG when the bytes are not a ClientHello or the name is not a host name.
+ */
+int rp_tls_hello_server_name(const void *buf, size_t len, char *name, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -156,6 +156,10 @@ static int cmd_show(int argc, char **argv)
 		struct rp_rule_info ri;
 
 		rp_policy_rule_info(p, i, &ri);
+		if (ri.uninspected_tls) {
+			printf("  %-36s %-5s uninspected_tls\n", ri.id, rp_action_name(ri.action));
+			continue;
+		}
 		printf("  %-36s %-5s min_count=%u detectors=", ri.id, rp_action_name(ri.action),
 		       ri.min_count);
 		for (size_t k = 0; ri.detectors && ri.detectors[k]; k++)

@@ -52,7 +52,10 @@ void rp_policy_evaluate(const struct rp_policy *p, const struct rp_flow_context 
 		/* Strictly more severe only: on a tie the earlier rule (file order) keeps the verdict. */
 		if (r->action <= v->action)
 			continue;
-		if (rule_count(r, counts, n) < r->min_count)
+		/* A rule either judges content or judges that content cannot be read, never both. */
+		if (r->uninspected_tls != ctx->uninspected_tls)
+			continue;
+		if (!r->uninspected_tls && rule_count(r, counts, n) < r->min_count)
 			continue;
 		if (!rp_scope_match(p, &r->scope, ctx, dest) || suppressed(p, i, ctx, dest))
 			continue;
@@ -73,6 +76,9 @@ enum rp_action rp_policy_prejudge(const struct rp_policy *p, const struct rp_flo
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct rp_rule *r = &p->rules[i];
 
+		/* Holding applies to hooked TLS writes: rules on unreadable TLS never hold one. */
+		if (r->uninspected_tls)
+			continue;
 		if (r->action > worst && rp_scope_match(p, &r->scope, ctx, dest) &&
 		    !suppressed(p, i, ctx, dest))
 			worst = r->action;

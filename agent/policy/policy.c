@@ -298,6 +298,7 @@ int rp_policy_rule_info(const struct rp_policy *p, size_t i, struct rp_rule_info
 	info->min_count = p->rules[i].min_count;
 	info->message = p->rules[i].message;
 	info->detectors = (const char *const *)p->rules[i].detector_ids;
+	info->uninspected_tls = p->rules[i].uninspected_tls;
 	return 0;
 }
 

@@ -84,6 +84,9 @@ struct rp_flow_context {
 	 * "approved_tenants" are approved only when one of them is listed. */
 	const char *tenant;
 	const char *tenant_domain;
+	/* The flow is TLS from a stack the agent does not hook (a ClientHello nobody hooked sent):
+	 * its content cannot be read. Only rules with "uninspected_tls": true apply to it. */
+	bool uninspected_tls;
 };
 
 struct rp_verdict {
@@ -130,7 +133,8 @@ struct rp_rule_info {
 	enum rp_action action;
 	uint32_t min_count;
 	const char *message;              /* may be NULL */
-	const char *const *detectors;     /* NULL-terminated detector ids */
+	const char *const *detectors;     /* NULL-terminated detector ids; NULL for uninspected_tls */
+	bool uninspected_tls;             /* matches TLS the agent cannot read, not content */
 };
 size_t rp_policy_rule_count(const struct rp_policy *p);
 int rp_policy_rule_info(const struct rp_policy *p, size_t i, struct rp_rule_info *info);

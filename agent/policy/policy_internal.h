@@ -63,6 +63,7 @@ struct rp_rule {
 	rp_strv detector_ids;  /* as written */
 	int *detectors;        /* engine indexes, resolved at compile time */
 	size_t n_detectors;
+	bool uninspected_tls;  /* matches flows whose TLS is not readable instead of findings */
 	struct rp_scope scope;
 };
 

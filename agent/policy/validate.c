@@ -791,7 +791,7 @@ static bool parse_scope(struct vctx *v, const char *path, struct json_object *o,
 static void parse_rules(struct vctx *v, struct json_object *a)
 {
 	static const char *const keys[] = {"id",     "description", "detectors", "min_count",
-					   "scope",  "action",	    "message",   NULL};
+					   "scope",  "action",	    "message",   "uninspected_tls", NULL};
 	const char *path = "rules";
 	char ep[PATH_LEN], kp[PATH_LEN], q[96];
 	size_t n;
@@ -847,28 +847,45 @@ static void parse_rules(struct vctx *v, struct json_object *a)
 				r->action = (enum rp_action)act;
 			free(action);
 		}
-		if (get_int(v, ep, o, "min_count", false, 1, 1000000, &x))
-			r->min_count = (uint32_t)x;
+		if ((val = get(v, ep, o, "uninspected_tls", false))) {
+			join_key(kp, ep, "uninspected_tls");
+			if (expect_type(v, kp, val, json_type_boolean, "true or false"))
+				r->uninspected_tls = json_object_get_boolean(val);
+		}
+		if (r->uninspected_tls) {
+			/* Nothing is read from such a flow: no detector could count, no write is held. */
+			if (get(v, ep, o, "detectors", false) || get(v, ep, o, "min_count", false))
+				verr(v, ep, "a rule with \"uninspected_tls\": true matches traffic that cannot be "
+					    "read: it takes no detectors and no min_count");
+			if (r->action == RP_ACTION_HOLD) {
+				join_key(kp, ep, "action");
+				verr(v, kp, "\"hold\" waits for a verdict on content, which an uninspected_tls rule "
+					    "never has: use block, alert or audit");
+			}
+		} else {
+			if (get_int(v, ep, o, "min_count", false, 1, 1000000, &x))
+				r->min_count = (uint32_t)x;
 
-		r->detector_ids = get_strv(v, ep, o, "detectors", true, RP_DET_MAX, RP_ID_MAX - 1, NULL);
-		join_key(kp, ep, "detectors");
-		for (size_t k = 0; r->detector_ids && r->detector_ids[k]; k++) {
-			const char *id = r->detector_ids[k];
-			int b = rp_detector_builtin_lookup(id);
-			bool custom = false;
-			char dp[PATH_LEN];
+			r->detector_ids = get_strv(v, ep, o, "detectors", true, RP_DET_MAX, RP_ID_MAX - 1, NULL);
+			join_key(kp, ep, "detectors");
+			for (size_t k = 0; r->detector_ids && r->detector_ids[k]; k++) {
+				const char *id = r->detector_ids[k];
+				int b = rp_detector_builtin_lookup(id);
+				bool custom = false;
+				char dp[PATH_LEN];
 
-			for (size_t c = 0; c < v->p->n_custom; c++)
-				if (v->p->custom[c].id && strcmp(v->p->custom[c].id, id) == 0)
-					custom = true;
-			join_idx(dp, kp, k);
-			if (b < 0 && !custom)
-				verr(v, dp, "unknown detector id %s (neither built-in nor in detectors.custom)",
-				     quote(id, q, sizeof(q)));
-			else if (b >= 0 && v->p->builtin_set[b] && !v->p->builtin[b].enabled)
-				verr(v, dp, "detector %s is disabled in detectors.%s, so this rule could never "
-					    "match",
-				     quote(id, q, sizeof(q)), id);
+				for (size_t c = 0; c < v->p->n_custom; c++)
+					if (v->p->custom[c].id && strcmp(v->p->custom[c].id, id) == 0)
+						custom = true;
+				join_idx(dp, kp, k);
+				if (b < 0 && !custom)
+					verr(v, dp, "unknown detector id %s (neither built-in nor in detectors.custom)",
+					     quote(id, q, sizeof(q)));
+				else if (b >= 0 && v->p->builtin_set[b] && !v->p->builtin[b].enabled)
+					verr(v, dp, "detector %s is disabled in detectors.%s, so this rule could never "
+						    "match",
+					     quote(id, q, sizeof(q)), id);
+			}
 		}
 
 		val = get(v, ep, o, "scope", false);

@@ -322,6 +322,7 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 			{sk->progs.ssl_write_ex, "SSL_write_ex", false},
 			{sk->progs.ssl_handshake, "SSL_do_handshake", false},
 			{sk->progs.ssl_handshake, "SSL_connect", false},
+			{sk->progs.tls_session_hint, "SSL_set_connect_state", false},
 			{sk->progs.ssl_free, "SSL_free", false},
 		};
 		ok = attach_hooks(ac, o->path, hooks, sizeof(hooks) / sizeof(hooks[0]));
@@ -345,6 +346,8 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 			{sk->progs.pr_write, "PR_Write", true},
 			{sk->progs.pr_send, "PR_Send", false},
 			{sk->progs.pr_close, "PR_Close", false},
+			{sk->progs.tls_session_hint, "PR_Connect", false},
+			{sk->progs.tls_session_hint, "PR_ConnectContinue", false},
 		};
 		ok = attach_hooks(ac, o->path, hooks, sizeof(hooks) / sizeof(hooks[0]));
 		break;

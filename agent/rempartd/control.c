@@ -135,6 +135,7 @@ static const char *const counter_names[RP_CNT__MAX] = {
 	[RP_CNT_TLS_SOCK_SKIPS] = "tls_socket_syscalls_skipped",
 	[RP_CNT_EXECS] = "execs",
 	[RP_CNT_WAKEUPS] = "wakeups",
+	[RP_CNT_TLS_HELLOS] = "unhooked_tls_hellos",
 };
 
 static void add_probe(const char *target, const char *func, void *u)
@@ -185,6 +186,7 @@ static struct json_object *status_reply(struct rp_daemon *d)
 	json_object_object_add(agent, "records", json_object_new_uint64(d->records_seen));
 	json_object_object_add(agent, "records_malformed", json_object_new_uint64(d->records_malformed));
 	json_object_object_add(agent, "findings", json_object_new_uint64(d->findings));
+	json_object_object_add(agent, "uninspected_tls_sessions", json_object_new_uint64(d->uninspected_tls));
 	json_object_object_add(agent, "alerts", json_object_new_uint64(rp_alert_sink_count(d->alerts)));
 	json_object_object_add(agent, "alert_errors", json_object_new_uint64(rp_alert_sink_errors(d->alerts)));
 	json_object_object_add(agent, "flows", json_object_new_uint64(rp_flow_table_count(d->flows)));

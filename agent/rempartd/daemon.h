@@ -181,6 +181,7 @@ struct rp_daemon {
 	uint64_t records_seen;
 	uint64_t records_malformed;
 	uint64_t findings;
+	uint64_t uninspected_tls;         /* TLS sessions opened by stacks we do not hook */
 	struct rp_enforce *enforce;       /* enforcement (issue 5): enforce.h */
 };
 

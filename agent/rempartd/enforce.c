@@ -579,6 +579,11 @@ static int find_flow_socket(struct rp_enforce *e, const struct rp_flow_identity 
 		*how_found = "cookie";
 		return 0;
 	}
+	/* A plaintext or unreadable TLS socket's flow is named by the socket's inode. */
+	if (id->source == RP_SRC_TCP && id->flow_key <= UINT32_MAX && rp_sockdiag_find((uint32_t)id->flow_key, 0, si) == 0) {
+		*how_found = "inode";
+		return 0;
+	}
 	/* The link is made by the TLS library's first send after the write: a verdict on a flow's
 	 * first write can be faster than that. Wait for it a little (bounded). */
 	for (unsigned i = 0; i < (e->writer_stopped ? 1u : FD_LINK_WAIT_STEPS); i++) {

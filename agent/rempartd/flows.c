@@ -540,6 +540,63 @@ static int on_exec(struct rp_daemon *d, const struct rp_exec_record *x, size_t s
 }
 
 /*
+ * A client whose TLS we do not hook (Chromium's BoringSSL, Go, Java) is opening a session: what
+ * it sends will not be read, so the only judgement possible is on who talks to whom. Rules with
+ * "uninspected_tls" decide, on the server name the hello asks for and the process; nothing is
+ * kept of the flow (nothing more will come from it).
+ */
+static int on_tls_hello(struct rp_daemon *d, const struct rp_tls_hello_record *h, size_t size)
+{
+	const struct rp_policy *p = d->policy->policy;
+	char host[256], exe[512] = "", user[64] = "";
+	struct rp_finding fi = {.detector = UINT32_MAX, .id = "uninspected_tls", .confidence = 1.0};
+	struct rp_flow_context ctx;
+	struct rp_verdict v;
+	struct rp_alert a;
+	bool suppress = false;
+	const char *how;
+
+	if (size < sizeof(*h) || h->len > sizeof(h->data))
+		return -EBADMSG;
+	d->uninspected_tls++;
+	if (rp_tls_hello_server_name(h->data, h->len, host, sizeof(host)) < 0)
+		host[0] = '\0';
+	(void)rp_proc_exe((pid_t)h->id.pid, exe, sizeof(exe));
+	(void)rp_user_name((uid_t)h->id.uid, user, sizeof(user));
+	ctx = (struct rp_flow_context){
+		.pid = h->id.pid,
+		.uid = h->id.uid,
+		.comm = h->id.comm,
+		.exe = exe[0] ? exe : NULL,
+		.user = user[0] ? user : NULL,
+		.family = h->id.family,
+		.raddr = h->id.family ? h->id.raddr : NULL,
+		.rport = h->id.rport,
+		.host = host[0] ? host : NULL,
+		.uninspected_tls = true,
+	};
+	rp_policy_evaluate(p, &ctx, NULL, 0, &v);
+	if (v.action == RP_ACTION_NONE)
+		return 0;
+	how = rp_enforce_verdict(d, &h->id, v.action, &suppress);
+	if (suppress)
+		return 0;
+	/* Not a finding in the content: the alert says what could not be read, and where it went. */
+	snprintf(fi.masked, sizeof(fi.masked), "TLS not readable, to %s", host[0] ? host : "a server by address");
+	rp_alert_from_verdict(&a, p, &v);
+	a.finding = &fi;
+	a.id = &h->id;
+	a.exe = exe[0] ? exe : NULL;
+	a.user = user[0] ? user : NULL;
+	a.host = ctx.host;
+	a.enforcement = how;
+	(void)rp_alert_emit(d->alerts, &a);
+	if (v.action >= RP_ACTION_ALERT) /* audit is log only */
+		(void)rp_notify_publish(d->notify, &a, rp_policy_settings(p)->notify_rate_per_minute);
+	return 0;
+}
+
+/*
  * A write is held at TLS entry (its HOLD record follows its data): the writer sends nothing more
  * until judged, so what the flow's detection stream waits for (the context after a value, the
  * end of a digit run) will not come. Decide it now, on what the decoder made of the bytes (a gzip
@@ -581,6 +638,9 @@ int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size)
 		break;
 	case RP_REC_EXEC:
 		r = on_exec(d, rec, h->size);
+		break;
+	case RP_REC_TLS_HELLO:
+		r = on_tls_hello(d, rec, h->size);
 		break;
 	case RP_REC_HOLD: /* enforcement (issue 5) */
 		settle_held_flow(d, rec, h->size);

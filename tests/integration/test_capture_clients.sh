@@ -7,7 +7,15 @@ make_certs
 start_server srv; PORT=$SERVER_PORT
 start_server srv6 --host ::1; PORT6=$SERVER_PORT
 start_server plain --plain; PLAIN=$SERVER_PORT
-start_daemon "$SRC/policies/default.json"
+# The default policy, plus an audit of every TLS session no hook can read: none of the clients
+# below may show up there, they are all hooked (a handshake the hooks missed would say so).
+"$PY" - "$SRC/policies/default.json" "$T/policy.json" <<'PYEOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["rules"].append({"id": "audit-unreadable-tls", "uninspected_tls": True, "action": "audit"})
+json.dump(p, open(sys.argv[2], "w"))
+PYEOF
+start_daemon "$T/policy.json"
 
 NIR="2 95 10 99 126 111 93"
 
@@ -113,6 +121,10 @@ print("no loss over", writes, "writes,", wakeups, "wakeups")
 e = json.load(open(sys.argv[1]))["enforcement_counters"]
 assert e["fd_linked"] >= 1, f"no TLS flow linked to its fd: {e}"
 PYEOF
+
+# No client above was taken for one whose TLS cannot be read.
+unread=$(alerts_query "sorted(set((a['actor']['process']['name'], a['dst_endpoint'].get('hostname', a['dst_endpoint']['ip'])) for a in alerts if a['rempart']['detector'] == 'uninspected_tls' and a['actor']['process']['name'] in ('curl', 'python3', 'node', 'wget', 'gnutls-cli', 'firefox-esr')))")
+[[ "$unread" == "[]" ]] || fail "hooked clients reported as unreadable TLS: $unread"
 
 assert_no_leak "$NIR" "295109912611193"
 log "PASS"

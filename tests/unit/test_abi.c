@@ -48,6 +48,11 @@ START_TEST(capture_records_agree)
 	CHECK_MEMBER(btf, rp_gap_record, reason);
 
 	CHECK_SIZE(btf, rp_flow_end_record);
+	CHECK_SIZE(btf, rp_tls_hello_record);
+	CHECK_MEMBER(btf, rp_tls_hello_record, id);
+	CHECK_MEMBER(btf, rp_tls_hello_record, write_len);
+	CHECK_MEMBER(btf, rp_tls_hello_record, len);
+	CHECK_MEMBER(btf, rp_tls_hello_record, data);
 	CHECK_SIZE(btf, rp_runtime_config);
 	CHECK_MEMBER(btf, rp_runtime_config, write_budget);
 	CHECK_MEMBER(btf, rp_runtime_config, enabled);
@@ -64,6 +69,7 @@ START_TEST(records_are_8_byte_multiples)
 	ck_assert_int_eq(sizeof(struct rp_data_record) % 8, 0);
 	ck_assert_int_eq(sizeof(struct rp_gap_record) % 8, 0);
 	ck_assert_int_eq(sizeof(struct rp_flow_end_record) % 8, 0);
+	ck_assert_int_eq(sizeof(struct rp_tls_hello_record) % 8, 0);
 }
 END_TEST
 
