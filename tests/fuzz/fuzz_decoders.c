@@ -75,6 +75,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	{
+		/* The same bytes as the first write of a TLS client we cannot read: a server name
+		 * comes out whole and clean, or not at all. */
+		char name[64];
+
+		if (rp_tls_hello_server_name(data, size, name, sizeof(name)) == 0) {
+			size_t k = strlen(name);
+
+			if (k == 0 || k >= sizeof(name) || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-._") != k)
+				abort();
+		} else if (name[0]) {
+			abort();
+		}
+	}
 	mode = data[0] % 4;
 	data++, size--;
 	a = run(data, size, mode, 0, SIZE_MAX);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # TLS the agent cannot read: Chromium's BoringSSL is linked in and stripped, so no hook sees its
 # plaintext. Its ClientHello still names the server: a rule with "uninspected_tls" judges by that
-# name and the process. Here Chromium opening a generative-AI site the policy does not approve is
-# cut off at the handshake (the page never shows), Chromium opening another site is left alone,
-# and curl (OpenSSL, hooked) to the same genAI name is not mistaken for an unreadable client.
+# name and the process. With the default policy, Chromium opening a generative-AI site the policy
+# does not approve is cut off at the handshake (the page never shows), Chromium opening another
+# site is left alone, and curl (OpenSSL, hooked) to the same genAI name is not mistaken for an
+# unreadable client.
 source "$(dirname "$0")/lib.sh"
 require_root
 if ! command -v chromium >/dev/null; then
@@ -18,10 +19,8 @@ start_server srv --page "$T/page.html"; PORT=$SERVER_PORT
 "$PY" - "$SRC/policies/default.json" "$T/policy.json" <<'PYEOF'
 import json, sys
 p = json.load(open(sys.argv[1]))
+# The shipped default, with one more unapproved genAI service: a name this machine can serve.
 p["destinations"].append({"name": "test-genai", "category": "genai", "hosts": ["genai.test"]})
-p["rules"].insert(0, {"id": "unreadable-tls-to-unapproved-genai", "uninspected_tls": True,
-                      "scope": {"categories": ["genai"], "approved": False},
-                      "action": "block", "message": "Ce navigateur ne peut pas être contrôlé : utilisez Firefox."})
 json.dump(p, open(sys.argv[2], "w"))
 PYEOF
 start_daemon "$T/policy.json"

@@ -1426,6 +1426,93 @@ START_TEST(detector_needs_the_decoder)
 }
 END_TEST
 
+/* A ClientHello as a client writes it: record header, handshake header, the fixed fields, then
+ * the extensions given (each "type, then its body"). */
+static size_t client_hello(uint8_t *out, const uint8_t *exts, size_t exts_len)
+{
+	uint8_t body[4096];
+	size_t n = 0, hs_len, rec;
+
+	body[n++] = 3, body[n++] = 3;           /* legacy_version */
+	memset(body + n, 0xab, 32), n += 32;    /* random */
+	body[n++] = 32, memset(body + n, 0xcd, 32), n += 32; /* session id */
+	body[n++] = 0, body[n++] = 4;           /* two cipher suites */
+	body[n++] = 0x13, body[n++] = 0x01, body[n++] = 0x13, body[n++] = 0x02;
+	body[n++] = 1, body[n++] = 0;           /* compression: null */
+	body[n++] = (uint8_t)(exts_len >> 8), body[n++] = (uint8_t)exts_len;
+	memcpy(body + n, exts, exts_len), n += exts_len;
+	hs_len = n;
+	rec = hs_len + 4;
+	out[0] = 22, out[1] = 3, out[2] = 1, out[3] = (uint8_t)(rec >> 8), out[4] = (uint8_t)rec;
+	out[5] = 1, out[6] = 0, out[7] = (uint8_t)(hs_len >> 8), out[8] = (uint8_t)hs_len;
+	memcpy(out + 9, body, hs_len);
+	return 9 + hs_len;
+}
+
+/* Extension type, then server_name_list with one host_name entry. */
+static size_t sni_ext(uint8_t *out, const char *host)
+{
+	size_t h = strlen(host), n = 0;
+
+	out[n++] = 0, out[n++] = 0;                                          /* server_name */
+	out[n++] = (uint8_t)((h + 5) >> 8), out[n++] = (uint8_t)(h + 5);     /* ext length */
+	out[n++] = (uint8_t)((h + 3) >> 8), out[n++] = (uint8_t)(h + 3);     /* list length */
+	out[n++] = 0;                                                        /* host_name */
+	out[n++] = (uint8_t)(h >> 8), out[n++] = (uint8_t)h;
+	memcpy(out + n, host, h);
+	return n + h;
+}
+
+START_TEST(tls_hello_server_name)
+{
+	uint8_t exts[2048], hello[4096];
+	char name[256];
+	size_t e = 0, n;
+
+	/* A GREASE extension and a large key share before the name, as Chrome orders them at random. */
+	exts[e++] = 0x0a, exts[e++] = 0x0a, exts[e++] = 0, exts[e++] = 0;
+	exts[e++] = 0, exts[e++] = 51, exts[e++] = 0x04, exts[e++] = 0xc4;
+	memset(exts + e, 0x11, 0x4c4), e += 0x4c4;
+	e += sni_ext(exts + e, "ChatGPT.com");
+	n = client_hello(hello, exts, e);
+	ck_assert_int_eq(rp_tls_hello_server_name(hello, n, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "chatgpt.com");
+
+	/* Cut before the name ends: not a guess, a clear "cut off". */
+	ck_assert_int_eq(rp_tls_hello_server_name(hello, n - 3, name, sizeof(name)), -EMSGSIZE);
+	ck_assert_str_eq(name, "");
+	/* Every prefix: never a crash, never a name that is not the whole one. */
+	for (size_t k = 0; k < n; k++) {
+		int r = rp_tls_hello_server_name(hello, k, name, sizeof(name));
+
+		ck_assert_msg(r < 0 || strcmp(name, "chatgpt.com") == 0, "prefix %zu gave %s", k, name);
+	}
+	/* Too small a buffer. */
+	ck_assert_int_eq(rp_tls_hello_server_name(hello, n, name, 5), -EMSGSIZE);
+
+	/* No server name (a connection by address). */
+	n = client_hello(hello, exts, 8 + 0x4c4);
+	ck_assert_int_eq(rp_tls_hello_server_name(hello, n, name, sizeof(name)), -ENOENT);
+
+	/* A name with bytes no host name has (a NUL, a slash): refused, not copied. */
+	e = sni_ext(exts, "evil.example/x");
+	n = client_hello(hello, exts, e);
+	ck_assert_int_eq(rp_tls_hello_server_name(hello, n, name, sizeof(name)), -EBADMSG);
+
+	/* Not a hello: application data, a ServerHello, HTTP. */
+	e = sni_ext(exts, "gemini.google.com");
+	n = client_hello(hello, exts, e);
+	hello[5] = 2;
+	ck_assert_int_eq(rp_tls_hello_server_name(hello, n, name, sizeof(name)), -EBADMSG);
+	hello[5] = 1, hello[0] = 23;
+	ck_assert_int_eq(rp_tls_hello_server_name(hello, n, name, sizeof(name)), -EBADMSG);
+	ck_assert_int_eq(rp_tls_hello_server_name("GET / HTTP/1.1\r\n\r\n", 18, name, sizeof(name)), -EBADMSG);
+	hello[0] = 22;
+	ck_assert_int_eq(rp_tls_hello_server_name(hello, n, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "gemini.google.com");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("decoders");
@@ -1463,6 +1550,7 @@ int main(void)
 	tcase_add_test(h2, docx_over_http2);
 	tcase_add_test(h1, tenant_later_requests);
 	tcase_add_test(h2, tenant_from_http2_authorization);
+	tcase_add_test(h1, tls_hello_server_name);
 	suite_add_tcase(s, h1);
 	suite_add_tcase(s, h2);
 	return run_suite(s);

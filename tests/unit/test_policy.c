@@ -485,10 +485,91 @@ START_TEST(test_default_policy_end_to_end)
 }
 END_TEST
 
+static const char *const unreadable_policy =
+	"{\"schema_version\":1,\"name\":\"u\",\"serial\":1,"
+	"\"destinations\":[{\"name\":\"openai\",\"category\":\"genai\",\"hosts\":[\"chatgpt.com\"]},"
+	"{\"name\":\"ours\",\"category\":\"genai\",\"approved\":true,\"hosts\":[\"llm.chu.example\"]}],"
+	"\"rules\":["
+	"{\"id\":\"r-content\",\"detectors\":[\"fr_nir\"],\"action\":\"alert\"},"
+	"{\"id\":\"r-unreadable\",\"uninspected_tls\":true,\"action\":\"block\","
+	"\"scope\":{\"categories\":[\"genai\"],\"approved\":false}}],"
+	"\"exceptions\":[{\"id\":\"e\",\"reason\":\"kiosk\",\"rules\":[\"r-unreadable\"],"
+	"\"scope\":{\"exe\":[\"/opt/kiosk/*\"]}}]}";
+
+START_TEST(test_uninspected_tls_rules)
+{
+	struct rp_policy *p = load_str(unreadable_policy);
+	struct rp_flow_context chrome = {.comm = "chromium", .host = "chatgpt.com", .uninspected_tls = true};
+	struct rp_flow_context chrome_ours = {.comm = "chromium", .host = "llm.chu.example", .uninspected_tls = true};
+	struct rp_flow_context chrome_other = {.comm = "chromium", .host = "intranet.chu.example", .uninspected_tls = true};
+	struct rp_flow_context kiosk = {.comm = "kiosk", .exe = "/opt/kiosk/bin/app", .host = "chatgpt.com",
+					.uninspected_tls = true};
+	struct rp_flow_context firefox = {.comm = "firefox-esr", .host = "chatgpt.com"};
+	struct rp_rule_info ri;
+	struct rp_verdict v;
+
+	v = verdict(p, &chrome, NULL, 0);
+	ck_assert_int_eq(v.action, RP_ACTION_BLOCK);
+	ck_assert_str_eq(v.rule_id, "r-unreadable");
+	ck_assert_str_eq(v.destination, "openai");
+	/* Only unapproved genAI is in scope; the exception exempts its executable. */
+	ck_assert_int_eq(verdict(p, &chrome_ours, NULL, 0).action, RP_ACTION_NONE);
+	ck_assert_int_eq(verdict(p, &chrome_other, NULL, 0).action, RP_ACTION_NONE);
+	ck_assert_int_eq(verdict(p, &kiosk, NULL, 0).action, RP_ACTION_NONE);
+	/* Content rules never judge an unreadable flow, and the unreadable rule never a readable one. */
+	ck_assert_int_eq(verdict(p, &chrome_other, "fr_nir", 3).action, RP_ACTION_NONE);
+	ck_assert_int_eq(verdict(p, &firefox, NULL, 0).action, RP_ACTION_NONE);
+	v = verdict(p, &firefox, "fr_nir", 1);
+	ck_assert_int_eq(v.action, RP_ACTION_ALERT);
+	ck_assert_str_eq(v.rule_id, "r-content");
+	/* Holding is for hooked writes: the unreadable rule's block is not a reason to hold. */
+	ck_assert_int_eq(rp_policy_prejudge(p, &firefox), RP_ACTION_ALERT);
+	ck_assert_int_eq(rp_policy_rule_info(p, 1, &ri), 0);
+	ck_assert(ri.uninspected_tls);
+	ck_assert_ptr_null(ri.detectors);
+	rp_policy_free(p);
+}
+END_TEST
+
+static bool load_fails_with(const char *json, const char *needle)
+{
+	struct rp_diag d = {0};
+	struct rp_policy *p = NULL;
+	int r = rp_policy_load_buffer(json, strlen(json), "inline", &p, &d);
+
+	for (size_t i = 0; i < d.n; i++)
+		if (strstr(d.lines[i], needle))
+			return r < 0 && !p;
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "  %s\n", d.lines[i]);
+	rp_policy_free(p);
+	return false;
+}
+
+START_TEST(test_uninspected_tls_rule_errors)
+{
+#define U_HEAD "{\"schema_version\":1,\"name\":\"u\",\"serial\":1,\"rules\":["
+	ck_assert(load_fails_with(U_HEAD "{\"id\":\"r\",\"uninspected_tls\":true,\"detectors\":[\"fr_nir\"],"
+					 "\"action\":\"block\"}]}",
+				  "rules[0]: a rule with \"uninspected_tls\": true matches traffic that cannot be read"));
+	ck_assert(load_fails_with(U_HEAD "{\"id\":\"r\",\"uninspected_tls\":true,\"action\":\"hold\"}]}",
+				  "rules[0].action: \"hold\" waits for a verdict on content"));
+	ck_assert(load_fails_with(U_HEAD "{\"id\":\"r\",\"uninspected_tls\":\"yes\",\"action\":\"block\"}]}",
+				  "rules[0].uninspected_tls"));
+	/* Without it a rule still needs its detectors. */
+	ck_assert(load_fails_with(U_HEAD "{\"id\":\"r\",\"uninspected_tls\":false,\"action\":\"block\"}]}",
+				  "rules[0].detectors: required key is missing"));
+#undef U_HEAD
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("policy");
 	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_uninspected_tls_rules);
+	tcase_add_test(tc, test_uninspected_tls_rule_errors);
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_default_policy_loads);
