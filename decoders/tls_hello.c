@@ -34,33 +34,16 @@ static bool take(struct cursor *c, size_t k, const uint8_t **out)
 	return true;
 }
 
-static bool take_u8(struct cursor *c, size_t *v)
+/* A big-endian integer of k (1 to 3) bytes. */
+static bool take_be(struct cursor *c, size_t k, size_t *v)
 {
 	const uint8_t *b;
 
-	if (!take(c, 1, &b))
+	if (!take(c, k, &b))
 		return false;
-	*v = b[0];
-	return true;
-}
-
-static bool take_u16(struct cursor *c, size_t *v)
-{
-	const uint8_t *b;
-
-	if (!take(c, 2, &b))
-		return false;
-	*v = (size_t)b[0] << 8 | b[1];
-	return true;
-}
-
-static bool take_u24(struct cursor *c, size_t *v)
-{
-	const uint8_t *b;
-
-	if (!take(c, 3, &b))
-		return false;
-	*v = (size_t)b[0] << 16 | (size_t)b[1] << 8 | b[2];
+	*v = 0;
+	for (size_t i = 0; i < k; i++)
+		*v = *v << 8 | b[i];
 	return true;
 }
 
@@ -102,14 +85,14 @@ static int server_name_ext(struct cursor *e, char *name, size_t cap)
 	struct cursor list;
 	size_t list_len;
 
-	if (!take_u16(e, &list_len))
+	if (!take_be(e, 2, &list_len))
 		return -EMSGSIZE;
 	sub(e, list_len, &list);
 	while (list.n > 0 || list.short_read) {
 		size_t type, len;
 		const uint8_t *host;
 
-		if (!take_u8(&list, &type) || !take_u16(&list, &len))
+		if (!take_be(&list, 1, &type) || !take_be(&list, 2, &len))
 			return -EMSGSIZE;
 		if (!take(&list, len, &host))
 			return -EMSGSIZE;
@@ -129,28 +112,28 @@ int rp_tls_hello_server_name(const void *buf, size_t len, char *name, size_t cap
 		return -EINVAL;
 	name[0] = '\0';
 	/* record: type, version, length */
-	if (!take(&rec, 3, &hdr) || !take_u16(&rec, &rec_len))
+	if (!take(&rec, 3, &hdr) || !take_be(&rec, 2, &rec_len))
 		return -EBADMSG;
 	if (hdr[0] != TLS_HANDSHAKE || hdr[1] != 3 || rec_len == 0 || rec_len > 16384 + 2048)
 		return -EBADMSG;
 	sub(&rec, rec_len, &hs);
-	if (!take_u8(&hs, &type) || type != HS_CLIENT_HELLO || !take_u24(&hs, &hs_len))
+	if (!take_be(&hs, 1, &type) || type != HS_CLIENT_HELLO || !take_be(&hs, 3, &hs_len))
 		return -EBADMSG;
 	sub(&hs, hs_len, &body);
 	/* legacy_version, random, session id, cipher suites, compression methods */
-	if (!take(&body, 2 + 32, NULL) || !take_u8(&body, &v) || !take(&body, v, NULL) || !take_u16(&body, &v) ||
-	    !take(&body, v, NULL) || !take_u8(&body, &v) || !take(&body, v, NULL))
+	if (!take(&body, 2 + 32, NULL) || !take_be(&body, 1, &v) || !take(&body, v, NULL) || !take_be(&body, 2, &v) ||
+	    !take(&body, v, NULL) || !take_be(&body, 1, &v) || !take(&body, v, NULL))
 		return body.short_read ? -EMSGSIZE : -EBADMSG;
 	if (body.n == 0 && !body.short_read)
 		return -ENOENT; /* no extensions at all */
-	if (!take_u16(&body, &ext_total))
+	if (!take_be(&body, 2, &ext_total))
 		return -EMSGSIZE;
 	sub(&body, ext_total, &exts);
 	while (exts.n > 0) {
 		struct cursor e;
 		size_t ext_type, ext_len;
 
-		if (!take_u16(&exts, &ext_type) || !take_u16(&exts, &ext_len))
+		if (!take_be(&exts, 2, &ext_type) || !take_be(&exts, 2, &ext_len))
 			return -EMSGSIZE;
 		sub(&exts, ext_len, &e);
 		if (ext_type == EXT_SERVER_NAME)

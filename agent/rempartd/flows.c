@@ -582,7 +582,7 @@ static int on_tls_hello(struct rp_daemon *d, const struct rp_tls_hello_record *h
 	if (suppress)
 		return 0;
 	/* Not a finding in the content: the alert says what could not be read, and where it went. */
-	snprintf(fi.masked, sizeof(fi.masked), "TLS not readable, to %s", host[0] ? host : "a server by address");
+	snprintf(fi.masked, sizeof(fi.masked), "TLS not readable, to %.42s", host[0] ? host : "a server by address");
 	rp_alert_from_verdict(&a, p, &v);
 	a.finding = &fi;
 	a.id = &h->id;
