@@ -595,6 +595,42 @@ int BPF_KPROBE(ssl_free, void *ssl)
 	return 0;
 }
 
+/* ---- Go's crypto/tls, in Go programs built by Go 1.18 or later (register calling convention on
+ * x86-64: the receiver in RAX, then a slice's pointer, length and capacity in RBX, RCX, RDI).
+ * The probes sit past the stack-growth check (rp_go_probe_site), which may restart a function. */
+#if defined(__TARGET_ARCH_x86)
+#define GO_ARG1(ctx) ((ctx)->ax)
+#define GO_ARG2(ctx) ((ctx)->bx)
+#define GO_ARG3(ctx) ((ctx)->cx)
+#else
+#define GO_ARG1(ctx) 0 /* not attached on other architectures (capture.c) */
+#define GO_ARG2(ctx) 0
+#define GO_ARG3(ctx) 0
+#endif
+
+/* func (c *Conn) Write(b []byte) (int, error) */
+SEC("uprobe")
+int go_tls_write(struct pt_regs *ctx)
+{
+	return tls_write((void *)GO_ARG1(ctx), (const void *)GO_ARG2(ctx), (__u64)GO_ARG3(ctx), RP_SRC_GO);
+}
+
+/* func (c *Conn) clientHandshake(ctx context.Context) error: a client session begins */
+SEC("uprobe")
+int go_tls_handshake(struct pt_regs *ctx)
+{
+	tls_handshake((void *)GO_ARG1(ctx), RP_SRC_GO);
+	return 0;
+}
+
+/* func (c *Conn) Close() error */
+SEC("uprobe")
+int go_tls_close(struct pt_regs *ctx)
+{
+	tls_end((void *)GO_ARG1(ctx), RP_SRC_GO);
+	return 0;
+}
+
 /* ---- GnuTLS (libgnutls.so.30) */
 
 /* ssize_t gnutls_record_send(gnutls_session_t, const void *data, size_t size); _send2 and

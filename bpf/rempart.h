@@ -37,6 +37,7 @@ enum rp_source {
 	RP_SRC_GNUTLS = 2,   /* gnutls_record_send* */
 	RP_SRC_NSPR = 3,     /* PR_Write, PR_Send */
 	RP_SRC_TCP = 4,      /* plaintext write/send* syscalls on TCP sockets */
+	RP_SRC_GO = 5,       /* Go's crypto/tls (*Conn).Write */
 };
 
 enum rp_gap_reason {

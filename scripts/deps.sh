@@ -17,6 +17,7 @@ test_pkgs=(
   nghttp2-server nghttp2-client libnss3-tools firefox-esr
   xvfb dbus dbus-x11 dunst libnotify-bin libclang-rt-14-dev debhelper
   python3-jsonschema python3-reportlab libreoffice-writer-nogui
+  golang-go
 )
 bench_pkgs=(libpcre2-dev)
 # Chromium prints the PDFs that "Save as PDF" makes (fonts with their own codes). Debian packages it;

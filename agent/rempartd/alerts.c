@@ -102,6 +102,8 @@ static const char *source_name(uint8_t s)
 		return "nspr";
 	case RP_SRC_TCP:
 		return "tcp";
+	case RP_SRC_GO:
+		return "go";
 	default:
 		return "unknown";
 	}

@@ -223,15 +223,23 @@ static int push_probe(struct rp_capture *c, struct bpf_link *link, const char *t
 
 /* Offset past the function's entry where the probe costs least (probe_site.c); 0 when unsure.
  * REMPART_PROBE_AT_ENTRY=1 turns the optimisation off. */
+static bool is_go_func(const char *func)
+{
+	return strncmp(func, "crypto/tls.", 11) == 0;
+}
+
 static size_t cheapest_site(const char *path, const char *func)
 {
 	uint8_t code[64];
 	ssize_t n;
 
-	if (getenv("REMPART_PROBE_AT_ENTRY"))
+	/* A Go function is probed past its stack check, which may restart it: not a matter of cost. */
+	if (!is_go_func(func) && getenv("REMPART_PROBE_AT_ENTRY"))
 		return 0;
 	n = rp_elf_func_bytes(path, func, code, sizeof(code));
-	return n > 0 ? rp_probe_site(code, (size_t)n) : 0;
+	if (n <= 0)
+		return 0;
+	return is_go_func(func) ? rp_go_probe_site(code, (size_t)n) : rp_probe_site(code, (size_t)n);
 }
 
 static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char *path, const char *func)
@@ -265,6 +273,13 @@ struct attach_ctx {
 	char *err;
 	size_t errlen;
 };
+
+/* The Go probes read Go's x86-64 argument registers (bpf/capture.bpf.c). */
+#if defined(__x86_64__)
+#define GO_HOOKS_SUPPORTED 1
+#else
+#define GO_HOOKS_SUPPORTED 0
+#endif
 
 struct hook {
 	struct bpf_program *prog;
@@ -310,9 +325,15 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 	c->objects[c->n_objects++] = (struct attached_object){.dev = o->dev, .ino = o->ino};
 
 	if (kind == RP_TLS_CANDIDATE_EXE) {
-		if (rp_elf_defines(o->path, "SSL_write") != 1)
+		char go[32];
+
+		if (rp_elf_defines(o->path, "SSL_write") == 1)
+			kind = RP_TLS_OPENSSL;
+		else if (GO_HOOKS_SUPPORTED && rp_elf_defines(o->path, "crypto/tls.(*Conn).Write") == 1 &&
+			 rp_elf_go_version(o->path, go, sizeof(go)) == 0)
+			kind = RP_TLS_GO;
+		else
 			return 0;
-		kind = RP_TLS_OPENSSL;
 	}
 	switch (kind) {
 	case RP_TLS_OPENSSL: {
@@ -348,6 +369,17 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 			{sk->progs.pr_close, "PR_Close", false},
 			{sk->progs.tls_session_hint, "PR_Connect", false},
 			{sk->progs.tls_session_hint, "PR_ConnectContinue", false},
+		};
+		ok = attach_hooks(ac, o->path, hooks, sizeof(hooks) / sizeof(hooks[0]));
+		break;
+	}
+	case RP_TLS_GO: {
+		/* Only where its symbols were kept: a stripped Go program is judged by the server names
+		 * it connects to (uninspected_tls rules), like any TLS we cannot read. */
+		const struct hook hooks[] = {
+			{sk->progs.go_tls_write, "crypto/tls.(*Conn).Write", true},
+			{sk->progs.go_tls_handshake, "crypto/tls.(*Conn).clientHandshake", false},
+			{sk->progs.go_tls_close, "crypto/tls.(*Conn).Close", false},
 		};
 		ok = attach_hooks(ac, o->path, hooks, sizeof(hooks) / sizeof(hooks[0]));
 		break;

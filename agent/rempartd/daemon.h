@@ -68,7 +68,9 @@ enum rp_tls_kind {
 	RP_TLS_OPENSSL = 1,
 	RP_TLS_GNUTLS = 2,
 	RP_TLS_NSPR = 3,
-	RP_TLS_CANDIDATE_EXE = 4, /* an executable: hooked as OpenSSL if it exports SSL_write */
+	RP_TLS_CANDIDATE_EXE = 4, /* an executable: hooked as OpenSSL if it defines SSL_write, as
+				   * Go if it defines crypto/tls.(*Conn).Write (register ABI) */
+	RP_TLS_GO = 5,
 };
 struct rp_tls_object {
 	char path[4096];
@@ -80,13 +82,18 @@ typedef int (*rp_tls_found_fn)(const struct rp_tls_object *o, void *u);
 int rp_tls_libs_scan(rp_tls_found_fn fn, void *u);
 int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u);
 
-/* ---- elf_syms.c: 1 if the ELF file defines the function in its dynamic symbols, 0 if not */
+/* ---- elf_syms.c: 1 if the ELF file defines the function (dynamic or full symbol table), 0 if not */
 int rp_elf_defines(const char *path, const char *symbol);
+/* The Go release an executable was built with ("go1.22.1"), from its build info, when the build
+ * info is of the form Go 1.18+ writes (register calling convention); -ENOENT otherwise. */
+int rp_elf_go_version(const char *path, char *buf, size_t len);
 /* Read up to len bytes of a defined function's code; returns how many, or a negative errno. */
 ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, size_t len);
 
 /* ---- probe_site.c: offset in a function where a uprobe is cheapest (0: the entry) */
 size_t rp_probe_site(const uint8_t *code, size_t len);
+/* Where to probe a Go function: just past its stack-growth check (see probe_site.c), or 0. */
+size_t rp_go_probe_site(const uint8_t *code, size_t len);
 
 /* ---- mounts.c */
 int rp_ensure_mounts(char *err, size_t errlen);

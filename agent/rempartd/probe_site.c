@@ -105,3 +105,34 @@ size_t rp_probe_site(const uint8_t *code, size_t len)
 	}
 	return 0;
 }
+
+/*
+ * A Go function (register ABI) starts by comparing the stack pointer, or a pointer below it,
+ * with the goroutine's stack guard, and branches to grow the stack. Growing the stack restarts
+ * the function from its entry, so a probe at the entry (or on that branch) would see one call
+ * twice: the probe goes just after the branch, where the arguments are still in their registers
+ * and the stack is known to be big enough. Returns that offset, or 0 when the prologue is not
+ * one of these exact forms.
+ */
+size_t rp_go_probe_site(const uint8_t *code, size_t len)
+{
+	size_t off = 0;
+	bool via_r12 = false;
+
+	/* lea -N(%rsp),%r12, disp8 or disp32 */
+	if (len >= 5 && code[0] == 0x4c && code[1] == 0x8d && code[2] == 0x64 && code[3] == 0x24) {
+		off = 5, via_r12 = true;
+	} else if (len >= 8 && code[0] == 0x4c && code[1] == 0x8d && code[2] == 0xa4 && code[3] == 0x24) {
+		off = 8, via_r12 = true;
+	}
+	/* cmp 0x10(%r14),%rsp or cmp 0x10(%r14),%r12: the g's stackguard0 */
+	if (len < off + 4 || code[off] != (via_r12 ? 0x4d : 0x49) || code[off + 1] != 0x3b || code[off + 2] != 0x66 ||
+	    code[off + 3] != 0x10)
+		return 0;
+	off += 4;
+	if (len >= off + 2 && code[off] == 0x76) /* jbe rel8 */
+		return off + 2;
+	if (len >= off + 6 && code[off] == 0x0f && code[off + 1] == 0x86) /* jbe rel32 */
+		return off + 6;
+	return 0;
+}

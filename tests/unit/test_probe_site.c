@@ -73,12 +73,40 @@ START_TEST(branch_at_entry)
 }
 END_TEST
 
+START_TEST(go_functions_past_the_stack_check)
+{
+	/* crypto/tls.(*Conn).Write, Go 1.19: lea -0x68(%rsp),%r12; cmp 0x10(%r14),%r12; jbe rel32 */
+	static const uint8_t write[] = {0x4c, 0x8d, 0x64, 0x24, 0x98, 0x4d, 0x3b, 0x66, 0x10, 0x0f,
+					0x86, 0x64, 0x07, 0x00, 0x00, 0x48, 0x81, 0xec, 0xe8, 0x00};
+	/* (*Conn).handshakeContext: lea -0x140(%rsp),%r12 (disp32) */
+	static const uint8_t big[] = {0x4c, 0x8d, 0xa4, 0x24, 0xc0, 0xfe, 0xff, 0xff, 0x4d, 0x3b,
+				      0x66, 0x10, 0x0f, 0x86, 0x67, 0x05, 0x00, 0x00, 0x48};
+	/* (*Conn).Close: cmp 0x10(%r14),%rsp; jbe rel32 */
+	static const uint8_t close_[] = {0x49, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0x15, 0x01, 0x00, 0x00, 0x48, 0x83};
+	/* a small frame: cmp 0x10(%r14),%rsp; jbe rel8 */
+	static const uint8_t small[] = {0x49, 0x3b, 0x66, 0x10, 0x76, 0x20, 0x55};
+	/* lea into r12 but compared through rsp (not a form Go writes), C code, truncated */
+	static const uint8_t mixed[] = {0x4c, 0x8d, 0x64, 0x24, 0x98, 0x49, 0x3b, 0x66, 0x10, 0x76, 0x20};
+	static const uint8_t c_code[] = {0x48, 0x83, 0xec, 0x08, 0xe8, 0x87, 0xfb, 0xff, 0xff};
+
+	ck_assert_uint_eq(rp_go_probe_site(write, sizeof(write)), 15);
+	ck_assert_uint_eq(rp_go_probe_site(big, sizeof(big)), 18);
+	ck_assert_uint_eq(rp_go_probe_site(close_, sizeof(close_)), 10);
+	ck_assert_uint_eq(rp_go_probe_site(small, sizeof(small)), 6);
+	ck_assert_uint_eq(rp_go_probe_site(mixed, sizeof(mixed)), 0);
+	ck_assert_uint_eq(rp_go_probe_site(c_code, sizeof(c_code)), 0);
+	ck_assert_uint_eq(rp_go_probe_site(write, 12), 0);
+	ck_assert_uint_eq(rp_go_probe_site(small, 5), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("probe_site");
 	TCase *tc = tcase_create("prologues");
 
 	tcase_add_test(tc, openssl3_ssl_write);
+	tcase_add_test(tc, go_functions_past_the_stack_check);
 	tcase_add_test(tc, openssl3_ssl_write_ex);
 	tcase_add_test(tc, node_ssl_write);
 	tcase_add_test(tc, argument_register_written_stops);
