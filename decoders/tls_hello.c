@@ -72,8 +72,10 @@ static int copy_host_name(const uint8_t *p, size_t n, char *name, size_t cap)
 
 		if (ch >= 'A' && ch <= 'Z')
 			ch = (uint8_t)(ch - 'A' + 'a');
-		else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_'))
+		else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_')) {
+			name[0] = '\0'; /* no part of a name that is not one */
 			return -EBADMSG;
+		}
 		name[i] = (char)ch;
 	}
 	name[n] = '\0';

@@ -35,12 +35,14 @@ void rp_policy_evaluate(const struct rp_policy *p, const struct rp_flow_context 
 			const uint32_t *counts, size_t n, struct rp_verdict *v)
 {
 	ssize_t dest;
+	bool unreadable;
 
 	if (!v)
 		return;
 	memset(v, 0, sizeof(*v));
 	if (!p)
 		return;
+	unreadable = ctx && ctx->uninspected_tls;
 	dest = rp_destination_lookup(p, ctx);
 	if (dest >= 0) {
 		v->destination = p->dests[dest].name;
@@ -53,7 +55,7 @@ void rp_policy_evaluate(const struct rp_policy *p, const struct rp_flow_context 
 		if (r->action <= v->action)
 			continue;
 		/* A rule either judges content or judges that content cannot be read, never both. */
-		if (r->uninspected_tls != ctx->uninspected_tls)
+		if (r->uninspected_tls != unreadable)
 			continue;
 		if (!r->uninspected_tls && rule_count(r, counts, n) < r->min_count)
 			continue;

@@ -651,8 +651,11 @@ static bool block_flow(struct rp_enforce *e, const struct rp_flow_identity *id, 
 		return false;
 	}
 	/* Mark first: once the socket is destroyed the writer may free its TLS object at once, and
-	 * that free is what clears the mark (the address may be reused by the next flow). */
-	mark_flow(e, id->flow_key, id->pid, RP_BLOCK_SKIP_CAPTURE);
+	 * that free is what clears the mark (the address may be reused by the next flow). A flow
+	 * that is a socket (plaintext, or TLS we cannot read) ends with the socket: no mark, which
+	 * would stay until the process exits and keep every hooked write looking marks up. */
+	if (id->source != RP_SRC_TCP)
+		mark_flow(e, id->flow_key, id->pid, RP_BLOCK_SKIP_CAPTURE);
 	r = e->fault_no_destroy ? -EOPNOTSUPP : rp_sockdiag_destroy(&si);
 	/* The cookie goes into the drop map after the destroy, so the RST still reaches the peer. */
 	drop_cookie(e, si.cookie);
@@ -664,6 +667,8 @@ static bool block_flow(struct rp_enforce *e, const struct rp_flow_identity *id, 
 	}
 	if (r == -EOPNOTSUPP)
 		e->st.destroy_unsupported++;
+	if (id->source == RP_SRC_TCP) /* the socket lives on: its plaintext writes are not captured */
+		mark_flow(e, id->flow_key, id->pid, RP_BLOCK_SKIP_CAPTURE);
 	if (e->kill_if_unstoppable) {
 		kill_process(e, (pid_t)id->pid);
 		snprintf(e->how, sizeof(e->how), "%sblocked: egress drop by cookie (SOCK_DESTROY: %s) + process killed",

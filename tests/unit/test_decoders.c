@@ -1498,6 +1498,7 @@ START_TEST(tls_hello_server_name)
 	e = sni_ext(exts, "evil.example/x");
 	n = client_hello(hello, exts, e);
 	ck_assert_int_eq(rp_tls_hello_server_name(hello, n, name, sizeof(name)), -EBADMSG);
+	ck_assert_str_eq(name, ""); /* not the part before the slash */
 
 	/* Not a hello: application data, a ServerHello, HTTP. */
 	e = sni_ext(exts, "gemini.google.com");
