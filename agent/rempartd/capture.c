@@ -233,7 +233,8 @@ static size_t cheapest_site(const char *path, const char *func)
 	uint8_t code[64];
 	ssize_t n;
 
-	/* A Go function is probed past its stack check, which may restart it: not a matter of cost. */
+	/* A Go function is probed past its stack check, which may restart it: not a matter of cost
+	 * (0 there means the prologue was not recognised, and the function is not hooked). */
 	if (!is_go_func(func) && getenv("REMPART_PROBE_AT_ENTRY"))
 		return 0;
 	n = rp_elf_func_bytes(path, func, code, sizeof(code));
@@ -249,7 +250,25 @@ static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char 
 	int r;
 
 	/* pid -1: every process that maps this file, now and later. */
-	link = bpf_program__attach_uprobe_opts(prog, -1, path, cheapest_site(path, func), &opts);
+	if (is_go_func(func)) {
+		/* A Go program's functions may be named only in its own table (stripped of ELF symbols),
+		 * which libbpf does not read: the probe goes by file offset. */
+		LIBBPF_OPTS(bpf_uprobe_opts, by_offset, .retprobe = false);
+		uint64_t off;
+		size_t site;
+
+		r = rp_elf_func_offset(path, func, &off);
+		if (r < 0)
+			return r;
+		/* Only where the code there is a Go prologue: a table that lied would have us write a
+		 * breakpoint into the middle of some other instruction. */
+		site = cheapest_site(path, func);
+		if (site == 0)
+			return -ENOEXEC;
+		link = bpf_program__attach_uprobe_opts(prog, -1, path, off + site, &by_offset);
+	} else {
+		link = bpf_program__attach_uprobe_opts(prog, -1, path, cheapest_site(path, func), &opts);
+	}
 	if (!link)
 		return -errno;
 	r = push_probe(c, link, path, func);

@@ -45,11 +45,92 @@ static int find_func_in(Elf *elf, Elf64_Word type, const char *symbol, GElf_Addr
 	return 0;
 }
 
+/* Section data by name, or NULL. */
+static Elf_Data *section_named(Elf *elf, const char *name, GElf_Shdr *out)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, out) || out->sh_type != SHT_PROGBITS)
+			continue;
+		n = elf_strptr(elf, shstrndx, out->sh_name);
+		if (n && strcmp(n, name) == 0)
+			return elf_getdata(scn, NULL);
+	}
+	return NULL;
+}
+
+static uint64_t le_read(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * A Go program built by Go 1.18 or later keeps its function table (.gopclntab) when stripped of
+ * its symbols: a header (magic 0xfffffff0 for 1.18-1.19, 0xfffffff1 for 1.20 and later, pointer
+ * size, function count, text start and offsets of the name and function tables), then pairs of
+ * (entry offset, function offset), each function starting with its entry offset and the offset
+ * of its name. Every offset is checked against the section. Little-endian 64-bit only.
+ */
+static int find_go_func(Elf *elf, const char *symbol, GElf_Addr *value)
+{
+	GElf_Shdr sh, text_sh;
+	/* A position-independent build keeps the table among its relocated read-only data. */
+	Elf_Data *d = section_named(elf, ".gopclntab", &sh) ?: section_named(elf, ".data.rel.ro.gopclntab", &sh);
+	const uint8_t *p;
+	size_t n, want = strlen(symbol) + 1;
+	uint64_t nfunc, text_start, names, pcln;
+	uint32_t magic;
+
+	if (!d || !d->d_buf || d->d_size < 8 + 8 * 8)
+		return 0;
+	p = d->d_buf;
+	n = d->d_size;
+	magic = (uint32_t)le_read(p, 4);
+	if ((magic != 0xfffffff0u && magic != 0xfffffff1u) || p[4] || p[5] || p[7] != 8)
+		return 0;
+	nfunc = le_read(p + 8, 8);
+	text_start = le_read(p + 24, 8);
+	names = le_read(p + 32, 8);
+	pcln = le_read(p + 64, 8);
+	if (pcln >= n || names >= n || nfunc > (n - pcln) / 8)
+		return 0;
+	/* A position-independent build leaves text start to a relocation: .text is where it points. */
+	if (!text_start && section_named(elf, ".text", &text_sh))
+		text_start = text_sh.sh_addr;
+	for (uint64_t i = 0; i < nfunc; i++) {
+		uint64_t entry = le_read(p + pcln + 8 * i, 4), func = le_read(p + pcln + 8 * i + 4, 4);
+		uint64_t name;
+
+		if (func > n - pcln || n - pcln - func < 8)
+			return 0;
+		name = le_read(p + pcln + func + 4, 4); /* int32, never negative in a sane table */
+		if (name >= n - names || n - names - name < want)
+			continue;
+		if (memcmp(p + names + name, symbol, want) == 0) {
+			*value = text_start + entry;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Exported functions are in the dynamic symbol table, which a stripped binary keeps; a Go program
- * (no dynamic symbols of its own) names its functions in the full table, unless stripped. */
+ * (no dynamic symbols of its own) names its functions in the full table, or when stripped in its
+ * own function table. */
 static int find_func(Elf *elf, const char *symbol, GElf_Addr *value)
 {
-	return find_func_in(elf, SHT_DYNSYM, symbol, value) || find_func_in(elf, SHT_SYMTAB, symbol, value);
+	return find_func_in(elf, SHT_DYNSYM, symbol, value) || find_func_in(elf, SHT_SYMTAB, symbol, value) ||
+	       find_go_func(elf, symbol, value);
 }
 
 /* Open path as ELF; *fd and *elf are set on success. */
@@ -85,20 +166,11 @@ int rp_elf_defines(const char *path, const char *symbol)
 	return r;
 }
 
-ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, size_t len)
+/* File offset of the code at value, from the executable section holding it; -ENOENT if none. */
+static int64_t code_offset(Elf *elf, GElf_Addr value, size_t *avail)
 {
 	Elf_Scn *scn = NULL;
-	GElf_Addr value = 0;
-	ssize_t r = -ENOENT;
-	Elf *elf;
-	int fd, e;
 
-	e = open_elf(path, &fd, &elf);
-	if (e < 0)
-		return e;
-	if (!find_func(elf, symbol, &value))
-		goto out;
-	/* The section holding the code tells where those bytes are in the file. */
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 
@@ -106,15 +178,52 @@ ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, si
 			continue;
 		if (value < sh.sh_addr || value >= sh.sh_addr + sh.sh_size)
 			continue;
-		size_t avail = (size_t)(sh.sh_addr + sh.sh_size - value);
+		*avail = (size_t)(sh.sh_addr + sh.sh_size - value);
+		return (int64_t)(value - sh.sh_addr + sh.sh_offset);
+	}
+	return -ENOENT;
+}
+
+int rp_elf_func_offset(const char *path, const char *symbol, uint64_t *offset)
+{
+	GElf_Addr value = 0;
+	size_t avail;
+	int64_t off;
+	Elf *elf;
+	int fd, r;
+
+	r = open_elf(path, &fd, &elf);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	if (find_func(elf, symbol, &value) && (off = code_offset(elf, value, &avail)) >= 0) {
+		*offset = (uint64_t)off;
+		r = 0;
+	}
+	elf_end(elf);
+	close(fd);
+	return r;
+}
+
+ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, size_t len)
+{
+	GElf_Addr value = 0;
+	ssize_t r = -ENOENT;
+	size_t avail;
+	int64_t off;
+	Elf *elf;
+	int fd, e;
+
+	e = open_elf(path, &fd, &elf);
+	if (e < 0)
+		return e;
+	if (find_func(elf, symbol, &value) && (off = code_offset(elf, value, &avail)) >= 0) {
 		if (len > avail)
 			len = avail;
-		r = pread(fd, buf, len, (off_t)(value - sh.sh_addr + sh.sh_offset));
+		r = pread(fd, buf, len, (off_t)off);
 		if (r < 0)
 			r = -errno;
-		break;
 	}
-out:
 	elf_end(elf);
 	close(fd);
 	return r;
