@@ -9,6 +9,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -166,17 +167,23 @@ int rp_elf_defines(const char *path, const char *symbol)
 	return r;
 }
 
-/* File offset of the code at value, from the executable section holding it; -ENOENT if none. */
-static int64_t code_offset(Elf *elf, GElf_Addr value, size_t *avail)
+/* File offset of the code at value, from the executable section holding it, which must lie within
+ * the file; -ENOENT if none. */
+static int64_t code_offset(Elf *elf, int fd, GElf_Addr value, size_t *avail)
 {
 	Elf_Scn *scn = NULL;
+	struct stat st;
 
+	if (fstat(fd, &st) < 0)
+		return -errno;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR))
 			continue;
-		if (value < sh.sh_addr || value >= sh.sh_addr + sh.sh_size)
+		if (sh.sh_offset > (uint64_t)st.st_size || sh.sh_size > (uint64_t)st.st_size - sh.sh_offset)
+			continue;
+		if (value < sh.sh_addr || value - sh.sh_addr >= sh.sh_size)
 			continue;
 		*avail = (size_t)(sh.sh_addr + sh.sh_size - value);
 		return (int64_t)(value - sh.sh_addr + sh.sh_offset);
@@ -196,7 +203,7 @@ int rp_elf_func_offset(const char *path, const char *symbol, uint64_t *offset)
 	if (r < 0)
 		return r;
 	r = -ENOENT;
-	if (find_func(elf, symbol, &value) && (off = code_offset(elf, value, &avail)) >= 0) {
+	if (find_func(elf, symbol, &value) && (off = code_offset(elf, fd, value, &avail)) >= 0) {
 		*offset = (uint64_t)off;
 		r = 0;
 	}
@@ -217,7 +224,7 @@ ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, si
 	e = open_elf(path, &fd, &elf);
 	if (e < 0)
 		return e;
-	if (find_func(elf, symbol, &value) && (off = code_offset(elf, value, &avail)) >= 0) {
+	if (find_func(elf, symbol, &value) && (off = code_offset(elf, fd, value, &avail)) >= 0) {
 		if (len > avail)
 			len = avail;
 		r = pread(fd, buf, len, (off_t)off);
