@@ -233,14 +233,10 @@ static size_t cheapest_site(const char *path, const char *func)
 	uint8_t code[64];
 	ssize_t n;
 
-	/* A Go function is probed past its stack check, which may restart it: not a matter of cost
-	 * (0 there means the prologue was not recognised, and the function is not hooked). */
-	if (!is_go_func(func) && getenv("REMPART_PROBE_AT_ENTRY"))
+	if (getenv("REMPART_PROBE_AT_ENTRY"))
 		return 0;
 	n = rp_elf_func_bytes(path, func, code, sizeof(code));
-	if (n <= 0)
-		return 0;
-	return is_go_func(func) ? rp_go_probe_site(code, (size_t)n) : rp_probe_site(code, (size_t)n);
+	return n > 0 ? rp_probe_site(code, (size_t)n) : 0;
 }
 
 static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char *path, const char *func)
@@ -254,15 +250,17 @@ static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char 
 		/* A Go program's functions may be named only in its own table (stripped of ELF symbols),
 		 * which libbpf does not read: the probe goes by file offset. */
 		LIBBPF_OPTS(bpf_uprobe_opts, by_offset, .retprobe = false);
+		uint8_t code[64];
 		uint64_t off;
 		size_t site;
+		ssize_t n = rp_elf_func_code(path, func, &off, code, sizeof(code));
 
-		r = rp_elf_func_offset(path, func, &off);
-		if (r < 0)
-			return r;
-		/* Only where the code there is a Go prologue: a table that lied would have us write a
-		 * breakpoint into the middle of some other instruction. */
-		site = cheapest_site(path, func);
+		if (n <= 0)
+			return n < 0 ? (int)n : -ENOENT;
+		/* Past the stack check, which may restart the function; and only where the code there
+		 * is a Go prologue: a table that lied would have us put a breakpoint in the middle of
+		 * some other instruction. */
+		site = rp_go_probe_site(code, (size_t)n);
 		if (site == 0)
 			return -ENOEXEC;
 		link = bpf_program__attach_uprobe_opts(prog, -1, path, off + site, &by_offset);

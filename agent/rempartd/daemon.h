@@ -87,8 +87,9 @@ int rp_elf_defines(const char *path, const char *symbol);
 /* The Go release an executable was built with ("go1.22.1"), from its build info, when the build
  * info is of the form Go 1.18+ writes (register calling convention); -ENOENT otherwise. */
 int rp_elf_go_version(const char *path, char *buf, size_t len);
-/* The file offset of a defined function's code (where a uprobe is placed), or -ENOENT. */
-int rp_elf_func_offset(const char *path, const char *symbol, uint64_t *offset);
+/* A defined function's file offset (where a uprobe goes; offset may be NULL) and up to len bytes
+ * of its code; returns how many bytes, or a negative errno (-ENOENT: not defined). */
+ssize_t rp_elf_func_code(const char *path, const char *symbol, uint64_t *offset, uint8_t *buf, size_t len);
 /* Read up to len bytes of a defined function's code; returns how many, or a negative errno. */
 ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, size_t len);
 

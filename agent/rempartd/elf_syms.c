@@ -191,32 +191,11 @@ static int64_t code_offset(Elf *elf, int fd, GElf_Addr value, size_t *avail)
 	return -ENOENT;
 }
 
-int rp_elf_func_offset(const char *path, const char *symbol, uint64_t *offset)
-{
-	GElf_Addr value = 0;
-	size_t avail;
-	int64_t off;
-	Elf *elf;
-	int fd, r;
-
-	r = open_elf(path, &fd, &elf);
-	if (r < 0)
-		return r;
-	r = -ENOENT;
-	if (find_func(elf, symbol, &value) && (off = code_offset(elf, fd, value, &avail)) >= 0) {
-		*offset = (uint64_t)off;
-		r = 0;
-	}
-	elf_end(elf);
-	close(fd);
-	return r;
-}
-
-ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, size_t len)
+ssize_t rp_elf_func_code(const char *path, const char *symbol, uint64_t *offset, uint8_t *buf, size_t len)
 {
 	GElf_Addr value = 0;
 	ssize_t r = -ENOENT;
-	size_t avail;
+	size_t avail = 0;
 	int64_t off;
 	Elf *elf;
 	int fd, e;
@@ -225,15 +204,22 @@ ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, si
 	if (e < 0)
 		return e;
 	if (find_func(elf, symbol, &value) && (off = code_offset(elf, fd, value, &avail)) >= 0) {
+		if (offset)
+			*offset = (uint64_t)off;
 		if (len > avail)
 			len = avail;
-		r = pread(fd, buf, len, (off_t)off);
+		r = buf && len ? pread(fd, buf, len, (off_t)off) : 0;
 		if (r < 0)
 			r = -errno;
 	}
 	elf_end(elf);
 	close(fd);
 	return r;
+}
+
+ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, size_t len)
+{
+	return rp_elf_func_code(path, symbol, NULL, buf, len);
 }
 
 /*

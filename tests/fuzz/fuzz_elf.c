@@ -30,14 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
-		uint64_t off;
+		uint64_t off = 0;
 		ssize_t n;
 
 		(void)rp_elf_defines(path, funcs[i]);
-		if (rp_elf_func_offset(path, funcs[i], &off) == 0 && off >= size)
-			abort();
-		n = rp_elf_func_bytes(path, funcs[i], code, sizeof(code));
-		if (n > (ssize_t)sizeof(code))
+		n = rp_elf_func_code(path, funcs[i], &off, code, sizeof(code));
+		if (n > (ssize_t)sizeof(code) || (n >= 0 && off >= size))
 			abort();
 		if (n > 0)
 			(void)rp_go_probe_site(code, (size_t)n);

@@ -94,6 +94,17 @@ start_firefox() {
 # wait_port_alerts PORT N: until at least N alerts about PORT (bounded, 10 s).
 wait_port_alerts() { for _ in $(seq 100); do [[ $(ALERT_PORT=$1 alert_count) -ge $2 ]] && return 0; sleep 0.1; done; return 1; }
 
+# default_policy_with OUT PYTHON: the shipped default policy, changed by PYTHON statements on the
+# parsed document `p`, written to OUT.
+default_policy_with() {
+  "$PY" - "$SRC/policies/default.json" "$1" "$2" <<'PYEOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(p, open(sys.argv[2], "w"))
+PYEOF
+}
+
 # start_daemon POLICY [extra args]: waits (bounded) until `rempart status` says ready.
 start_daemon() {
   local policy=$1; shift

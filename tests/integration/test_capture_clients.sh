@@ -9,12 +9,7 @@ start_server srv6 --host ::1; PORT6=$SERVER_PORT
 start_server plain --plain; PLAIN=$SERVER_PORT
 # The default policy, plus an audit of every TLS session no hook can read: none of the clients
 # below may show up there, they are all hooked (a handshake the hooks missed would say so).
-"$PY" - "$SRC/policies/default.json" "$T/policy.json" <<'PYEOF'
-import json, sys
-p = json.load(open(sys.argv[1]))
-p["rules"].append({"id": "audit-unreadable-tls", "uninspected_tls": True, "action": "audit"})
-json.dump(p, open(sys.argv[2], "w"))
-PYEOF
+default_policy_with "$T/policy.json" 'p["rules"].append({"id": "audit-unreadable-tls", "uninspected_tls": True, "action": "audit"})'
 start_daemon "$T/policy.json"
 
 NIR="2 95 10 99 126 111 93"

@@ -16,12 +16,7 @@ go build -o "$T/bin/gopost" "$SRC/tests/integration/go/https_post.go" || fail "g
 go build -buildmode=pie -ldflags="-s -w" -o "$T/bin/gopost-strip" "$SRC/tests/integration/go/https_post.go" || fail "go build (stripped) failed"
 log "built with $(go version | awk '{print $3}')"
 
-"$PY" - "$SRC/policies/default.json" "$T/policy.json" <<'PYEOF'
-import json, sys
-p = json.load(open(sys.argv[1]))
-p["rules"].append({"id": "audit-unreadable-tls", "uninspected_tls": True, "action": "audit"})
-json.dump(p, open(sys.argv[2], "w"))
-PYEOF
+default_policy_with "$T/policy.json" 'p["rules"].append({"id": "audit-unreadable-tls", "uninspected_tls": True, "action": "audit"})'
 start_daemon "$T/policy.json"
 ALERT_PORT=$PORT
 NIR="2 95 10 99 126 111 93"

@@ -16,13 +16,8 @@ cat > "$T/page.html" <<'HTML'
 <html><body><p id="m">RENDERED-BY-THE-SERVER</p></body></html>
 HTML
 start_server srv --page "$T/page.html"; PORT=$SERVER_PORT
-"$PY" - "$SRC/policies/default.json" "$T/policy.json" <<'PYEOF'
-import json, sys
-p = json.load(open(sys.argv[1]))
 # The shipped default, with one more unapproved genAI service: a name this machine can serve.
-p["destinations"].append({"name": "test-genai", "category": "genai", "hosts": ["genai.test"]})
-json.dump(p, open(sys.argv[2], "w"))
-PYEOF
+default_policy_with "$T/policy.json" 'p["destinations"].append({"name": "test-genai", "category": "genai", "hosts": ["genai.test"]})'
 start_daemon "$T/policy.json"
 ALERT_PORT=$PORT
 
