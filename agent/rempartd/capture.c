@@ -221,13 +221,13 @@ static int push_probe(struct rp_capture *c, struct bpf_link *link, const char *t
 	return 0;
 }
 
-/* Offset past the function's entry where the probe costs least (probe_site.c); 0 when unsure.
- * REMPART_PROBE_AT_ENTRY=1 turns the optimisation off. */
 static bool is_go_func(const char *func)
 {
 	return strncmp(func, "crypto/tls.", 11) == 0;
 }
 
+/* Offset past the function's entry where the probe costs least (probe_site.c); 0 when unsure.
+ * REMPART_PROBE_AT_ENTRY=1 turns the optimisation off. */
 static size_t cheapest_site(const char *path, const char *func)
 {
 	uint8_t code[64];
@@ -391,8 +391,8 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 		break;
 	}
 	case RP_TLS_GO: {
-		/* Only where its symbols were kept: a stripped Go program is judged by the server names
-		 * it connects to (uninspected_tls rules), like any TLS we cannot read. */
+		/* Built by Go 1.18+ (arguments in registers); named by its symbols, or when stripped in
+		 * Go's own function table (elf_syms.c). */
 		const struct hook hooks[] = {
 			{sk->progs.go_tls_write, "crypto/tls.(*Conn).Write", true},
 			{sk->progs.go_tls_handshake, "crypto/tls.(*Conn).clientHandshake", false},
