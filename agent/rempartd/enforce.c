@@ -41,6 +41,9 @@
 #define HOLD_TAIL 512u                 /* bytes of earlier writes rescanned with a held write */
 #define HOLD_MAX_BYTES (8u << 20)      /* bytes of one held write kept for its scan */
 #define KILL_ENTRY_TTL_NS (10ull * 1000000000ull)
+/* Egress-drop entries are checked against the sockets that exist this often, once this old. */
+#define COOKIE_SWEEP_NS (5ull * 1000000000ull)
+#define SWEEP_MAX_SOCKETS 262144
 #define MAX_SOCKETS 256
 #define FD_LINK_WAIT_STEPS 40u           /* x FD_LINK_WAIT_US: at most 10 ms */
 #define FD_LINK_WAIT_US 250u
@@ -78,6 +81,7 @@ struct rp_enforce {
 	char how[256];
 	struct rp_enforce_stats st;
 	struct rp_enforce_gate gate; /* as last written to the rp_enforce_gate map */
+	uint64_t last_cookie_sweep_ns;
 };
 
 static uint64_t mono_ns(void)
@@ -979,6 +983,55 @@ static void on_expired(pid_t pid, uint64_t flow_key, void *u)
 	emit_hold_alert(ec->d, &id, &v, NULL, NULL, e->how);
 }
 
+/*
+ * Egress-drop entries (rp_blocked_cookies, 16384) of sockets that no longer exist. Cookies are
+ * never reused, so such an entry only takes room; a full map would leave the next block whose
+ * socket could not be destroyed without its drop, which is all a kernel without SOCK_DESTROY has.
+ * An entry whose socket still exists stays, however old: that socket may still try to send.
+ */
+static void blocked_cookies_sweep(struct rp_enforce *e, uint64_t now)
+{
+	uint64_t key, next, t, *live = NULL, dead[256];
+	unsigned n_dead = 0, walked;
+	bool first = true, any_old = false;
+	ssize_t n_live;
+
+	if (now - e->last_cookie_sweep_ns < COOKIE_SWEEP_NS)
+		return;
+	e->last_cookie_sweep_ns = now;
+	for (walked = 0; walked < 16384 && !any_old; walked++) {
+		if (bpf_map__get_next_key(e->skel->maps.rp_blocked_cookies, first ? NULL : &key, &next, sizeof(next)) < 0)
+			break;
+		first = false;
+		key = next;
+		any_old = bpf_map__lookup_elem(e->skel->maps.rp_blocked_cookies, &next, sizeof(next), &t, sizeof(t), 0) == 0 &&
+			  now - t >= COOKIE_SWEEP_NS;
+	}
+	if (!any_old)
+		return;
+	live = malloc(SWEEP_MAX_SOCKETS * sizeof(*live));
+	if (!live)
+		return;
+	n_live = rp_sockdiag_cookies(live, SWEEP_MAX_SOCKETS);
+	if (n_live < 0)
+		goto out; /* not knowing which sockets exist, keep every entry */
+	first = true;
+	for (walked = 0; walked < 16384 && n_dead < sizeof(dead) / sizeof(dead[0]); walked++) {
+		if (bpf_map__get_next_key(e->skel->maps.rp_blocked_cookies, first ? NULL : &key, &next, sizeof(next)) < 0)
+			break;
+		first = false;
+		key = next;
+		if (bpf_map__lookup_elem(e->skel->maps.rp_blocked_cookies, &next, sizeof(next), &t, sizeof(t), 0) == 0 &&
+		    now - t >= COOKIE_SWEEP_NS && !bsearch(&next, live, (size_t)n_live, sizeof(*live), rp_cmp_u64))
+			dead[n_dead++] = next;
+	}
+	for (unsigned i = 0; i < n_dead; i++)
+		if (bpf_map__delete_elem(e->skel->maps.rp_blocked_cookies, &dead[i], sizeof(dead[i]), 0) == 0)
+			e->st.cookies_swept++;
+out:
+	free(live);
+}
+
 void rp_enforce_on_timer(struct rp_daemon *d)
 {
 	struct rp_enforce *e = d->enforce;
@@ -1012,6 +1065,7 @@ void rp_enforce_on_timer(struct rp_daemon *d)
 	}
 	gate_close_if_empty(e, i < 4096 && kill_marks == 0, blocked_flows_collect(e));
 	hold_flows_expire(e, now, 600ull * 1000000000ull);
+	blocked_cookies_sweep(e, now);
 }
 
 void rp_enforce_stats(const struct rp_enforce *e, struct rp_enforce_stats *out)
@@ -1065,6 +1119,7 @@ struct json_object *rp_enforce_status_json(const struct rp_enforce *e)
 	ADD(destroy_ok);
 	ADD(destroy_unsupported);
 	ADD(socket_not_found);
+	ADD(cookies_swept);
 	ADD(deny_addrs);
 	ADD(deny_hosts_resolved);
 	ADD(deny_hosts_failed);

@@ -38,6 +38,10 @@ struct rp_sock_info {
 int rp_sockdiag_find(uint32_t inode, uint64_t cookie, struct rp_sock_info *out);
 /* Destroy it (SOCK_DESTROY). -EOPNOTSUPP when the kernel lacks CONFIG_INET_DIAG_DESTROY. */
 int rp_sockdiag_destroy(const struct rp_sock_info *s);
+/* The cookies of every TCP socket that exists now, sorted, into out (at most max); returns how
+ * many, -E2BIG when there are more, or a negative errno. */
+ssize_t rp_sockdiag_cookies(uint64_t *out, size_t max);
+int rp_cmp_u64(const void *a, const void *b); /* qsort/bsearch order of uint64_t */
 /* Socket inode of /proc/PID/fd/FD, or -ENOTSOCK / -errno. */
 int rp_proc_fd_socket_inode(pid_t pid, int fd, uint32_t *inode);
 /* The established TCP sockets of a process: up to max inodes. Returns how many, or -errno. */
@@ -73,7 +77,7 @@ void rp_enforce_on_flow_end(struct rp_daemon *d, const struct rp_flow_identity *
 struct rp_enforce_stats {
 	uint64_t counters[RP_ECNT__MAX];
 	uint64_t holds, released, blocked_in_hold, hold_timeouts, flows_blocked, processes_killed;
-	uint64_t destroy_ok, destroy_unsupported, socket_not_found;
+	uint64_t destroy_ok, destroy_unsupported, socket_not_found, cookies_swept;
 	size_t deny_addrs, deny_hosts_resolved, deny_hosts_failed;
 	bool cgroup_attached;
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * TCP sockets over NETLINK_SOCK_DIAG: find one by inode (from /proc/PID/fd) or by socket cookie
- * (the same cookie bpf_get_socket_cookie() returns), and destroy it with SOCK_DESTROY as `ss -K`
+ * (the same cookie bpf_get_socket_cookie() returns), list the cookies that exist, and destroy one with SOCK_DESTROY as `ss -K`
  * does: the kernel aborts the connection, sends a RST, and the owner's next call fails with
  * ECONNABORTED. Kernels built without CONFIG_INET_DIAG_DESTROY answer EOPNOTSUPP.
  */
@@ -14,6 +14,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,10 @@ static void fill_info(const struct inet_diag_msg *m, struct rp_sock_info *out)
 	out->cookie = (uint64_t)m->id.idiag_cookie[0] | ((uint64_t)m->id.idiag_cookie[1] << 32);
 }
 
-/* Dump the TCP sockets of one family; stop at the first matching inode or cookie. */
-static int dump_find(int fd, int family, uint32_t inode, uint64_t cookie, struct rp_sock_info *out)
+/* Dump the TCP sockets of one family, calling visit for each; a visitor returning non-zero is
+ * not called again (the dump is still read to its end, so the socket stays in sync). Returns 0,
+ * or a negative errno. */
+static int dump_each(int fd, int family, int (*visit)(const struct inet_diag_msg *m, void *u), void *u)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -64,7 +67,7 @@ static int dump_find(int fd, int family, uint32_t inode, uint64_t cookie, struct
 	};
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	static char buf[65536] __attribute__((aligned(8)));
-	int found = -ENOENT;
+	bool done = false;
 	unsigned msgs = 0;
 
 	if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
@@ -83,26 +86,45 @@ static int dump_find(int fd, int family, uint32_t inode, uint64_t cookie, struct
 		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
 			msgs++;
 			if (h->nlmsg_type == NLMSG_DONE)
-				return found;
+				return 0;
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = NLMSG_DATA(h);
 				return e->error ? e->error : -EIO;
 			}
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)) || found == 0)
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)) || done)
 				continue;
-			const struct inet_diag_msg *m = NLMSG_DATA(h);
-			uint64_t c = (uint64_t)m->id.idiag_cookie[0] | ((uint64_t)m->id.idiag_cookie[1] << 32);
-			if ((inode && m->idiag_inode == inode) || (cookie && c == cookie)) {
-				fill_info(m, out);
-				found = 0; /* keep reading until DONE so the socket stays in sync */
-			}
+			done = visit(NLMSG_DATA(h), u) != 0;
 		}
 	}
 	return -E2BIG;
 }
 
+static uint64_t msg_cookie(const struct inet_diag_msg *m)
+{
+	return (uint64_t)m->id.idiag_cookie[0] | ((uint64_t)m->id.idiag_cookie[1] << 32);
+}
+
+struct find_ctx {
+	uint32_t inode;
+	uint64_t cookie;
+	struct rp_sock_info *out;
+	bool found;
+};
+
+static int visit_find(const struct inet_diag_msg *m, void *u)
+{
+	struct find_ctx *f = u;
+
+	if ((f->inode && m->idiag_inode == f->inode) || (f->cookie && msg_cookie(m) == f->cookie)) {
+		fill_info(m, f->out);
+		f->found = true;
+	}
+	return f->found;
+}
+
 int rp_sockdiag_find(uint32_t inode, uint64_t cookie, struct rp_sock_info *out)
 {
+	struct find_ctx f = {.inode = inode, .cookie = cookie, .out = out};
 	int fd, r;
 
 	if (!inode && !cookie)
@@ -110,11 +132,56 @@ int rp_sockdiag_find(uint32_t inode, uint64_t cookie, struct rp_sock_info *out)
 	fd = nl_open();
 	if (fd < 0)
 		return fd;
-	r = dump_find(fd, AF_INET, inode, cookie, out);
-	if (r == -ENOENT)
-		r = dump_find(fd, AF_INET6, inode, cookie, out);
+	r = dump_each(fd, AF_INET, visit_find, &f);
+	if (r == 0 && !f.found)
+		r = dump_each(fd, AF_INET6, visit_find, &f);
 	close(fd);
-	return r;
+	return r < 0 ? r : f.found ? 0 : -ENOENT;
+}
+
+struct cookies_ctx {
+	uint64_t *out;
+	size_t n, max;
+	bool overflow;
+};
+
+static int visit_cookie(const struct inet_diag_msg *m, void *u)
+{
+	struct cookies_ctx *c = u;
+
+	if (c->n == c->max) {
+		c->overflow = true;
+		return 1;
+	}
+	c->out[c->n++] = msg_cookie(m);
+	return 0;
+}
+
+int rp_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+ssize_t rp_sockdiag_cookies(uint64_t *out, size_t max)
+{
+	struct cookies_ctx c = {.out = out, .max = max};
+	int fd, r;
+
+	fd = nl_open();
+	if (fd < 0)
+		return fd;
+	r = dump_each(fd, AF_INET, visit_cookie, &c);
+	if (r == 0)
+		r = dump_each(fd, AF_INET6, visit_cookie, &c);
+	close(fd);
+	if (r < 0)
+		return r;
+	if (c.overflow)
+		return -E2BIG;
+	qsort(out, c.n, sizeof(*out), rp_cmp_u64);
+	return (ssize_t)c.n;
 }
 
 int rp_sockdiag_destroy(const struct rp_sock_info *s)

@@ -47,6 +47,16 @@ if grep -qF "fallback-marker-after-verdict" "$T"/srv/conn-*.bin; then fail "data
 dropped=$("$BIN/rempart" --socket "$SOCK" status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["enforcement_counters"]["egress_dropped"])')
 [[ $dropped -gt 0 ]] || fail "no packet dropped by cookie"
 log "egress packets dropped: $dropped"
+# The drop entry stays while its socket exists (the client is gone, but the kernel keeps trying to
+# send its FIN, which is dropped too); once the socket is gone, the entry is swept.
+swept() { "$BIN/rempart" --socket "$SOCK" status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["enforcement_counters"]["cookies_swept"])'; }
+sleep 6
+ss -Htn state all "dport = :$PORT" | grep -q . || fail "the dropped socket is already gone: the sweep cannot be told apart"
+[[ $(swept) -eq 0 ]] || fail "a drop entry was swept while its socket still exists"
+ss -K -tn "dport = :$PORT" >/dev/null 2>&1 || true
+for _ in $(seq 150); do [[ $(swept) -ge 1 ]] && break; sleep 0.1; done
+[[ $(swept) -ge 1 ]] || fail "the drop entry of a socket that is gone was not swept"
+log "drop entry kept while its socket lived, swept once it was gone"
 stop_daemon || fail "rempartd did not exit cleanly"
 
 # 2. Drop + kill.
