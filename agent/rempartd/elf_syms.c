@@ -231,9 +231,12 @@ ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, si
 int rp_elf_go_version(const char *path, char *buf, size_t len)
 {
 	static const char magic[] = "\xff Go buildinf:";
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-	uint8_t head[64];
+	const uint8_t *head;
+	GElf_Shdr sh;
+	Elf_Data *d;
+	uint64_t n = 0;
+	unsigned shift = 0;
+	size_t i, size;
 	Elf *elf;
 	int fd, r;
 
@@ -243,37 +246,24 @@ int rp_elf_go_version(const char *path, char *buf, size_t len)
 	if (r < 0)
 		return r;
 	r = -ENOENT;
-	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+	d = section_named(elf, ".go.buildinfo", &sh);
+	if (!d || !d->d_buf || d->d_size < 33)
 		goto out;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *name;
-		uint64_t n = 0;
-		unsigned shift = 0;
-		size_t i;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
-			continue;
-		name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (!name || strcmp(name, ".go.buildinfo") != 0)
-			continue;
-		if (sh.sh_size < sizeof(head) || pread(fd, head, sizeof(head), (off_t)sh.sh_offset) != (ssize_t)sizeof(head))
+	head = d->d_buf;
+	size = d->d_size < 64 ? d->d_size : 64; /* the version is near the start */
+	if (memcmp(head, magic, sizeof(magic) - 1) != 0 || !(head[15] & 2))
+		goto out;
+	for (i = 32; i < size && shift < 63; i++, shift += 7) {
+		n |= (uint64_t)(head[i] & 0x7f) << shift;
+		if (!(head[i] & 0x80))
 			break;
-		if (memcmp(head, magic, sizeof(magic) - 1) != 0 || !(head[15] & 2))
-			break;
-		for (i = 32; i < sizeof(head) && shift < 63; i++, shift += 7) {
-			n |= (uint64_t)(head[i] & 0x7f) << shift;
-			if (!(head[i] & 0x80))
-				break;
-		}
-		i++;
-		if (i >= sizeof(head) || n == 0 || n > sizeof(head) - i || n >= len || memcmp(head + i, "go1.", 4) != 0)
-			break;
-		memcpy(buf, head + i, (size_t)n);
-		buf[n] = '\0';
-		r = 0;
-		break;
 	}
+	i++;
+	if (i >= size || n < 4 || n > size - i || n >= len || memcmp(head + i, "go1.", 4) != 0)
+		goto out;
+	memcpy(buf, head + i, (size_t)n);
+	buf[n] = '\0';
+	r = 0;
 out:
 	elf_end(elf);
 	close(fd);

@@ -991,44 +991,35 @@ static void on_expired(pid_t pid, uint64_t flow_key, void *u)
  */
 static void blocked_cookies_sweep(struct rp_enforce *e, uint64_t now)
 {
-	uint64_t key, next, t, *live = NULL, dead[256];
-	unsigned n_dead = 0, walked;
-	bool first = true, any_old = false;
+	uint64_t key, next, t, *live, old[256];
+	unsigned n_old = 0;
+	bool first = true;
 	ssize_t n_live;
 
 	if (now - e->last_cookie_sweep_ns < COOKIE_SWEEP_NS)
 		return;
 	e->last_cookie_sweep_ns = now;
-	for (walked = 0; walked < 16384 && !any_old; walked++) {
-		if (bpf_map__get_next_key(e->skel->maps.rp_blocked_cookies, first ? NULL : &key, &next, sizeof(next)) < 0)
-			break;
-		first = false;
-		key = next;
-		any_old = bpf_map__lookup_elem(e->skel->maps.rp_blocked_cookies, &next, sizeof(next), &t, sizeof(t), 0) == 0 &&
-			  now - t >= COOKIE_SWEEP_NS;
-	}
-	if (!any_old)
-		return;
-	live = malloc(SWEEP_MAX_SOCKETS * sizeof(*live));
-	if (!live)
-		return;
-	n_live = rp_sockdiag_cookies(live, SWEEP_MAX_SOCKETS);
-	if (n_live < 0)
-		goto out; /* not knowing which sockets exist, keep every entry */
-	first = true;
-	for (walked = 0; walked < 16384 && n_dead < sizeof(dead) / sizeof(dead[0]); walked++) {
+	/* The entries old enough to be judged (a bounded batch per sweep)... */
+	for (unsigned walked = 0; walked < 16384 && n_old < sizeof(old) / sizeof(old[0]); walked++) {
 		if (bpf_map__get_next_key(e->skel->maps.rp_blocked_cookies, first ? NULL : &key, &next, sizeof(next)) < 0)
 			break;
 		first = false;
 		key = next;
 		if (bpf_map__lookup_elem(e->skel->maps.rp_blocked_cookies, &next, sizeof(next), &t, sizeof(t), 0) == 0 &&
-		    now - t >= COOKIE_SWEEP_NS && !bsearch(&next, live, (size_t)n_live, sizeof(*live), rp_cmp_u64))
-			dead[n_dead++] = next;
+		    now - t >= COOKIE_SWEEP_NS)
+			old[n_old++] = next;
 	}
-	for (unsigned i = 0; i < n_dead; i++)
-		if (bpf_map__delete_elem(e->skel->maps.rp_blocked_cookies, &dead[i], sizeof(dead[i]), 0) == 0)
+	if (n_old == 0)
+		return;
+	/* ...go when their socket is not among those that exist; not knowing, keep them all. */
+	live = malloc(SWEEP_MAX_SOCKETS * sizeof(*live));
+	if (!live)
+		return;
+	n_live = rp_sockdiag_cookies(live, SWEEP_MAX_SOCKETS);
+	for (unsigned i = 0; n_live >= 0 && i < n_old; i++)
+		if (!bsearch(&old[i], live, (size_t)n_live, sizeof(*live), rp_cmp_u64) &&
+		    bpf_map__delete_elem(e->skel->maps.rp_blocked_cookies, &old[i], sizeof(old[i]), 0) == 0)
 			e->st.cookies_swept++;
-out:
 	free(live);
 }
 

@@ -158,6 +158,14 @@ struct finding_ctx {
 	struct rp_flow *f;
 };
 
+/* Log the alert; an alert (not an audit) also goes to the user's desktop. */
+static void publish_alert(struct rp_daemon *d, const struct rp_policy *p, const struct rp_alert *a)
+{
+	(void)rp_alert_emit(d->alerts, a);
+	if (a->action >= RP_ACTION_ALERT)
+		(void)rp_notify_publish(d->notify, a, rp_policy_settings(p)->notify_rate_per_minute);
+}
+
 static void emit_alert(struct rp_daemon *d, struct rp_flow *f, const struct rp_finding *trigger,
 		       const struct rp_verdict *v, const char *enforcement)
 {
@@ -176,9 +184,7 @@ static void emit_alert(struct rp_daemon *d, struct rp_flow *f, const struct rp_f
 	a.flow_had_gap = f->gap_bytes > 0;
 	if (enforcement)
 		a.enforcement = enforcement;
-	(void)rp_alert_emit(d->alerts, &a);
-	if (v->action >= RP_ACTION_ALERT) /* audit is log only */
-		(void)rp_notify_publish(d->notify, &a, rp_policy_settings(p)->notify_rate_per_minute);
+	publish_alert(d, p, &a);
 }
 
 static void pending_unlink(struct rp_flow_table *t, struct rp_flow *f)
@@ -590,9 +596,7 @@ static int on_tls_hello(struct rp_daemon *d, const struct rp_tls_hello_record *h
 	a.user = user[0] ? user : NULL;
 	a.host = ctx.host;
 	a.enforcement = how;
-	(void)rp_alert_emit(d->alerts, &a);
-	if (v.action >= RP_ACTION_ALERT) /* audit is log only */
-		(void)rp_notify_publish(d->notify, &a, rp_policy_settings(p)->notify_rate_per_minute);
+	publish_alert(d, p, &a);
 	return 0;
 }
 

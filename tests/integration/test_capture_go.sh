@@ -25,31 +25,28 @@ NIR="2 95 10 99 126 111 93"
 seen() { alerts_query "[(a['rempart']['flow']['source'], a['rempart']['detector']) for a in alerts if a['actor']['process']['name'] == '$1' and a['rempart']['detector'] == '$2']"; }
 wait_seen() { for _ in $(seq 100); do [[ $(seen "$1" "$2") != "[]" ]] && return 0; sleep 0.1; done; return 1; }
 
-# A program that embeds its TLS is hooked when it is first seen (here: at its exec). Run it until
-# its probes are in place, then for real.
-"$T/bin/gopost" "https://localhost:$PORT/warmup" "$T/ca.pem" "hello" >/dev/null || fail "gopost could not post"
-for _ in $(seq 50); do "$BIN/rempart" --socket "$SOCK" status | grep -q "gopost:crypto/tls.(\*Conn).Write" && break; sleep 0.1; done
-"$BIN/rempart" --socket "$SOCK" status | grep -q "gopost:crypto/tls.(\*Conn).Write" || fail "no probe on the Go program"
+# post_hooked NAME: a program that embeds its TLS is hooked when it is first seen (here: at its
+# exec). Run it until its probes are in place, then for real: an alert from the go source, and its
+# own handshake not reported as unreadable TLS (the warm-up run may have been: it could start
+# before its probes).
+post_hooked() {
+  local name=$1 unread_before probe="$1:crypto/tls.(\*Conn).Write"
+  "$T/bin/$name" "https://localhost:$PORT/warmup" "$T/ca.pem" "hello" >/dev/null || fail "$name could not post"
+  for _ in $(seq 50); do "$BIN/rempart" --socket "$SOCK" status | grep -q "$probe" && break; sleep 0.1; done
+  "$BIN/rempart" --socket "$SOCK" status | grep -q "$probe" || fail "no probe on $name"
+  unread_before=$(seen "$name" uninspected_tls)
+  "$T/bin/$name" "https://localhost:$PORT/submit" "$T/ca.pem" "Patient NIR: $NIR from $name" >/dev/null || fail "$name could not post"
+  grep -q "NIR: $NIR from $name" "$T"/srv/conn-*.bin || fail "the server did not receive $name's post"
+  wait_seen "$name" fr_nir || fail "no alert from $name: $(alerts_query "[(a['actor']['process']['name'], a['rempart']['detector']) for a in alerts]")"
+  [[ $(seen "$name" fr_nir) == *"('go', 'fr_nir')"* ]] || fail "$name's alert is not from the go source: $(seen "$name" fr_nir)"
+  [[ $(seen "$name" uninspected_tls) == "$unread_before" ]] || fail "$name was reported as unreadable: $(seen "$name" uninspected_tls)"
+}
 
-# (The warm-up run may have been reported as unreadable TLS: it could start before its probes.)
-unread_before=$(seen gopost uninspected_tls)
-"$T/bin/gopost" "https://localhost:$PORT/submit" "$T/ca.pem" "Patient NIR: $NIR" >/dev/null || fail "gopost could not post"
-wait_seen gopost fr_nir || fail "no alert from the Go program: $(alerts_query "[(a['actor']['process']['name'], a['rempart']['detector']) for a in alerts]")"
-[[ $(seen gopost fr_nir) == *"('go', 'fr_nir')"* ]] || fail "the Go alert is not from the go source: $(seen gopost fr_nir)"
-grep -q "NIR: $NIR" "$T"/srv/conn-*.bin || fail "the server did not receive the post"
-[[ $(seen gopost uninspected_tls) == "$unread_before" ]] || fail "the hooked Go program was reported as unreadable: $(seen gopost uninspected_tls)"
+post_hooked gopost
 log "Go crypto/tls: alert from source go, its own handshake not taken for an unreadable one"
-
 # Stripped of its symbols (-ldflags=-s, as release builds often are) and position-independent (as
 # distributions build them): found in Go's own function table, hooked the same.
-"$T/bin/gopost-strip" "https://localhost:$PORT/warmup" "$T/ca.pem" "hello" >/dev/null || fail "gopost-strip could not post"
-for _ in $(seq 50); do "$BIN/rempart" --socket "$SOCK" status | grep -q "gopost-strip:crypto/tls.(\*Conn).Write" && break; sleep 0.1; done
-"$BIN/rempart" --socket "$SOCK" status | grep -q "gopost-strip:crypto/tls.(\*Conn).Write" || fail "no probe on the stripped Go program"
-unread_before=$(seen gopost-strip uninspected_tls)
-"$T/bin/gopost-strip" "https://localhost:$PORT/submit" "$T/ca.pem" "Patient NIR: $NIR" >/dev/null || fail "gopost-strip could not post"
-wait_seen gopost-strip fr_nir || fail "no alert from the stripped Go program"
-[[ $(seen gopost-strip uninspected_tls) == "$unread_before" ]] || fail "the stripped Go program was reported as unreadable"
-[[ $(seen gopost-strip fr_nir) == *"('go', 'fr_nir')"* ]] || fail "the stripped Go alert is not from the go source"
-log "stripped Go program: hooked through its function table, alert"
+post_hooked gopost-strip
+log "stripped PIE Go program: hooked through its function table, alert"
 assert_no_leak "$NIR" "295109912611193"
 log "PASS"
