@@ -28,7 +28,15 @@ struct probe {
 struct attached_object {
 	dev_t dev;
 	ino_t ino;
+	uint64_t hooked_ns; /* CLOCK_MONOTONIC when its probes went in; 0: not hooked */
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 #define RP_DEFERRED_SCANS 256
 /* A new program maps its libraries just after exec, and may dlopen a TLS library later (Python
@@ -57,6 +65,13 @@ struct rp_capture {
 	size_t n_objects, cap_objects;
 	unsigned n_hooked;      /* objects with at least one probe */
 	struct deferred_queue deferred[RP_RESCAN_STAGES];
+	/* Recent execs, and when the TLS code each runs was hooked: a short-lived program may be
+	 * gone before its first records are judged, and /proc can no longer say. */
+	struct {
+		pid_t pid;
+		uint64_t hooked_ns;
+	} execs[RP_DEFERRED_SCANS];
+	unsigned n_execs;
 	int ncpus;
 	/* The ring's consumer and producer positions (its first two pages, mapped read-only): libbpf
 	 * 1.1 has no call that says whether records are waiting. */
@@ -275,16 +290,17 @@ static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char 
 	return r;
 }
 
-static bool object_known(const struct rp_capture *c, dev_t dev, ino_t ino)
+static struct attached_object *object_find(const struct rp_capture *c, dev_t dev, ino_t ino)
 {
 	for (size_t i = 0; i < c->n_objects; i++)
 		if (c->objects[i].dev == dev && c->objects[i].ino == ino)
-			return true;
-	return false;
+			return &c->objects[i];
+	return NULL;
 }
 
 struct attach_ctx {
 	struct rp_capture *c;
+	uint64_t hooked_ns; /* the latest hooking of the objects seen (0: none hooked) */
 	unsigned attached;
 	int first_error;
 	char *err;
@@ -328,8 +344,13 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 	enum rp_tls_kind kind = o->kind;
 	int ok = 0;
 
-	if (object_known(c, o->dev, o->ino))
+	const struct attached_object *known = object_find(c, o->dev, o->ino);
+
+	if (known) {
+		if (known->hooked_ns > ac->hooked_ns)
+			ac->hooked_ns = known->hooked_ns;
 		return 0;
+	}
 	/* Remember every object looked at, hooked or not, so each is examined once. */
 	if (c->n_objects == c->cap_objects) {
 		size_t cap = c->cap_objects ? c->cap_objects * 2 : 64;
@@ -339,7 +360,9 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 		c->objects = no;
 		c->cap_objects = cap;
 	}
-	c->objects[c->n_objects++] = (struct attached_object){.dev = o->dev, .ino = o->ino};
+	size_t idx = c->n_objects++;
+
+	c->objects[idx] = (struct attached_object){.dev = o->dev, .ino = o->ino};
 
 	if (kind == RP_TLS_CANDIDATE_EXE) {
 		char go[32];
@@ -405,6 +428,7 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 		break;
 	}
 	if (ok) {
+		c->objects[idx].hooked_ns = ac->hooked_ns = mono_ns();
 		ac->attached++;
 		c->n_hooked++;
 	}
@@ -459,12 +483,6 @@ int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen)
 	return (int)ac.attached;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void defer_scan(struct rp_capture *c, unsigned stage, pid_t pid, uint64_t now)
 {
@@ -482,7 +500,38 @@ void rp_capture_on_exec(struct rp_capture *c, pid_t pid)
 
 	/* The executable is mapped already: if it embeds TLS, hook it now. */
 	(void)rp_tls_scan_pid(pid, attach_object, &ac);
+	c->execs[c->n_execs++ % RP_DEFERRED_SCANS] = (typeof(c->execs[0])){.pid = pid, .hooked_ns = ac.hooked_ns};
 	defer_scan(c, 0, pid, mono_ns());
+}
+
+struct hooked_since_ctx {
+	const struct rp_capture *c;
+	uint64_t since_ns;
+	bool found;
+};
+
+static int hooked_since_cb(const struct rp_tls_object *o, void *u)
+{
+	struct hooked_since_ctx *h = u;
+
+	for (size_t i = 0; i < h->c->n_objects; i++)
+		if (h->c->objects[i].dev == o->dev && h->c->objects[i].ino == o->ino &&
+		    h->c->objects[i].hooked_ns >= h->since_ns)
+			h->found = true;
+	return 0;
+}
+
+bool rp_capture_hooked_since(const struct rp_capture *c, pid_t pid, uint64_t since_ns)
+{
+	struct hooked_since_ctx h = {.c = c, .since_ns = since_ns};
+
+	if (!c || since_ns == 0)
+		return false;
+	for (unsigned i = 0; i < RP_DEFERRED_SCANS; i++)
+		if (c->execs[i].pid == pid && c->execs[i].hooked_ns >= since_ns)
+			return true;
+	(void)rp_tls_scan_pid(pid, hooked_since_cb, &h);
+	return h.found;
 }
 
 void rp_capture_tick(struct rp_capture *c, uint64_t now_ns)

@@ -47,6 +47,9 @@ void rp_capture_free(struct rp_capture *c); /* NULL-safe; detaches everything */
 int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen);
 /* A process exec'd: hook its executable now if it embeds TLS, and its libraries a moment later. */
 void rp_capture_on_exec(struct rp_capture *c, pid_t pid);
+/* Whether pid runs TLS code (its executable or a library) whose probes went in at or after
+ * since_ns (CLOCK_MONOTONIC, as bpf_ktime_get_ns): what it did before then was not seen. */
+bool rp_capture_hooked_since(const struct rp_capture *c, pid_t pid, uint64_t since_ns);
 /* Periodic work: deferred library scans of recently started processes. */
 void rp_capture_tick(struct rp_capture *c, uint64_t now_ns);
 int rp_capture_fd(const struct rp_capture *c);   /* epoll-able ring buffer fd */

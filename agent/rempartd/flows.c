@@ -564,6 +564,11 @@ static int on_tls_hello(struct rp_daemon *d, const struct rp_tls_hello_record *h
 
 	if (size < sizeof(*h) || h->len > sizeof(h->data))
 		return -EBADMSG;
+	/* A program whose TLS we hook, hooked only after this hello: its first run, which started
+	 * while the agent was hooking its executable at its exec. Its library wrote the hello, and
+	 * what it sends from now on is read. */
+	if (rp_capture_hooked_since(d->capture, (pid_t)h->id.pid, h->hdr.ktime_ns))
+		return 0;
 	d->uninspected_tls++;
 	if (rp_tls_hello_server_name(h->data, h->len, host, sizeof(host)) < 0)
 		host[0] = '\0';

@@ -26,20 +26,19 @@ seen() { alerts_query "[(a['rempart']['flow']['source'], a['rempart']['detector'
 wait_seen() { for _ in $(seq 100); do [[ $(seen "$1" "$2") != "[]" ]] && return 0; sleep 0.1; done; return 1; }
 
 # post_hooked NAME: a program that embeds its TLS is hooked when it is first seen (here: at its
-# exec). Run it until its probes are in place, then for real: an alert from the go source, and its
-# own handshake not reported as unreadable TLS (the warm-up run may have been: it could start
-# before its probes).
+# exec), so its first run may start before its probes: run it once, until its probes are in place,
+# then for real: an alert from the go source. Neither run's handshake may be reported as
+# unreadable TLS (the first one's hello, written before the probes, is known to be its library's).
 post_hooked() {
-  local name=$1 unread_before probe="$1:crypto/tls.(\*Conn).Write"
+  local name=$1 probe="$1:crypto/tls.(\*Conn).Write"
   "$T/bin/$name" "https://localhost:$PORT/warmup" "$T/ca.pem" "hello" >/dev/null || fail "$name could not post"
   for _ in $(seq 50); do "$BIN/rempart" --socket "$SOCK" status | grep -q "$probe" && break; sleep 0.1; done
   "$BIN/rempart" --socket "$SOCK" status | grep -q "$probe" || fail "no probe on $name"
-  unread_before=$(seen "$name" uninspected_tls)
   "$T/bin/$name" "https://localhost:$PORT/submit" "$T/ca.pem" "Patient NIR: $NIR from $name" >/dev/null || fail "$name could not post"
   grep -q "NIR: $NIR from $name" "$T"/srv/conn-*.bin || fail "the server did not receive $name's post"
   wait_seen "$name" fr_nir || fail "no alert from $name: $(alerts_query "[(a['actor']['process']['name'], a['rempart']['detector']) for a in alerts]")"
   [[ $(seen "$name" fr_nir) == *"('go', 'fr_nir')"* ]] || fail "$name's alert is not from the go source: $(seen "$name" fr_nir)"
-  [[ $(seen "$name" uninspected_tls) == "$unread_before" ]] || fail "$name was reported as unreadable: $(seen "$name" uninspected_tls)"
+  [[ $(seen "$name" uninspected_tls) == "[]" ]] || fail "$name was reported as unreadable: $(seen "$name" uninspected_tls)"
 }
 
 post_hooked gopost
