@@ -72,6 +72,14 @@ static int run_status(const struct rp_cli_global *g, int argc, char **argv)
 				printf("  %s:%s\n", json_object_get_string(t), json_object_get_string(f));
 			}
 		}
+		if (json_object_object_get_ex(reply, "installed_programs", &v)) {
+			struct json_object *ex, *done;
+			printf("installed programs: %s examined for embedded TLS%s\n",
+			       json_object_object_get_ex(v, "examined", &ex) ? json_object_get_string(ex) : "?",
+			       json_object_object_get_ex(v, "complete", &done) && json_object_get_boolean(done)
+				       ? ""
+				       : " (still examining)");
+		}
 		json_object_object_get_ex(reply, "kernel_counters", &v);
 		print_counters("kernel counters", v);
 		json_object_object_get_ex(reply, "agent_counters", &v);

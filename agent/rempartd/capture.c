@@ -63,7 +63,11 @@ struct rp_capture {
 	size_t n_probes, cap_probes;
 	struct attached_object *objects;
 	size_t n_objects, cap_objects;
+	uint32_t *object_slots; /* index + 1 into objects, 0: free (object_find) */
+	size_t object_mask;
 	unsigned n_hooked;      /* objects with at least one probe */
+	struct rp_program_scan *programs; /* installed programs not examined yet; NULL when done */
+	unsigned programs_examined;
 	struct deferred_queue deferred[RP_RESCAN_STAGES];
 	/* Recent execs, and when the TLS code each runs was hooked: a short-lived program may be
 	 * gone before its first records are judged, and /proc can no longer say. */
@@ -212,6 +216,8 @@ void rp_capture_free(struct rp_capture *c)
 		bpf_link__destroy(c->probes[i].link);
 	free(c->probes);
 	free(c->objects);
+	free(c->object_slots);
+	rp_program_scan_free(c->programs);
 	ring_buffer__free(c->rb);
 	if (c->ring_pos)
 		munmap((void *)c->ring_pos, c->ring_pos_len);
@@ -290,12 +296,67 @@ static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char 
 	return r;
 }
 
+/* Objects are found by (device, inode) in an open-addressing table of indexes into c->objects:
+ * every exec asks for each file its process maps, and the installed programs make thousands. */
+static size_t object_slot_of(dev_t dev, ino_t ino, size_t mask)
+{
+	uint64_t h = ((uint64_t)ino ^ ((uint64_t)dev << 32 | (uint64_t)dev >> 32)) * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 32) & mask;
+}
+
 static struct attached_object *object_find(const struct rp_capture *c, dev_t dev, ino_t ino)
 {
-	for (size_t i = 0; i < c->n_objects; i++)
-		if (c->objects[i].dev == dev && c->objects[i].ino == ino)
-			return &c->objects[i];
-	return NULL;
+	if (!c->object_slots)
+		return NULL;
+	for (size_t i = object_slot_of(dev, ino, c->object_mask);; i = (i + 1) & c->object_mask) {
+		uint32_t v = c->object_slots[i];
+		if (v == 0)
+			return NULL;
+		if (c->objects[v - 1].dev == dev && c->objects[v - 1].ino == ino)
+			return &c->objects[v - 1];
+	}
+}
+
+static void object_slot_put(uint32_t *slots, size_t mask, const struct attached_object *o, uint32_t v)
+{
+	size_t i = object_slot_of(o->dev, o->ino, mask);
+
+	while (slots[i])
+		i = (i + 1) & mask;
+	slots[i] = v;
+}
+
+/* Remember one more object (a new index in c->objects); the table stays at most half full. */
+static struct attached_object *object_add(struct rp_capture *c, dev_t dev, ino_t ino)
+{
+	if (c->n_objects == c->cap_objects) {
+		size_t cap = c->cap_objects ? c->cap_objects * 2 : 64;
+		struct attached_object *no;
+
+		if (cap > UINT32_MAX / 2)
+			return NULL;
+		no = realloc(c->objects, cap * sizeof(*no));
+		if (!no)
+			return NULL;
+		c->objects = no;
+		c->cap_objects = cap;
+	}
+	if (!c->object_slots || (c->n_objects + 1) * 2 > c->object_mask + 1) {
+		size_t size = c->object_mask ? (c->object_mask + 1) * 2 : 128;
+		uint32_t *slots = calloc(size, sizeof(*slots));
+
+		if (!slots)
+			return NULL;
+		for (size_t k = 0; k < c->n_objects; k++)
+			object_slot_put(slots, size - 1, &c->objects[k], (uint32_t)k + 1);
+		free(c->object_slots);
+		c->object_slots = slots;
+		c->object_mask = size - 1;
+	}
+	c->objects[c->n_objects] = (struct attached_object){.dev = dev, .ino = ino};
+	object_slot_put(c->object_slots, c->object_mask, &c->objects[c->n_objects], (uint32_t)c->n_objects + 1);
+	return &c->objects[c->n_objects++];
 }
 
 struct attach_ctx {
@@ -352,17 +413,9 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 		return 0;
 	}
 	/* Remember every object looked at, hooked or not, so each is examined once. */
-	if (c->n_objects == c->cap_objects) {
-		size_t cap = c->cap_objects ? c->cap_objects * 2 : 64;
-		struct attached_object *no = realloc(c->objects, cap * sizeof(*no));
-		if (!no)
-			return -ENOMEM;
-		c->objects = no;
-		c->cap_objects = cap;
-	}
-	size_t idx = c->n_objects++;
-
-	c->objects[idx] = (struct attached_object){.dev = o->dev, .ino = o->ino};
+	if (!object_add(c, o->dev, o->ino))
+		return -ENOMEM;
+	size_t idx = c->n_objects - 1;
 
 	if (kind == RP_TLS_CANDIDATE_EXE) {
 		char go[32];
@@ -475,6 +528,10 @@ int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot scan for TLS libraries: %s", strerror(-r));
 		return r;
 	}
+	/* Installed programs next, a slice at a time once the agent runs (rp_capture_examine_programs):
+	 * the libraries cover most processes and are hooked before the agent says it is ready. */
+	if (rp_program_scan_new(&c->programs, NULL, 0) < 0)
+		c->programs = NULL;
 	if (ac.attached == 0) {
 		if (!ac.first_error)
 			snprintf(err, errlen, "no TLS library found to attach to (libssl, libgnutls, libnspr4)");
@@ -504,6 +561,26 @@ void rp_capture_on_exec(struct rp_capture *c, pid_t pid)
 	defer_scan(c, 0, pid, mono_ns());
 }
 
+bool rp_capture_programs_pending(const struct rp_capture *c)
+{
+	return c && c->programs;
+}
+
+void rp_capture_examine_programs(struct rp_capture *c, uint64_t budget_ns)
+{
+	struct attach_ctx ac = {.c = c};
+	int r;
+
+	if (!c || !c->programs)
+		return;
+	r = rp_program_scan_step(c->programs, mono_ns() + budget_ns, attach_object, &ac);
+	c->programs_examined = rp_program_scan_reported(c->programs);
+	if (r <= 0) {
+		rp_program_scan_free(c->programs);
+		c->programs = NULL;
+	}
+}
+
 struct hooked_since_ctx {
 	const struct rp_capture *c;
 	uint64_t since_ns;
@@ -514,10 +591,10 @@ static int hooked_since_cb(const struct rp_tls_object *o, void *u)
 {
 	struct hooked_since_ctx *h = u;
 
-	for (size_t i = 0; i < h->c->n_objects; i++)
-		if (h->c->objects[i].dev == o->dev && h->c->objects[i].ino == o->ino &&
-		    h->c->objects[i].hooked_ns >= h->since_ns)
-			h->found = true;
+	const struct attached_object *known = object_find(h->c, o->dev, o->ino);
+
+	if (known && known->hooked_ns >= h->since_ns)
+		h->found = true;
 	return 0;
 }
 
@@ -599,6 +676,8 @@ void rp_capture_stats(const struct rp_capture *c, struct rp_capture_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->attached_probes = (unsigned)c->n_probes;
 	out->attached_objects = c->n_hooked;
+	out->programs_examined = c->programs_examined;
+	out->programs_pending = c->programs != NULL;
 	vals = calloc((size_t)c->ncpus, sizeof(*vals));
 	if (!vals)
 		return;

@@ -39,6 +39,8 @@ struct rp_capture_stats {
 	uint64_t counters[RP_CNT__MAX];
 	unsigned attached_probes;
 	unsigned attached_objects;
+	unsigned programs_examined; /* installed ELF programs looked at for embedded TLS */
+	bool programs_pending;      /* some not yet */
 };
 typedef int (*rp_record_fn)(struct rp_daemon *d, const void *rec, size_t size);
 int rp_capture_open(struct rp_capture **out, uint64_t write_budget, size_t ringbuf_bytes,
@@ -47,6 +49,10 @@ void rp_capture_free(struct rp_capture *c); /* NULL-safe; detaches everything */
 int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen);
 /* A process exec'd: hook its executable now if it embeds TLS, and its libraries a moment later. */
 void rp_capture_on_exec(struct rp_capture *c, pid_t pid);
+/* Installed programs that embed TLS are hooked after start-up, one slice of at most budget_ns at
+ * a time, while some remain to be examined. */
+bool rp_capture_programs_pending(const struct rp_capture *c);
+void rp_capture_examine_programs(struct rp_capture *c, uint64_t budget_ns);
 /* Whether pid runs TLS code (its executable or a library) whose probes went in at or after
  * since_ns (CLOCK_MONOTONIC, as bpf_ktime_get_ns): what it did before then was not seen. */
 bool rp_capture_hooked_since(const struct rp_capture *c, pid_t pid, uint64_t since_ns);
@@ -84,6 +90,19 @@ struct rp_tls_object {
 typedef int (*rp_tls_found_fn)(const struct rp_tls_object *o, void *u);
 int rp_tls_libs_scan(rp_tls_found_fn fn, void *u);
 int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u);
+/* Installed programs (/usr/bin, /usr/local, /opt...) reported as candidates a few at a time:
+ * step() reports until deadline_ns (CLOCK_MONOTONIC) passes; 1 while some remain, 0 when done, or
+ * fn's negative errno. */
+struct rp_program_scan;
+struct rp_scan_root {
+	const char *dir;
+	unsigned depth; /* levels of subdirectories walked (at most 4) */
+};
+/* roots NULL: the installed programs' directories; else these (kept alive by the caller). */
+int rp_program_scan_new(struct rp_program_scan **out, const struct rp_scan_root *roots, size_t n_roots);
+int rp_program_scan_step(struct rp_program_scan *s, uint64_t deadline_ns, rp_tls_found_fn fn, void *u);
+unsigned rp_program_scan_reported(const struct rp_program_scan *s); /* ELF programs so far */
+void rp_program_scan_free(struct rp_program_scan *s);                 /* NULL-safe */
 
 /* ---- elf_syms.c: 1 if the ELF file defines the function (dynamic or full symbol table), 0 if not */
 int rp_elf_defines(const char *path, const char *symbol);

@@ -42,6 +42,9 @@
 #define DRAIN_AGAIN_NS (2ull * 1000000ull)
 /* How late that drain may be before writers wake the agent anyway. */
 #define DRAIN_DUE_SLACK_NS (1ull * 1000000ull)
+/* Examining installed programs never holds the loop longer than this (plus one program: reading a
+ * large one's symbols from a cold disk takes tens of ms, once, after start-up). */
+#define PROGRAM_SLICE_NS (5ull * 1000000ull)
 
 static void arm_timer_ns(int fd, uint64_t ns)
 {
@@ -237,12 +240,16 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd, int dra
 		rp_policy_source_fds(d->source, srcfds);
 
 	while (!d->stopping) {
-		int n = epoll_wait(d->epfd, evs, 32, -1);
+		/* Installed programs still to examine: between events, a slice at a time. */
+		bool examine = rp_capture_programs_pending(d->capture);
+		int n = epoll_wait(d->epfd, evs, 32, examine ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		if (n == 0 && examine)
+			rp_capture_examine_programs(d->capture, PROGRAM_SLICE_NS);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 			if (fd == capfd || fd == drainfd) {

@@ -2,17 +2,22 @@
 /*
  * Find the TLS code worth hooking: the libraries installed in the usual directories, the ones
  * running processes actually mapped (copies bundled under an application's own directory), and
- * executables that embed a TLS library (reported as candidates; the caller checks their symbols).
+ * executables that embed a TLS library (reported as candidates; the caller checks their symbols):
+ * the installed programs at start-up, any other at its exec.
  * The caller de-duplicates by (device, inode): /lib and /usr/lib are often the same files.
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -76,6 +81,158 @@ static int scan_dirs(rp_tls_found_fn fn, void *u)
 			if (r < 0)
 				return r;
 		}
+	}
+	return 0;
+}
+
+/*
+ * Installed programs. A program that embeds its TLS (node, Go programs: gh, rclone, AI command-line
+ * tools) is otherwise hooked at its exec, while it already runs: its first run after the agent
+ * starts could send before its probes are in. Hooking the installed ones at start-up reads those
+ * first runs from the first byte. Home directories are left to the exec path: scanning users'
+ * files at every start is not worth its cost. Bounded in depth and count.
+ */
+static const struct rp_scan_root exe_dirs[] = {
+	{"/usr/bin", 0},   {"/usr/sbin", 0}, {"/usr/local/bin", 0}, {"/usr/local/sbin", 0},
+	{"/usr/local/lib", 3}, /* npm's global packages, language toolchains */
+	{"/opt", 4},           /* vendors' applications */
+};
+#define MAX_EXE_FILES 20000
+
+#define MAX_EXE_DEPTH 4
+
+/* A walk of exe_dirs that can stop anywhere and resume: the agent examines installed programs a
+ * few at a time between events (reading a large program's symbols cold takes tens of ms). */
+struct rp_program_scan {
+	const struct rp_scan_root *roots;
+	size_t n_roots;
+	size_t next_root; /* the root to open when the stack is empty */
+	unsigned top;     /* directories open */
+	struct {
+		DIR *d;
+		unsigned depth; /* levels still allowed below this one */
+		char path[PATH_MAX];
+	} stack[MAX_EXE_DEPTH + 1];
+	unsigned visited;
+	unsigned reported;
+};
+
+/* An ELF file with an execute bit, worth asking its symbols (the caller reads them). */
+static bool is_elf_program(int dirfd, const char *name)
+{
+	unsigned char magic[4];
+	struct stat st;
+	bool ok;
+	int fd;
+
+	/* Symbolic links are followed for files (/usr/bin/node -> nodejs); report() resolves them. */
+	if (fstatat(dirfd, name, &st, 0) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111) ||
+	    st.st_size < (off_t)sizeof(magic))
+		return false;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	ok = read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) && memcmp(magic, "\x7f" "ELF", 4) == 0;
+	close(fd);
+	return ok;
+}
+
+static void scan_push(struct rp_program_scan *s, const char *path, unsigned depth)
+{
+	DIR *d;
+
+	if (s->top > MAX_EXE_DEPTH || strlen(path) >= sizeof(s->stack[0].path))
+		return;
+	if (depth > MAX_EXE_DEPTH - s->top) /* the stack holds MAX_EXE_DEPTH + 1 levels */
+		depth = MAX_EXE_DEPTH - s->top;
+	d = opendir(path);
+	if (!d)
+		return; /* absent, or not ours to read */
+	s->stack[s->top].d = d;
+	s->stack[s->top].depth = depth;
+	strcpy(s->stack[s->top].path, path);
+	s->top++;
+}
+
+static void scan_pop(struct rp_program_scan *s)
+{
+	closedir(s->stack[--s->top].d);
+}
+
+int rp_program_scan_new(struct rp_program_scan **out, const struct rp_scan_root *roots, size_t n_roots)
+{
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	(*out)->roots = roots ? roots : exe_dirs;
+	(*out)->n_roots = roots ? n_roots : sizeof(exe_dirs) / sizeof(exe_dirs[0]);
+	return 0;
+}
+
+void rp_program_scan_free(struct rp_program_scan *s)
+{
+	if (!s)
+		return;
+	while (s->top)
+		scan_pop(s);
+	free(s);
+}
+
+unsigned rp_program_scan_reported(const struct rp_program_scan *s)
+{
+	return s ? s->reported : 0;
+}
+
+static uint64_t monotonic_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int rp_program_scan_step(struct rp_program_scan *s, uint64_t deadline_ns, rp_tls_found_fn fn, void *u)
+{
+	while (s->visited < MAX_EXE_FILES) {
+		struct dirent *de;
+		char path[PATH_MAX];
+		struct stat st;
+		DIR *d;
+		int r;
+
+		if (s->top == 0) {
+			if (s->next_root == s->n_roots)
+				return 0;
+			scan_push(s, s->roots[s->next_root].dir, s->roots[s->next_root].depth);
+			s->next_root++;
+			continue;
+		}
+		d = s->stack[s->top - 1].d;
+		de = readdir(d);
+		if (!de) {
+			scan_pop(s);
+			continue;
+		}
+		if (de->d_name[0] == '.')
+			continue;
+		s->visited++;
+		if (snprintf(path, sizeof(path), "%s/%s", s->stack[s->top - 1].path, de->d_name) >= (int)sizeof(path))
+			continue;
+		/* Directories are entered only when real (a link could lead anywhere, or in a circle). */
+		if ((de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+			if (s->stack[s->top - 1].depth > 0)
+				scan_push(s, path, s->stack[s->top - 1].depth - 1);
+			continue;
+		}
+		if (!is_elf_program(dirfd(d), de->d_name))
+			continue;
+		s->reported++;
+		r = report(path, RP_TLS_CANDIDATE_EXE, fn, u);
+		if (r < 0)
+			return r;
+		if (monotonic_now_ns() >= deadline_ns)
+			return 1;
 	}
 	return 0;
 }

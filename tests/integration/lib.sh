@@ -9,6 +9,7 @@ PY=/usr/bin/python3   # Debian's python links the system libssl.so.3
 T=$(mktemp -d /tmp/rempart-test.XXXXXX)
 PIDS=()
 DAEMON_PID=
+CLEANUP_PATHS=() # made outside $T by a test (e.g. under /opt), removed at exit
 
 log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
@@ -26,6 +27,7 @@ cleanup() {
     log "daemon log:"; tail -n 40 "$T/daemon.log" >&2 || true
   fi
   rm -rf "$T"
+  for p in "${CLEANUP_PATHS[@]}"; do rm -rf -- "$p"; done
   exit $rc
 }
 trap cleanup EXIT

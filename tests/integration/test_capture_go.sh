@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Go programs carry their own TLS (crypto/tls): a Go HTTPS client, built here with the system's Go,
 # posts a NIR and must produce an alert naming it, its capture source "go" and its destination.
-# The same program stripped of its ELF symbols is found in Go's own function table. An audit rule
-# reports TLS that cannot be read: the hooked programs' own handshakes must not show up there.
+# The same program stripped of its ELF symbols is found in Go's own function table. A copy
+# installed under /opt before the agent starts is hooked at start-up: its very first run is read.
+# An audit rule reports TLS that cannot be read: the hooked programs' own handshakes must not
+# show up there.
 source "$(dirname "$0")/lib.sh"
 require_root
 command -v go >/dev/null || fail "no Go toolchain (scripts/deps.sh test installs golang-go)"
@@ -15,6 +17,11 @@ mkdir -p "$T/bin"
 go build -o "$T/bin/gopost" "$SRC/tests/integration/go/https_post.go" || fail "go build failed"
 go build -buildmode=pie -ldflags="-s -w" -o "$T/bin/gopost-strip" "$SRC/tests/integration/go/https_post.go" || fail "go build (stripped) failed"
 log "built with $(go version | awk '{print $3}')"
+# Installed before the agent starts, never run: a fresh file (own inode) in a vendor directory.
+OPT=$(mktemp -d /opt/rempart-test.XXXXXX)
+CLEANUP_PATHS+=("$OPT")
+mkdir -p "$OPT/app/bin"
+cp "$T/bin/gopost" "$OPT/app/bin/gopost-opt"
 
 default_policy_with "$T/policy.json" 'p["rules"].append({"id": "audit-unreadable-tls", "uninspected_tls": True, "action": "audit"})'
 start_daemon "$T/policy.json"
@@ -40,6 +47,23 @@ post_hooked() {
   [[ $(seen "$name" fr_nir) == *"('go', 'fr_nir')"* ]] || fail "$name's alert is not from the go source: $(seen "$name" fr_nir)"
   [[ $(seen "$name" uninspected_tls) == "[]" ]] || fail "$name was reported as unreadable: $(seen "$name" uninspected_tls)"
 }
+
+# The installed program: examined after start-up (status says when all are), hooked before its
+# first run, which is read from its first byte (no warm-up run).
+for _ in $(seq 300); do
+  "$BIN/rempart" --socket "$SOCK" status | grep -q "installed programs: .* examined for embedded TLS$" && break
+  sleep 0.1
+done
+"$BIN/rempart" --socket "$SOCK" status | grep -q "installed programs: .* examined for embedded TLS$" ||
+  fail "installed programs still being examined after 30 s: $("$BIN/rempart" --socket "$SOCK" status | grep installed)"
+"$BIN/rempart" --socket "$SOCK" status | grep -qF "$OPT/app/bin/gopost-opt:crypto/tls.(*Conn).Write" ||
+  fail "the installed Go program was not hooked at start-up"
+"$OPT/app/bin/gopost-opt" "https://localhost:$PORT/submit" "$T/ca.pem" "Patient NIR: $NIR from gopost-opt" >/dev/null ||
+  fail "gopost-opt could not post"
+wait_seen gopost-opt fr_nir || fail "no alert from the first run of an installed Go program"
+[[ $(seen gopost-opt fr_nir) == *"('go', 'fr_nir')"* ]] || fail "gopost-opt's alert is not from the go source: $(seen gopost-opt fr_nir)"
+[[ $(seen gopost-opt uninspected_tls) == "[]" ]] || fail "gopost-opt was reported as unreadable"
+log "installed Go program: hooked at start-up, its first run read"
 
 post_hooked gopost
 log "Go crypto/tls: alert from source go, its own handshake not taken for an unreadable one"
