@@ -41,9 +41,15 @@ args_of() { # CONFIG -> bench_tls_writes arguments
   n=$([[ $s -eq 1024 ]] && echo 50000 || echo 10000)
   [[ $m == memory ]] && echo "-m -s $s -n $n" || echo "-s $s -n $n"
 }
-ns_of_run() { # ARGS... -> ns per call
-  # shellcheck disable=SC2086
-  $PIN_W "$BIN/bench_tls_writes" "$@" | sed -n 's/.*ns_per_call=\([0-9]*\).*/\1/p'
+run_once() { # CONDITION CONFIG: one run; keeps the best wall time, writer CPU time and switches
+  local cond=$1 c=$2 out
+  # shellcheck disable=SC2046
+  out=$($PIN_W "$BIN/bench_tls_writes" $(args_of "$c"))
+  keep_best "$cond.$c" "$(sed -n 's/.* ns_per_call=\([0-9]*\).*/\1/p' <<<"$out")"
+  keep_best "cpu.$cond.$c" "$(sed -n 's/.*writer_cpu_ns_per_call=\([0-9]*\).*/\1/p' <<<"$out")"
+  local sw; sw=$(sed -n 's/.*switches_per_1000=\([0-9.]*\).*/\1/p' <<<"$out")
+  [[ -n "$sw" ]] && keep_best "sw.$cond.$c" "${sw%.*}"
+  return 0
 }
 declare -A best # best[condition.config] = lowest ns per call over the rounds
 keep_best() { local k=$1 v=$2; [[ -z "${best[$k]:-}" || $v -lt ${best[$k]} ]] && best[$k]=$v; return 0; }
@@ -71,15 +77,15 @@ start_floor() {
 floor_ok=1
 sysctl -qw kernel.bpf_stats_enabled=1 || true
 for r in $(seq "$ROUNDS"); do
-  for c in $CONFIGS; do keep_best "off.$c" "$(ns_of_run $(args_of "$c"))"; done
+  for c in $CONFIGS; do run_once off "$c"; done
   # The same without the agent but with a busy loop on its CPU: in a VM the two vCPUs may share a
   # physical core or its caches, so the agent merely working slows the writer, hooks or not.
   taskset -c "$AGENT_CPU" sh -c 'while :; do :; done' &
   SPIN=$!
-  for c in $CONFIGS; do keep_best "busy.$c" "$(ns_of_run $(args_of "$c"))"; done
+  for c in $CONFIGS; do run_once busy "$c"; done
   kill "$SPIN"; wait "$SPIN" 2>/dev/null || true; SPIN=
   if start_floor; then
-    for c in $CONFIGS; do keep_best "floor.$c" "$(ns_of_run $(args_of "$c"))"; done
+    for c in $CONFIGS; do run_once floor "$c"; done
     floor_where=$(cat "$W/floor.out")
   else
     floor_ok=0 floor_where=$(cat "$W/floor.out")
@@ -88,7 +94,7 @@ for r in $(seq "$ROUNDS"); do
   start_daemon
   for c in $CONFIGS; do
     read -r t0 c0 <<<"$(prog_stat ssl_write)"; read -r u0 v0 <<<"$(prog_stat trace_write)"; k0=$(cpu_ticks)
-    keep_best "on.$c" "$(ns_of_run $(args_of "$c"))"
+    run_once on "$c"
     read -r t1 c1 <<<"$(prog_stat ssl_write)"; read -r u1 v1 <<<"$(prog_stat trace_write)"; k1=$(cpu_ticks)
     [[ $c1 -gt $c0 ]] && { p=$(( (t1 - t0) / (c1 - c0) )); [[ -z "${prog_ns[ssl_write.$c]:-}" || $p -lt ${prog_ns[ssl_write.$c]} ]] && prog_ns[ssl_write.$c]=$p; }
     [[ $v1 -gt $v0 ]] && { p=$(( (u1 - u0) / (v1 - v0) )); [[ -z "${prog_ns[trace_write.$c]:-}" || $p -lt ${prog_ns[trace_write.$c]} ]] && prog_ns[trace_write.$c]=$p; }
@@ -115,6 +121,16 @@ for c in $CONFIGS; do
     'BEGIN{printf "%-7s %-6s %8.1f %8.1f %8s %8.1f %6.3f %8.2f %10.3f %7s %9.2f %11s\n", m, s, s*1000/n0, s*1000/nb,
            (nf > 0 ? sprintf("%.1f", s*1000/nf) : "n/a"), s*1000/n1, n0/n1, (n1-n0)/1000, nb/n1,
            (nf > 0 ? sprintf("%.2f", (nf-n0)/1000) : "n/a"), p/1000, (q > 0 ? sprintf("%.2f", q/1000) : "-")}'
+done
+echo "-- the writing thread's own CPU time per call (us), and context switches per 1000 calls (tcp: the"
+echo "   client and server threads share CPU ${PIN_W##* }, so their interleaving is in the wall times above)"
+printf '%-7s %-6s %8s %8s %8s %10s %8s %8s %8s\n' mode size "cpu off" "cpu up" "cpu on" "cpu added" "sw off" "sw up" "sw on"
+for c in $CONFIGS; do
+  m=${c%.*} s=${c#*.}
+  awk -v m="$m" -v s="$s" -v c0="${best[cpu.off.$c]:-0}" -v cf="${best[cpu.floor.$c]:-0}" -v c1="${best[cpu.on.$c]:-0}" \
+      -v w0="${best[sw.off.$c]:--}" -v wf="${best[sw.floor.$c]:--}" -v w1="${best[sw.on.$c]:--}" \
+    'BEGIN{printf "%-7s %-6s %8.2f %8s %8.2f %10.2f %8s %8s %8s\n", m, s, c0/1000, (cf > 0 ? sprintf("%.2f", cf/1000) : "n/a"),
+           c1/1000, (c1-c0)/1000, w0, wf, w1}'
 done
 echo "busy nb: without the agent, a busy loop on the agent's CPU; ratio vs nb: with the agent against that,"
 echo "  i.e. the hooks' cost without what a busy neighbour CPU costs the writer on this machine"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * TLS write benchmark: a client thread does COUNT SSL_write calls of SIZE bytes to a server thread
- * in the same process over loopback TCP; prints calls/s, MB/s and ns per call. Run once without
+ * in the same process over loopback TCP; prints calls/s, MB/s and ns per call, the writing
+ * thread's own CPU time per call and the context switches per 1000 calls. Run once without
  * the agent and once with it (bench/bench_capture.sh) to measure what the uprobes cost.
  * -r MBPS paces the client to find the highest rate followed with zero loss.
  * -m runs client and server over an in-memory BIO pair on one thread: no sockets, no scheduler
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,23 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time of the calling (writing) thread: what the hooks cost the writer itself, without the
+ * server thread's share of the CPU, which depends on how the scheduler interleaves the two. */
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Context switches of the whole process (writer and server threads) so far. */
+static long switches(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_nvcsw + ru.ru_nivcsw;
 }
 
 /* A throw-away self-signed key and certificate, made in memory. */
@@ -99,16 +118,18 @@ static int run_memory(SSL_CTX *sctx, SSL_CTX *cctx, const char *buf, size_t size
 	}
 	if (!SSL_is_init_finished(c))
 		return -1;
-	double t0 = now_s();
+	double t0 = now_s(), c0 = thread_cpu_s();
 	for (long i = 0; i < count; i++) {
 		if (SSL_write(c, buf, (int)size) != (int)size)
 			return -1;
 		while (BIO_read(sbio, sink, sizeof(sink)) > 0)
 			;
 	}
-	double secs = now_s() - t0;
-	printf("mode=memory size=%zu count=%ld seconds=%.3f calls_per_s=%.0f MB_per_s=%.1f ns_per_call=%.0f\n", size,
-	       count, secs, (double)count / secs, (double)count * (double)size / secs / 1e6, secs * 1e9 / (double)count);
+	double secs = now_s() - t0, cpu = thread_cpu_s() - c0;
+	printf("mode=memory size=%zu count=%ld seconds=%.3f calls_per_s=%.0f MB_per_s=%.1f ns_per_call=%.0f "
+	       "writer_cpu_ns_per_call=%.0f\n",
+	       size, count, secs, (double)count / secs, (double)count * (double)size / secs / 1e6,
+	       secs * 1e9 / (double)count, cpu * 1e9 / (double)count);
 	SSL_free(c);
 	SSL_free(s);
 	return 0;
@@ -190,7 +211,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_tls_writes: handshake failed\n");
 		return 1;
 	}
-	double t0 = now_s();
+	long sw0 = switches();
+	double t0 = now_s(), c0 = thread_cpu_s();
 	for (long i = 0; i < count; i++) {
 		if (SSL_write(ssl, buf, (int)size) != (int)size) {
 			fprintf(stderr, "bench_tls_writes: write failed\n");
@@ -207,7 +229,8 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	double t1 = now_s();
+	double t1 = now_s(), cpu = thread_cpu_s() - c0;
+	long sw = switches() - sw0;
 	/* Close our side cleanly, and let the server read everything before the socket goes: closing
 	 * with unread session tickets would reset the connection and lose the tail. */
 	SSL_shutdown(ssl);
@@ -217,9 +240,10 @@ int main(int argc, char **argv)
 	close(fd);
 
 	double secs = t1 - t0;
-	printf("size=%zu count=%ld seconds=%.3f calls_per_s=%.0f MB_per_s=%.1f ns_per_call=%.0f received=%llu\n", size,
-	       count, secs, (double)count / secs, (double)count * (double)size / secs / 1e6, secs * 1e9 / (double)count,
-	       srv.received);
+	printf("size=%zu count=%ld seconds=%.3f calls_per_s=%.0f MB_per_s=%.1f ns_per_call=%.0f writer_cpu_ns_per_call=%.0f "
+	       "switches_per_1000=%.1f received=%llu\n",
+	       size, count, secs, (double)count / secs, (double)count * (double)size / secs / 1e6,
+	       secs * 1e9 / (double)count, cpu * 1e9 / (double)count, (double)sw * 1000.0 / (double)count, srv.received);
 	free(buf);
 	SSL_CTX_free(cctx);
 	SSL_CTX_free(srv.ctx);

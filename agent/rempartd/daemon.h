@@ -90,7 +90,8 @@ struct rp_tls_object {
 typedef int (*rp_tls_found_fn)(const struct rp_tls_object *o, void *u);
 int rp_tls_libs_scan(rp_tls_found_fn fn, void *u);
 int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u);
-/* Installed programs (/usr/bin, /usr/local, /opt...) reported as candidates a few at a time:
+/* Installed programs (/usr/bin, /usr/local, /opt...) reported as candidates a few at a time, and
+ * the TLS libraries bundled there (by their sonames):
  * step() reports until deadline_ns (CLOCK_MONOTONIC) passes; 1 while some remain, 0 when done, or
  * fn's negative errno. */
 struct rp_program_scan;
@@ -101,7 +102,7 @@ struct rp_scan_root {
 /* roots NULL: the installed programs' directories; else these (kept alive by the caller). */
 int rp_program_scan_new(struct rp_program_scan **out, const struct rp_scan_root *roots, size_t n_roots);
 int rp_program_scan_step(struct rp_program_scan *s, uint64_t deadline_ns, rp_tls_found_fn fn, void *u);
-unsigned rp_program_scan_reported(const struct rp_program_scan *s); /* ELF programs so far */
+unsigned rp_program_scan_reported(const struct rp_program_scan *s); /* programs and libraries so far */
 void rp_program_scan_free(struct rp_program_scan *s);                 /* NULL-safe */
 
 /* ---- elf_syms.c: 1 if the ELF file defines the function (dynamic or full symbol table), 0 if not */

@@ -194,6 +194,7 @@ static uint64_t monotonic_now_ns(void)
 int rp_program_scan_step(struct rp_program_scan *s, uint64_t deadline_ns, rp_tls_found_fn fn, void *u)
 {
 	while (s->visited < MAX_EXE_FILES) {
+		enum rp_tls_kind kind;
 		struct dirent *de;
 		char path[PATH_MAX];
 		struct stat st;
@@ -225,10 +226,18 @@ int rp_program_scan_step(struct rp_program_scan *s, uint64_t deadline_ns, rp_tls
 				scan_push(s, path, s->stack[s->top - 1].depth - 1);
 			continue;
 		}
-		if (!is_elf_program(dirfd(d), de->d_name))
+		/* A TLS library bundled with an application (Firefox or Thunderbird unpacked in /opt):
+		 * hooked now rather than when the application first maps it. */
+		if (classify(de->d_name, &kind)) {
+			if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+				continue;
+		} else if (is_elf_program(dirfd(d), de->d_name)) {
+			kind = RP_TLS_CANDIDATE_EXE;
+		} else {
 			continue;
+		}
 		s->reported++;
-		r = report(path, RP_TLS_CANDIDATE_EXE, fn, u);
+		r = report(path, kind, fn, u);
 		if (r < 0)
 			return r;
 		if (monotonic_now_ns() >= deadline_ns)

@@ -125,6 +125,14 @@ start_daemon() {
   fail "rempartd not ready after 15 s"
 }
 
+# status_has GREP_ARGS...: whether `rempart status` says it. Never `status | grep -q` under
+# pipefail: grep leaves at its first match, and the status printer, still writing, dies of SIGPIPE.
+status_has() {
+  local out
+  out=$("$BIN/rempart" --socket "$SOCK" status 2>&1) || true
+  grep -q "$@" <<<"$out"
+}
+
 stop_daemon() {
   kill -TERM "$DAEMON_PID"
   local rc=0

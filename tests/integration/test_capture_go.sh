@@ -39,8 +39,8 @@ wait_seen() { for _ in $(seq 100); do [[ $(seen "$1" "$2") != "[]" ]] && return 
 post_hooked() {
   local name=$1 probe="$1:crypto/tls.(\*Conn).Write"
   "$T/bin/$name" "https://localhost:$PORT/warmup" "$T/ca.pem" "hello" >/dev/null || fail "$name could not post"
-  for _ in $(seq 50); do "$BIN/rempart" --socket "$SOCK" status | grep -q "$probe" && break; sleep 0.1; done
-  "$BIN/rempart" --socket "$SOCK" status | grep -q "$probe" || fail "no probe on $name"
+  for _ in $(seq 50); do status_has "$probe" && break; sleep 0.1; done
+  status_has "$probe" || fail "no probe on $name"
   "$T/bin/$name" "https://localhost:$PORT/submit" "$T/ca.pem" "Patient NIR: $NIR from $name" >/dev/null || fail "$name could not post"
   grep -q "NIR: $NIR from $name" "$T"/srv/conn-*.bin || fail "the server did not receive $name's post"
   wait_seen "$name" fr_nir || fail "no alert from $name: $(alerts_query "[(a['actor']['process']['name'], a['rempart']['detector']) for a in alerts]")"
@@ -51,13 +51,13 @@ post_hooked() {
 # The installed program: examined after start-up (status says when all are), hooked before its
 # first run, which is read from its first byte (no warm-up run).
 for _ in $(seq 300); do
-  "$BIN/rempart" --socket "$SOCK" status | grep -q "installed programs: .* examined for embedded TLS$" && break
+  status_has "installed programs: .* examined for embedded TLS$" && break
   sleep 0.1
 done
-"$BIN/rempart" --socket "$SOCK" status | grep -q "installed programs: .* examined for embedded TLS$" ||
+status_has "installed programs: .* examined for embedded TLS$" ||
   fail "installed programs still being examined after 30 s: $("$BIN/rempart" --socket "$SOCK" status | grep installed)"
-"$BIN/rempart" --socket "$SOCK" status | grep -qF "$OPT/app/bin/gopost-opt:crypto/tls.(*Conn).Write" ||
-  fail "the installed Go program was not hooked at start-up"
+status_has -F "$OPT/app/bin/gopost-opt:crypto/tls.(*Conn).Write" ||
+  fail "the installed Go program was not hooked at start-up: $("$BIN/rempart" --socket "$SOCK" status | grep -E "installed|gopost|probes:" | tr '\n' ' ')"
 "$OPT/app/bin/gopost-opt" "https://localhost:$PORT/submit" "$T/ca.pem" "Patient NIR: $NIR from gopost-opt" >/dev/null ||
   fail "gopost-opt could not post"
 wait_seen gopost-opt fr_nir || fail "no alert from the first run of an installed Go program"

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# TLS code installed before the agent starts but never run is hooked in the seconds after start,
+# before it runs: a node copy (OpenSSL embedded in the executable) and an NSPR library bundled
+# with an application, both under /opt; the node copy's very first run alerts.
 # TLS code that appears after the agent started is hooked without restarting it: a copy of
 # libssl in a directory of its own (a bundled library), and a copy of node (OpenSSL embedded in the
 # executable), each a new inode the agent never saw at start-up.
@@ -7,8 +10,26 @@ require_root
 make_certs
 start_server srv; PORT=$SERVER_PORT
 ALERT_PORT=$PORT
-start_daemon "$SRC/policies/default.json"
 NIR="2 95 10 99 126 111 93"
+
+OPT=$(mktemp -d /opt/rempart-test.XXXXXX)
+CLEANUP_PATHS+=("$OPT")
+mkdir -p "$OPT/app/bin" "$OPT/mail"
+cp "$(readlink -f "$(command -v node)")" "$OPT/app/bin/node-opt"
+cp "$(readlink -f /usr/lib/x86_64-linux-gnu/libnspr4.so 2>/dev/null || readlink -f /lib/*/libnspr4.so)" "$OPT/mail/libnspr4.so"
+start_daemon "$SRC/policies/default.json"
+for _ in $(seq 300); do status_has "installed programs: .* examined for embedded TLS$" && break; sleep 0.1; done
+status_has "installed programs: .* examined for embedded TLS$" || fail "installed programs still being examined after 30 s"
+status_has -F "$OPT/app/bin/node-opt:SSL_write" || fail "the installed node copy was not hooked before its first run"
+status_has -F "$OPT/mail/libnspr4.so:PR_Write" || fail "the NSPR library bundled under /opt was not hooked"
+NODE_EXTRA_CA_CERTS="$T/ca.pem" "$OPT/app/bin/node-opt" -e '
+const req = require("https").request({host: "127.0.0.1", port: +process.argv[1], method: "POST", path: "/first"},
+  (res) => { res.resume(); });
+req.end("NIR: " + process.argv[2]);' "$PORT" "$NIR"
+wait_alerts 1 || fail "no alert from the first run of an installed node copy"
+[[ $(alerts_query "alerts[0]['actor']['process']['file']['path']") == "$OPT/app/bin/node-opt" ]] \
+  || fail "alert does not name the installed node copy: $(alerts_query "alerts[0]['actor']['process']")"
+log "installed before start, never run: hooked after start, first run read"
 
 # A bundled libssl, loaded through LD_LIBRARY_PATH by a program started after the agent.
 mkdir -p "$T/bundle"
@@ -19,8 +40,8 @@ time.sleep(1.0)  # the user types: the agent sees the library mapped in the mean
 ctx = ssl.create_default_context(cafile=sys.argv[2])
 urllib.request.urlopen(urllib.request.Request(f"https://127.0.0.1:{sys.argv[1]}/late", data=("NIR " + sys.argv[3]).encode()), context=ctx).read()
 PYEOF
-wait_alerts 1 || fail "no alert from a libssl copy loaded after start ($(grep -c bundle "$T/daemon.log" || true))"
-"$BIN/rempart" --socket "$SOCK" status | grep -q "$T/bundle/libssl.so.3:SSL_write" || fail "bundled libssl not among the probes"
+wait_alerts 2 || fail "no alert from a libssl copy loaded after start ($(grep -c bundle "$T/daemon.log" || true))"
+status_has -F "$T/bundle/libssl.so.3:SSL_write" || fail "bundled libssl not among the probes"
 log "bundled libssl hooked after start"
 
 # A node executable copied after start: OpenSSL's SSL_write is exported by the executable itself.
@@ -32,8 +53,8 @@ setTimeout(() => {
     (res) => { res.resume(); });
   req.end("NIR: " + process.argv[2]);
 }, 1000);' "$PORT" "$NIR"
-wait_alerts 2 || fail "no alert from a node copy started after the agent"
-[[ $(alerts_query "alerts[1]['actor']['process']['file']['path']") == "$T/bin/node-copy" ]] \
+wait_alerts 3 || fail "no alert from a node copy started after the agent"
+[[ $(alerts_query "alerts[2]['actor']['process']['file']['path']") == "$T/bin/node-copy" ]] \
   || fail "alert does not name the node copy: $(alerts_query "alerts[1]['actor']['process']")"
 log "embedded OpenSSL in a new executable hooked at exec"
 assert_no_leak "$NIR"

@@ -23,8 +23,8 @@ expect_error "unexpected argument" "$BIN/rempartd" extra
 expect_error "power of two" "$BIN/rempartd" --ringbuf-mb 3
 expect_error "cannot reach rempartd" "$BIN/rempart" --socket "$T/nope.sock" status
 expect_error "unknown command" "$BIN/rempart" frobnicate
-"$BIN/rempartd" --help | grep -q -- "--policy" || fail "rempartd --help lacks --policy"
-"$BIN/rempart" --help | grep -q "status" || fail "rempart --help lacks status"
+grep -q -- "--policy" <<<"$("$BIN/rempartd" --help)" || fail "rempartd --help lacks --policy"
+grep -q "status" <<<"$("$BIN/rempart" --help)" || fail "rempart --help lacks status"
 
 # Without privileges: a clear message, not a crash.
 if id nobody >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then

@@ -72,9 +72,9 @@ dpkg -x "$DEB" "$T/root"
 R=$T/root
 [[ $("$R/usr/sbin/rempartd" --version) == "rempartd $(dpkg-deb -f "$DEB" Version | sed 's/-[^-]*$//')" ]] \
   || fail "packaged rempartd has the wrong version"
-"$R/usr/bin/rempart" policy check "$R/etc/rempart/policy.json" | grep -q '^OK ' || fail "packaged policy does not check"
+grep -q '^OK ' <<<"$("$R/usr/bin/rempart" policy check "$R/etc/rempart/policy.json")" || fail "packaged policy does not check"
 cmp -s "$R/etc/rempart/policy.json" "$R/usr/share/rempart/default.json" || fail "/etc policy differs from the bundled one"
-"$R/usr/bin/rempart-notify" --help | grep -q -- "--socket" || fail "packaged rempart-notify does not run"
+grep -q -- "--socket" <<<"$("$R/usr/bin/rempart-notify" --help)" || fail "packaged rempart-notify does not run"
 mkdir -p "$T/units" "$T/xdg"; chmod 700 "$T/xdg"
 sed "s|/usr/sbin/rempartd|$R/usr/sbin/rempartd|" "$R/lib/systemd/system/rempartd.service" >"$T/units/rempartd.service"
 sed "s|/usr/bin/rempart-notify|$R/usr/bin/rempart-notify|" "$R/usr/lib/systemd/user/rempart-notify.service" \

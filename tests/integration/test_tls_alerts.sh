@@ -122,5 +122,5 @@ for _ in $(seq 30); do [[ $(state_bytes) -lt $held ]] && break; sleep 0.1; done
 # Clean shutdown: exit 0, socket removed, no uprobe left behind.
 stop_daemon || fail "rempartd did not exit cleanly"
 [[ ! -e "$SOCK" ]] || fail "control socket left behind"
-if bpftool link show 2>/dev/null | grep -q "ssl_write"; then fail "BPF links left after exit"; fi
+if grep -q "ssl_write" <<<"$(bpftool link show 2>/dev/null)"; then fail "BPF links left after exit"; fi
 log "PASS"
