@@ -193,6 +193,8 @@ static uint64_t monotonic_now_ns(void)
 
 int rp_program_scan_step(struct rp_program_scan *s, uint64_t deadline_ns, rp_tls_found_fn fn, void *u)
 {
+	const unsigned first = s->visited;
+
 	while (s->visited < MAX_EXE_FILES) {
 		enum rp_tls_kind kind;
 		struct dirent *de;
@@ -208,6 +210,10 @@ int rp_program_scan_step(struct rp_program_scan *s, uint64_t deadline_ns, rp_tls
 			s->next_root++;
 			continue;
 		}
+		/* Before every entry, reported or not (a directory of data files costs a stat each);
+		 * one entry at least per step. */
+		if (s->visited != first && monotonic_now_ns() >= deadline_ns)
+			return 1;
 		d = s->stack[s->top - 1].d;
 		de = readdir(d);
 		if (!de) {
@@ -240,8 +246,6 @@ int rp_program_scan_step(struct rp_program_scan *s, uint64_t deadline_ns, rp_tls
 		r = report(path, kind, fn, u);
 		if (r < 0)
 			return r;
-		if (monotonic_now_ns() >= deadline_ns)
-			return 1;
 	}
 	return 0;
 }
