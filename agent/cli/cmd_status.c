@@ -74,11 +74,15 @@ static int run_status(const struct rp_cli_global *g, int argc, char **argv)
 		}
 		if (json_object_object_get_ex(reply, "installed_programs", &v)) {
 			struct json_object *ex, *done;
+			struct json_object *rel;
 			printf("installed programs: %s examined for embedded TLS%s\n",
 			       json_object_object_get_ex(v, "examined", &ex) ? json_object_get_string(ex) : "?",
 			       json_object_object_get_ex(v, "complete", &done) && json_object_get_boolean(done)
 				       ? ""
 				       : " (still examining)");
+			if (json_object_object_get_ex(v, "released", &rel) && json_object_get_int64(rel) > 0)
+				printf("hooked files replaced on disk and no longer run: %s (their probes detached)\n",
+				       json_object_get_string(rel));
 		}
 		json_object_object_get_ex(reply, "kernel_counters", &v);
 		print_counters("kernel counters", v);

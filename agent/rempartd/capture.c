@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,13 +24,24 @@ struct probe {
 	struct bpf_link *link;
 	char target[4096];
 	const char *func;
+	size_t object; /* index in objects, NO_OBJECT for tracepoints */
 };
+#define NO_OBJECT SIZE_MAX
 
 struct attached_object {
 	dev_t dev;
 	ino_t ino;
-	uint64_t hooked_ns; /* CLOCK_MONOTONIC when its probes went in; 0: not hooked */
+	struct timespec ctime; /* with (dev, ino): a deleted file's inode number comes back for another */
+	uint64_t hooked_ns;    /* CLOCK_MONOTONIC when its probes went in; 0: not hooked */
+	char *path;            /* hooked: where it was found, to notice it replaced */
+	bool released;         /* hooked once; replaced and no longer run, its probes detached */
 };
+
+/* Probes hold their file: a hooked program or library replaced by an upgrade would stay on disk
+ * until the agent exits. Every so often, the hooked files no longer at their path and no longer
+ * mapped by any process have their probes detached. */
+#define RELEASE_CHECK_NS (60ull * 1000000000ull)
+#define RELEASE_BATCH 64
 
 static uint64_t mono_ns(void)
 {
@@ -65,6 +77,8 @@ struct rp_capture {
 	size_t n_objects, cap_objects;
 	uint32_t *object_slots; /* index + 1 into objects, 0: free (object_find) */
 	size_t object_mask;
+	uint64_t release_every_ns, next_release_ns;
+	unsigned n_released; /* objects whose probes were detached (release_replaced) */
 	unsigned n_hooked;      /* objects with at least one probe */
 	struct rp_program_scan *programs; /* installed programs not examined yet; NULL when done */
 	unsigned programs_examined;
@@ -135,6 +149,15 @@ int rp_capture_open(struct rp_capture **out, uint64_t write_budget, size_t ringb
 		return -ENOMEM;
 	c->fn = fn;
 	c->d = d;
+	c->release_every_ns = RELEASE_CHECK_NS;
+	{
+		/* Tests shorten the interval; anything unparsable keeps the default. */
+		const char *ms = getenv("REMPART_RELEASE_CHECK_MS");
+		char *end;
+		unsigned long v = ms ? strtoul(ms, &end, 10) : 0;
+		if (ms && *ms && !*end && v > 0 && v <= 3600000)
+			c->release_every_ns = (uint64_t)v * 1000000ull;
+	}
 	c->ncpus = libbpf_num_possible_cpus();
 	if (c->ncpus <= 0) {
 		r = c->ncpus < 0 ? c->ncpus : -EINVAL;
@@ -215,6 +238,8 @@ void rp_capture_free(struct rp_capture *c)
 	for (size_t i = 0; i < c->n_probes; i++)
 		bpf_link__destroy(c->probes[i].link);
 	free(c->probes);
+	for (size_t i = 0; i < c->n_objects; i++)
+		free(c->objects[i].path);
 	free(c->objects);
 	free(c->object_slots);
 	rp_program_scan_free(c->programs);
@@ -225,7 +250,7 @@ void rp_capture_free(struct rp_capture *c)
 	free(c);
 }
 
-static int push_probe(struct rp_capture *c, struct bpf_link *link, const char *target, const char *func)
+static int push_probe(struct rp_capture *c, struct bpf_link *link, const char *target, const char *func, size_t object)
 {
 	if (c->n_probes == c->cap_probes) {
 		size_t cap = c->cap_probes ? c->cap_probes * 2 : 32;
@@ -238,6 +263,7 @@ static int push_probe(struct rp_capture *c, struct bpf_link *link, const char *t
 	c->probes[c->n_probes].link = link;
 	snprintf(c->probes[c->n_probes].target, sizeof(c->probes[0].target), "%s", target);
 	c->probes[c->n_probes].func = func;
+	c->probes[c->n_probes].object = object;
 	c->n_probes++;
 	return 0;
 }
@@ -260,7 +286,7 @@ static size_t cheapest_site(const char *path, const char *func)
 	return n > 0 ? rp_probe_site(code, (size_t)n) : 0;
 }
 
-static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char *path, const char *func)
+static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char *path, const char *func, size_t object)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = false);
 	struct bpf_link *link;
@@ -290,10 +316,15 @@ static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char 
 	}
 	if (!link)
 		return -errno;
-	r = push_probe(c, link, path, func);
+	r = push_probe(c, link, path, func, object);
 	if (r < 0)
 		bpf_link__destroy(link);
 	return r;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
 /* Objects are found by (device, inode) in an open-addressing table of indexes into c->objects:
@@ -361,6 +392,7 @@ static struct attached_object *object_add(struct rp_capture *c, dev_t dev, ino_t
 
 struct attach_ctx {
 	struct rp_capture *c;
+	size_t object;      /* the one being hooked */
 	uint64_t hooked_ns; /* the latest hooking of the objects seen (0: none hooked) */
 	unsigned attached;
 	int first_error;
@@ -386,7 +418,7 @@ static int attach_hooks(struct attach_ctx *ac, const char *path, const struct ho
 	int ok = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		int r = add_probe(ac->c, hooks[i].prog, path, hooks[i].func);
+		int r = add_probe(ac->c, hooks[i].prog, path, hooks[i].func, ac->object);
 		if (r == 0) {
 			ok++;
 		} else if (hooks[i].required && !ac->first_error && ac->err) {
@@ -405,17 +437,28 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 	enum rp_tls_kind kind = o->kind;
 	int ok = 0;
 
-	const struct attached_object *known = object_find(c, o->dev, o->ino);
+	struct attached_object *known = object_find(c, o->dev, o->ino);
+	size_t idx;
 
-	if (known) {
+	/* Hooked (probes hold the file: its inode number cannot be reused), or examined and not
+	 * changed since: nothing to do. */
+	if (known && !known->released && (known->hooked_ns || same_time(&known->ctime, &o->ctime))) {
 		if (known->hooked_ns > ac->hooked_ns)
 			ac->hooked_ns = known->hooked_ns;
 		return 0;
 	}
-	/* Remember every object looked at, hooked or not, so each is examined once. */
-	if (!object_add(c, o->dev, o->ino))
+	/* Remember every object looked at, hooked or not, so each is examined once; one seen before
+	 * under this (device, inode) is another file now (a deleted file's number reused, or the
+	 * file behind released probes) and examined anew. */
+	if (known) {
+		free(known->path);
+		*known = (struct attached_object){.dev = o->dev, .ino = o->ino};
+	} else if (!(known = object_add(c, o->dev, o->ino))) {
 		return -ENOMEM;
-	size_t idx = c->n_objects - 1;
+	}
+	known->ctime = o->ctime;
+	idx = (size_t)(known - c->objects);
+	ac->object = idx;
 
 	if (kind == RP_TLS_CANDIDATE_EXE) {
 		char go[32];
@@ -481,6 +524,7 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 		break;
 	}
 	if (ok) {
+		c->objects[idx].path = strdup(o->path); /* NULL: never released, as before */
 		c->objects[idx].hooked_ns = ac->hooked_ns = mono_ns();
 		ac->attached++;
 		c->n_hooked++;
@@ -506,7 +550,8 @@ static int attach_tracepoints(struct rp_capture *c, char *err, size_t errlen)
 				 strerror(-r));
 			return r;
 		}
-		r = push_probe(c, link, bpf_program__section_name(progs[i]) + strlen("tracepoint/"), "tracepoint");
+		r = push_probe(c, link, bpf_program__section_name(progs[i]) + strlen("tracepoint/"), "tracepoint",
+			       NO_OBJECT);
 		if (r < 0) {
 			bpf_link__destroy(link);
 			return r;
@@ -593,7 +638,7 @@ static int hooked_since_cb(const struct rp_tls_object *o, void *u)
 
 	const struct attached_object *known = object_find(h->c, o->dev, o->ino);
 
-	if (known && known->hooked_ns >= h->since_ns)
+	if (known && !known->released && known->hooked_ns >= h->since_ns)
 		h->found = true;
 	return 0;
 }
@@ -611,9 +656,60 @@ bool rp_capture_hooked_since(const struct rp_capture *c, pid_t pid, uint64_t sin
 	return h.found;
 }
 
+static void detach_object(struct rp_capture *c, size_t idx)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < c->n_probes; i++) {
+		if (c->probes[i].object == idx)
+			bpf_link__destroy(c->probes[i].link);
+		else
+			c->probes[kept++] = c->probes[i];
+	}
+	c->n_probes = kept;
+	free(c->objects[idx].path);
+	c->objects[idx].path = NULL;
+	c->objects[idx].released = true;
+	c->n_hooked--;
+	c->n_released++;
+}
+
+/* Hooked files replaced at their path (an upgrade) and mapped by no process any more: detach
+ * their probes, which would otherwise keep the old file on disk for as long as the agent runs.
+ * A process still running the old copy keeps them. */
+static void release_replaced(struct rp_capture *c)
+{
+	size_t idx[RELEASE_BATCH], n = 0;
+	ino_t inos[RELEASE_BATCH];
+	bool mapped[RELEASE_BATCH] = {false};
+
+	for (size_t i = 0; i < c->n_objects && n < RELEASE_BATCH; i++) {
+		const struct attached_object *o = &c->objects[i];
+		struct stat st;
+
+		if (!o->hooked_ns || o->released || !o->path)
+			continue;
+		if (stat(o->path, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino)
+			continue;
+		idx[n] = i;
+		inos[n++] = o->ino;
+	}
+	if (n == 0)
+		return;
+	rp_tls_mark_mapped(inos, mapped, n);
+	for (size_t k = 0; k < n; k++)
+		if (!mapped[k])
+			detach_object(c, idx[k]);
+}
+
 void rp_capture_tick(struct rp_capture *c, uint64_t now_ns)
 {
 	struct attach_ctx ac = {.c = c};
+
+	if (c->release_every_ns && now_ns >= c->next_release_ns) {
+		c->next_release_ns = now_ns + c->release_every_ns;
+		release_replaced(c);
+	}
 
 	for (unsigned stage = 0; stage < RP_RESCAN_STAGES; stage++) {
 		struct deferred_queue *dq = &c->deferred[stage];
@@ -678,6 +774,7 @@ void rp_capture_stats(const struct rp_capture *c, struct rp_capture_stats *out)
 	out->attached_objects = c->n_hooked;
 	out->programs_examined = c->programs_examined;
 	out->programs_pending = c->programs != NULL;
+	out->objects_released = c->n_released;
 	vals = calloc((size_t)c->ncpus, sizeof(*vals));
 	if (!vals)
 		return;

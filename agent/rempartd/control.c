@@ -184,6 +184,7 @@ static struct json_object *status_reply(struct rp_daemon *d)
 		struct json_object *progs = json_object_new_object();
 		json_object_object_add(progs, "examined", json_object_new_uint64(st.programs_examined));
 		json_object_object_add(progs, "complete", json_object_new_boolean(d->capture && !st.programs_pending));
+		json_object_object_add(progs, "released", json_object_new_uint64(st.objects_released));
 		json_object_object_add(o, "installed_programs", progs);
 	}
 	json_object_object_add(o, "kernel_counters", counters);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "detectors.h"
 #include "policy.h"
@@ -41,6 +42,7 @@ struct rp_capture_stats {
 	unsigned attached_objects;
 	unsigned programs_examined; /* installed ELF programs looked at for embedded TLS */
 	bool programs_pending;      /* some not yet */
+	unsigned objects_released;  /* hooked files replaced on disk, no longer run: probes detached */
 };
 typedef int (*rp_record_fn)(struct rp_daemon *d, const void *rec, size_t size);
 int rp_capture_open(struct rp_capture **out, uint64_t write_budget, size_t ringbuf_bytes,
@@ -85,6 +87,7 @@ struct rp_tls_object {
 	char path[4096];
 	dev_t dev;
 	ino_t ino;
+	struct timespec ctime; /* tells a file from an earlier one that had its inode number */
 	enum rp_tls_kind kind;
 };
 typedef int (*rp_tls_found_fn)(const struct rp_tls_object *o, void *u);
@@ -94,6 +97,9 @@ int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u);
  * the TLS libraries bundled there (by their sonames):
  * step() reports until deadline_ns (CLOCK_MONOTONIC) passes; 1 while some remain, 0 when done, or
  * fn's negative errno. */
+/* Sets mapped[i] when some process maps a file whose inode number is inos[i] (all of them when
+ * /proc cannot be read). */
+void rp_tls_mark_mapped(const ino_t *inos, bool *mapped, size_t n);
 struct rp_program_scan;
 struct rp_scan_root {
 	const char *dir;

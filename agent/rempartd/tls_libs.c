@@ -67,6 +67,7 @@ static int report(const char *path, enum rp_tls_kind kind, rp_tls_found_fn fn, v
 	strcpy(o.path, real);
 	o.dev = st.st_dev;
 	o.ino = st.st_ino;
+	o.ctime = st.st_ctim;
 	return fn(&o, u);
 }
 
@@ -289,6 +290,44 @@ int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u)
 	}
 	fclose(f);
 	return r;
+}
+
+/* Whether any process maps a file with one of these inode numbers. The device is not compared:
+ * /proc/PID/maps and stat() name it differently on overlayfs and btrfs, and a false "mapped"
+ * only keeps probes a while longer. */
+void rp_tls_mark_mapped(const ino_t *inos, bool *mapped, size_t n)
+{
+	char path[64], line[4608];
+	struct dirent *de;
+	DIR *proc;
+
+	proc = opendir("/proc");
+	if (!proc) {
+		for (size_t i = 0; i < n; i++)
+			mapped[i] = true; /* cannot tell: keep them */
+		return;
+	}
+	while ((de = readdir(proc))) {
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/maps", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long long ino;
+			/* address perms offset dev inode path */
+			if (sscanf(line, "%*s %*s %*s %*s %llu", &ino) != 1 || ino == 0)
+				continue;
+			for (size_t i = 0; i < n; i++)
+				if ((unsigned long long)inos[i] == ino)
+					mapped[i] = true;
+		}
+		fclose(f);
+	}
+	closedir(proc);
 }
 
 int rp_tls_libs_scan(rp_tls_found_fn fn, void *u)
