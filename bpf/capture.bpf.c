@@ -1082,6 +1082,94 @@ int trace_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/*
+ * Bytes that reach a TCP socket without passing through the process's memory: sendfile(2) from a
+ * file, splice(2) from a pipe (also OpenSSL's SSL_sendfile over kernel TLS). They cannot be read
+ * here; the socket's flow gets a gap of as many bytes as the call sent, so that the policy knows
+ * they were not inspected (capture_gap_action) instead of never hearing of them. The socket is
+ * noted at entry (the exit does not say which), the gap emitted at exit (the entry does not say
+ * how many bytes go: a splice asks for more than its pipe holds).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);   /* thread id */
+	__type(value, __u64); /* socket fd */
+} uncopied_sends SEC(".maps");
+
+static __always_inline int note_uncopied_send(__u64 fd)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct file *file;
+	struct inode *inode;
+
+	if (is_self())
+		return 0;
+	file = file_of_fd(fd);
+	if (!file || !(inode = socket_inode_of_file(file)) || !tcp_sock_of_file(file))
+		return 0;
+	bpf_map_update_elem(&uncopied_sends, &tid, &fd, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int gap_uncopied_send(long sent)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	struct flow_key key = {};
+	struct flow_state *st;
+	struct chunk_buf *cb;
+	struct inode *inode;
+	struct file *file;
+	struct sock *sk;
+	__u64 *fdp, fd, base;
+
+	fdp = bpf_map_lookup_elem(&uncopied_sends, &tid);
+	if (!fdp)
+		return 0;
+	fd = *fdp;
+	bpf_map_delete_elem(&uncopied_sends, &tid);
+	if (sent <= 0)
+		return 0;
+	file = file_of_fd(fd);
+	if (!file || !(inode = socket_inode_of_file(file)) || !(sk = tcp_sock_of_file(file)))
+		return 0;
+	st = tcp_flow(sk, BPF_CORE_READ(inode, i_ino), &key);
+	cb = bpf_map_lookup_elem(&chunk_bufs, &zero);
+	if (!st || !cb)
+		return 0;
+	count_add(RP_CNT_NO_USER_COPY, 1);
+	base = __sync_fetch_and_add(&st->offset, (__u64)sent);
+	fill_identity(&cb->rec.id, &key, &st->si);
+	emit_gap(&cb->rec.id, base, (__u64)sent, RP_GAP_NO_USER_COPY);
+	return 0;
+}
+
+/* ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count) */
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int trace_sendfile(struct trace_event_raw_sys_enter *ctx)
+{
+	return note_uncopied_send(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendfile64")
+int trace_sendfile_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return gap_uncopied_send(ctx->ret);
+}
+
+/* ssize_t splice(int fd_in, off_t *off_in, int fd_out, off_t *off_out, size_t len, unsigned flags) */
+SEC("tracepoint/syscalls/sys_enter_splice")
+int trace_splice(struct trace_event_raw_sys_enter *ctx)
+{
+	return note_uncopied_send(ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_splice")
+int trace_splice_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return gap_uncopied_send(ctx->ret);
+}
+
 /* ---- New programs: userspace looks for TLS code to hook in what they map. */
 SEC("tracepoint/sched/sched_process_exec")
 int trace_exec(struct trace_event_raw_sched_process_exec *ctx)

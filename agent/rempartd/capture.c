@@ -536,8 +536,10 @@ static int attach_tracepoints(struct rp_capture *c, char *err, size_t errlen)
 {
 	struct capture_bpf *sk = c->skel;
 	struct bpf_program *progs[] = {
-		sk->progs.trace_write,   sk->progs.trace_sendto, sk->progs.trace_writev,
-		sk->progs.trace_sendmsg, sk->progs.trace_sendmmsg, sk->progs.trace_exec,
+		sk->progs.trace_write,   sk->progs.trace_sendto,   sk->progs.trace_writev,
+		sk->progs.trace_sendmsg, sk->progs.trace_sendmmsg, sk->progs.trace_sendfile,
+		sk->progs.trace_sendfile_exit, sk->progs.trace_splice, sk->progs.trace_splice_exit,
+		sk->progs.trace_exec,
 	};
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {

@@ -390,11 +390,28 @@ static struct rp_flow *flow_get(struct rp_flow_table *t, struct rp_daemon *d, co
 	return f;
 }
 
+/* Why bytes were not seen, for the alert: what the kernel said, when it said something. */
+static const char *gap_reason_text(uint32_t reason)
+{
+	switch (reason) {
+	case RP_GAP_BUDGET:
+		return ", over the write budget";
+	case RP_GAP_RINGBUF:
+		return ", ring buffer full";
+	case RP_GAP_FAULT:
+		return ", memory unreadable";
+	case RP_GAP_NO_USER_COPY:
+		return ", sendfile/splice";
+	default:
+		return "";
+	}
+}
+
 /*
  * Bytes of this flow were not inspected: the policy says what that deserves (settings
  * capture_gap_action), once per flow, as an alert whose detector is "capture_gap".
  */
-static void judge_gap(struct rp_daemon *d, struct rp_flow *f, uint64_t lost)
+static void judge_gap(struct rp_daemon *d, struct rp_flow *f, uint64_t lost, uint32_t reason)
 {
 	const struct rp_policy *p = f->pref->policy;
 	enum rp_action a = rp_policy_settings(p)->capture_gap_action;
@@ -413,12 +430,14 @@ static void judge_gap(struct rp_daemon *d, struct rp_flow *f, uint64_t lost)
 	/* Its own alert, whatever the content verdict so far: not seeing is a different finding. */
 	if (a > f->reported)
 		f->reported = a;
-	snprintf(gap.masked, sizeof(gap.masked), "%llu bytes not inspected", (unsigned long long)lost);
+	snprintf(gap.masked, sizeof(gap.masked), "%llu bytes not inspected%s", (unsigned long long)lost,
+		 gap_reason_text(reason));
 	emit_alert(d, f, &gap, &v, rp_enforce_verdict(d, &f->id, a, &suppress));
 }
 
-/* Bytes between what the flow has seen and where this record starts were lost. */
-static void account_hole(struct rp_daemon *d, struct rp_flow *f, uint64_t offset)
+/* Bytes between what the flow has seen and where this record starts were lost (reason: a GAP
+ * record's, 0 when records went missing). */
+static void account_hole(struct rp_daemon *d, struct rp_flow *f, uint64_t offset, uint32_t reason)
 {
 	struct finding_ctx fc = {.d = d, .f = f};
 
@@ -427,7 +446,7 @@ static void account_hole(struct rp_daemon *d, struct rp_flow *f, uint64_t offset
 		bool first = f->gap_bytes == 0;
 		f->gap_bytes += lost;
 		if (first)
-			judge_gap(d, f, lost);
+			judge_gap(d, f, lost, reason);
 		rp_decoder_gap(f->decoder, lost);
 		(void)rp_stream_skip(f->stream, f->pref->scratch, lost, on_finding, &fc);
 		f->next_offset = offset;
@@ -455,7 +474,7 @@ static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t s
 	if (!f)
 		return -ENOMEM;
 	fc.f = f;
-	account_hole(d, f, r->flow_offset);
+	account_hole(d, f, r->flow_offset, 0);
 	/* Overlap with bytes already scanned (should not happen): scan only the new part. */
 	if (r->flow_offset < f->next_offset)
 		skip = f->next_offset - r->flow_offset;
@@ -505,7 +524,7 @@ static int on_gap(struct rp_daemon *d, const struct rp_gap_record *g, size_t siz
 	f = flow_get(d->flows, d, &g->id);
 	if (!f)
 		return -ENOMEM;
-	account_hole(d, f, g->flow_offset + g->len);
+	account_hole(d, f, g->flow_offset + g->len, g->reason);
 	return 0;
 }
 
