@@ -1190,6 +1190,10 @@ int trace_exec(struct trace_event_raw_sched_process_exec *ctx)
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	/* __data_loc: the string's offset from the record in the low 16 bits */
+	if (bpf_probe_read_kernel_str(r->filename, sizeof(r->filename),
+				      (const char *)ctx + (ctx->__data_loc_filename & 0xFFFF)) < 0)
+		r->filename[0] = '\0';
 	bpf_ringbuf_submit(r, 0);
 	count_add(RP_CNT_EXECS, 1);
 	return 0;

@@ -122,11 +122,16 @@ struct rp_tls_hello_record {
 	__u8 data[RP_HELLO_MAX];
 };
 
+#define RP_EXEC_PATH_MAX 256
+
 struct rp_exec_record {
 	struct rp_record_header hdr;
 	__u32 pid;
 	__u32 uid;
 	char comm[RP_COMM_LEN];
+	/* The file exec'd, as given to exec (cut at RP_EXEC_PATH_MAX - 1): a process may be gone
+	 * from /proc before its records are read, its alerts still name it. */
+	char filename[RP_EXEC_PATH_MAX];
 };
 
 /* Per-CPU counters: index into the counters array map. Never reuse an index. */

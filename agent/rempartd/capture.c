@@ -4,6 +4,7 @@
  * and hand each ring-buffer record to the flow table.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,7 @@ struct rp_capture {
 	struct {
 		pid_t pid;
 		uint64_t hooked_ns;
+		char exe[RP_EXEC_PATH_MAX]; /* "" when not known */
 	} execs[RP_DEFERRED_SCANS];
 	unsigned n_execs;
 	int ncpus;
@@ -465,8 +467,9 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 
 		if (rp_elf_defines(o->path, "SSL_write") == 1)
 			kind = RP_TLS_OPENSSL;
-		else if (GO_HOOKS_SUPPORTED && rp_elf_defines(o->path, "crypto/tls.(*Conn).Write") == 1 &&
-			 rp_elf_go_version(o->path, go, sizeof(go)) == 0)
+		/* The build info first: a small section, where the symbol search walks a whole table. */
+		else if (GO_HOOKS_SUPPORTED && rp_elf_go_version(o->path, go, sizeof(go)) == 0 &&
+			 rp_elf_defines(o->path, "crypto/tls.(*Conn).Write") == 1)
 			kind = RP_TLS_GO;
 		else
 			return 0;
@@ -598,14 +601,38 @@ static void defer_scan(struct rp_capture *c, unsigned stage, pid_t pid, uint64_t
 	dq->head++;
 }
 
-void rp_capture_on_exec(struct rp_capture *c, pid_t pid)
+void rp_capture_on_exec(struct rp_capture *c, pid_t pid, const char *filename)
 {
 	struct attach_ctx ac = {.c = c};
+	typeof(c->execs[0]) *e = &c->execs[c->n_execs++ % RP_DEFERRED_SCANS];
+	char real[PATH_MAX];
 
 	/* The executable is mapped already: if it embeds TLS, hook it now. */
 	(void)rp_tls_scan_pid(pid, attach_object, &ac);
-	c->execs[c->n_execs++ % RP_DEFERRED_SCANS] = (typeof(c->execs[0])){.pid = pid, .hooked_ns = ac.hooked_ns};
+	e->pid = pid;
+	e->hooked_ns = ac.hooked_ns;
+	e->exe[0] = '\0';
+	/* Where the process's exe link points, else the file exec'd, resolved like that link; a
+	 * relative name (its directory unknown here) is not kept. */
+	if ((rp_proc_exe(pid, real, sizeof(real)) == 0 || (filename && filename[0] == '/' && realpath(filename, real))) &&
+	    strlen(real) < sizeof(e->exe))
+		memcpy(e->exe, real, strlen(real) + 1); /* a longer one is not cut into another's name */
 	defer_scan(c, 0, pid, mono_ns());
+}
+
+int rp_capture_exec_path(const struct rp_capture *c, pid_t pid, char *buf, size_t len)
+{
+	if (!c || len == 0)
+		return -EINVAL;
+	/* The most recent first: a pid is reused only after many others. */
+	for (unsigned k = 1; k <= RP_DEFERRED_SCANS && k <= c->n_execs; k++) {
+		const typeof(c->execs[0]) *e = &c->execs[(c->n_execs - k) % RP_DEFERRED_SCANS];
+		if (e->pid == pid && e->exe[0]) {
+			snprintf(buf, len, "%s", e->exe);
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 bool rp_capture_programs_pending(const struct rp_capture *c)

@@ -50,7 +50,10 @@ int rp_capture_open(struct rp_capture **out, uint64_t write_budget, size_t ringb
 void rp_capture_free(struct rp_capture *c); /* NULL-safe; detaches everything */
 int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen);
 /* A process exec'd: hook its executable now if it embeds TLS, and its libraries a moment later. */
-void rp_capture_on_exec(struct rp_capture *c, pid_t pid);
+void rp_capture_on_exec(struct rp_capture *c, pid_t pid, const char *filename);
+/* The executable a recent exec of pid ran (resolved when it was seen), for a process already gone
+ * from /proc; -ENOENT when none is known. */
+int rp_capture_exec_path(const struct rp_capture *c, pid_t pid, char *buf, size_t len);
 /* Installed programs that embed TLS are hooked after start-up, one slice of at most budget_ns at
  * a time, while some remain to be examined. */
 bool rp_capture_programs_pending(const struct rp_capture *c);

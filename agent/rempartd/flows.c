@@ -342,6 +342,14 @@ static struct rp_flow *flow_find(struct rp_flow_table *t, uint64_t obj, uint32_t
 	return NULL;
 }
 
+/* The writer's executable: from /proc while it runs, else from its exec as the agent saw it (a
+ * short-lived program may be gone before its first record is read). */
+static void exe_of(struct rp_daemon *d, pid_t pid, char *buf, size_t len)
+{
+	if (rp_proc_exe(pid, buf, len) < 0 && d->capture)
+		(void)rp_capture_exec_path(d->capture, pid, buf, len);
+}
+
 static struct rp_flow *flow_create(struct rp_flow_table *t, struct rp_daemon *d, const struct rp_flow_identity *id)
 {
 	const struct rp_engine *e = rp_policy_engine(d->policy->policy);
@@ -365,7 +373,7 @@ static struct rp_flow *flow_create(struct rp_flow_table *t, struct rp_daemon *d,
 	f->pid = flow_pid(id);
 	f->source = id->source;
 	f->pref = rp_policy_ref_get(d->policy);
-	(void)rp_proc_exe((pid_t)id->pid, f->exe, sizeof(f->exe));
+	exe_of(d, (pid_t)id->pid, f->exe, sizeof(f->exe));
 	(void)rp_user_name((uid_t)id->uid, f->user, sizeof(f->user));
 	b = bucket_of(f->obj, f->pid, f->source);
 	f->hnext = t->buckets[b];
@@ -559,8 +567,13 @@ static int on_exec(struct rp_daemon *d, const struct rp_exec_record *x, size_t s
 {
 	if (size < sizeof(*x))
 		return -EBADMSG;
-	if (d->capture)
-		rp_capture_on_exec(d->capture, (pid_t)x->pid);
+	if (d->capture) {
+		char name[RP_EXEC_PATH_MAX];
+		/* Bounded here whatever the record says. */
+		memcpy(name, x->filename, sizeof(name));
+		name[sizeof(name) - 1] = '\0';
+		rp_capture_on_exec(d->capture, (pid_t)x->pid, name);
+	}
 	return 0;
 }
 
@@ -591,7 +604,7 @@ static int on_tls_hello(struct rp_daemon *d, const struct rp_tls_hello_record *h
 	d->uninspected_tls++;
 	if (rp_tls_hello_server_name(h->data, h->len, host, sizeof(host)) < 0)
 		host[0] = '\0';
-	(void)rp_proc_exe((pid_t)h->id.pid, exe, sizeof(exe));
+	exe_of(d, (pid_t)h->id.pid, exe, sizeof(exe));
 	(void)rp_user_name((uid_t)h->id.uid, user, sizeof(user));
 	ctx = (struct rp_flow_context){
 		.pid = h->id.pid,

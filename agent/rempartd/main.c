@@ -248,8 +248,13 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd, int dra
 				continue;
 			return -errno;
 		}
-		if (n == 0 && examine)
+		if (n == 0 && examine) {
+			/* Records first: a short-lived process must still be in /proc when its alert is
+			 * written, and a verdict must not wait behind the examination. */
+			drain_ring(d, drainfd, &drain_armed);
+			rp_flows_flush_alerts(d, now_ns(), ALERT_LINK_WAIT_NS);
 			rp_capture_examine_programs(d->capture, PROGRAM_SLICE_NS);
+		}
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 			if (fd == capfd || fd == drainfd) {

@@ -119,6 +119,16 @@ wait "$OPEN_PID" || fail "the open connection failed: $(cat "$T/open.out")"
 for _ in $(seq 30); do [[ $(state_bytes) -lt $held ]] && break; sleep 0.1; done
 [[ $(state_bytes) -lt $held ]] || fail "detection state not released when the connection closed"
 
+# A program gone before the agent reads its records is still named: the agent saw its exec. The
+# agent is stopped while curl runs to its end (capture goes on into the ring buffer).
+kill -STOP "$DAEMON_PID"
+curl -sS --cacert "$T/ca.pem" -o /dev/null -d "{\"prompt\": \"NIR $NIR_SPACED, parti avant\"}" "$URL" || { kill -CONT "$DAEMON_PID"; fail "curl failed"; }
+kill -CONT "$DAEMON_PID"
+wait_alerts 5 || fail "no alert for a curl already gone when its records were read"
+[[ $(alerts_query "alerts[4]['actor']['process']['file']['path']") == */curl ]] \
+  || fail "the alert for a finished curl lacks its exe: $(alerts_query "alerts[4]['actor']['process']")"
+log "a program gone before its records were read: alert names its exe"
+
 # Clean shutdown: exit 0, socket removed, no uprobe left behind.
 stop_daemon || fail "rempartd did not exit cleanly"
 [[ ! -e "$SOCK" ]] || fail "control socket left behind"
