@@ -14,6 +14,17 @@ start_server srv; PORT=$SERVER_PORT
 ALERT_PORT=$PORT
 NIR="2 95 10 99 126 111 93"
 
+# node_post_later NODE PATH: a node executable posts the NIR after a second (the user types: a new
+# executable is hooked at its exec, the second leaves time for that).
+node_post_later() {
+  NODE_EXTRA_CA_CERTS="$T/ca.pem" "$1" -e '
+setTimeout(() => {
+  const req = require("https").request({host: "127.0.0.1", port: +process.argv[1], method: "POST", path: process.argv[3]},
+    (res) => { res.resume(); });
+  req.end("NIR: " + process.argv[2]);
+}, 1000);' "$PORT" "$NIR" "$2"
+}
+
 export REMPART_RELEASE_CHECK_MS=300 # how often replaced files are looked for (default: a minute)
 OPT=$(mktemp -d /opt/rempart-test.XXXXXX)
 CLEANUP_PATHS+=("$OPT")
@@ -44,12 +55,7 @@ OLD=$!; PIDS+=("$OLD")
 sleep 0.5
 cp "$OPT/app/bin/node-opt" "$OPT/app/bin/node-opt.new"
 mv -f "$OPT/app/bin/node-opt.new" "$OPT/app/bin/node-opt"
-NODE_EXTRA_CA_CERTS="$T/ca.pem" "$OPT/app/bin/node-opt" -e '
-setTimeout(() => {
-  const req = require("https").request({host: "127.0.0.1", port: +process.argv[1], method: "POST", path: "/upgraded"},
-    (res) => { res.resume(); });
-  req.end("NIR: " + process.argv[2]);
-}, 1000);' "$PORT" "$NIR"
+node_post_later "$OPT/app/bin/node-opt" /upgraded
 wait_alerts 2 || fail "no alert from the replaced node copy"
 [[ $(probes_of_node_opt) -eq 2 ]] || fail "expected the old and the new copy hooked, got $(probes_of_node_opt) SSL_write probes"
 sleep 1.5 # several release checks
@@ -76,12 +82,7 @@ log "bundled libssl hooked after start"
 # A node executable copied after start: OpenSSL's SSL_write is exported by the executable itself.
 mkdir -p "$T/bin"
 cp "$(readlink -f "$(command -v node)")" "$T/bin/node-copy"
-NODE_EXTRA_CA_CERTS="$T/ca.pem" "$T/bin/node-copy" -e '
-setTimeout(() => {
-  const req = require("https").request({host: "127.0.0.1", port: +process.argv[1], method: "POST", path: "/late"},
-    (res) => { res.resume(); });
-  req.end("NIR: " + process.argv[2]);
-}, 1000);' "$PORT" "$NIR"
+node_post_later "$T/bin/node-copy" /late
 wait_alerts 4 || fail "no alert from a node copy started after the agent"
 [[ $(alerts_query "alerts[3]['actor']['process']['file']['path']") == "$T/bin/node-copy" ]] \
   || fail "alert does not name the node copy: $(alerts_query "alerts[3]['actor']['process']")"
