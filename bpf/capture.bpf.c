@@ -953,6 +953,20 @@ static __always_inline struct sock *plaintext_sock(__u64 fd, const void *first_b
 	return k == SOCK_KIND_PLAIN ? sk : NULL;
 }
 
+/* len bytes of the flow were written but cannot be captured: they take their place in the flow's
+ * offsets and a GAP record says so. */
+static __always_inline void flow_gap(const struct flow_key *key, struct flow_state *st, __u64 len, __u32 reason)
+{
+	struct chunk_buf *cb;
+	__u32 zero = 0;
+
+	cb = bpf_map_lookup_elem(&chunk_bufs, &zero);
+	if (!cb)
+		return;
+	fill_identity(&cb->rec.id, key, &st->si);
+	emit_gap(&cb->rec.id, __sync_fetch_and_add(&st->offset, len), len, reason);
+}
+
 static __always_inline struct flow_state *tcp_flow(struct sock *sk, __u64 ino, struct flow_key *key)
 {
 	struct flow_state *st;
@@ -1011,19 +1025,13 @@ static __always_inline int tcp_writev(__u64 fd, const struct user_iovec *iov, __
 	/* Vectors beyond MAX_IOV: count their bytes as a gap rather than pretend they were seen. */
 	if (i < iovcnt) {
 		__u64 rest = 0;
-		struct chunk_buf *cb;
-		__u32 zero = 0;
 		for (__u64 j = MAX_IOV; j < MAX_IOV * 4 && j < iovcnt; j++) {
 			if (bpf_probe_read_user(&v, sizeof(v), &iov[j]) < 0)
 				break;
 			rest += v.len;
 		}
-		cb = bpf_map_lookup_elem(&chunk_bufs, &zero);
-		if (cb && rest) {
-			__u64 base = __sync_fetch_and_add(&st->offset, rest);
-			fill_identity(&cb->rec.id, &key, &st->si);
-			emit_gap(&cb->rec.id, base, rest, RP_GAP_BUDGET);
-		}
+		if (rest)
+			flow_gap(&key, st, rest, RP_GAP_BUDGET);
 	}
 	return 0;
 }
@@ -1090,57 +1098,57 @@ int trace_sendmmsg(struct trace_event_raw_sys_enter *ctx)
  * noted at entry (the exit does not say which), the gap emitted at exit (the entry does not say
  * how many bytes go: a splice asks for more than its pipe holds).
  */
+/* What the entry learnt: the socket, still open at the exit (the call holds its file). */
+struct uncopied_send {
+	__u64 sk;  /* struct sock * */
+	__u64 ino; /* its inode number: the plaintext flow's key */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
-	__type(key, __u32);   /* thread id */
-	__type(value, __u64); /* socket fd */
+	__type(key, __u32); /* thread id */
+	__type(value, struct uncopied_send);
 } uncopied_sends SEC(".maps");
 
 static __always_inline int note_uncopied_send(__u64 fd)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct file *file;
+	struct uncopied_send u = {};
 	struct inode *inode;
+	struct file *file;
+	struct sock *sk;
 
 	if (is_self())
 		return 0;
 	file = file_of_fd(fd);
-	if (!file || !(inode = socket_inode_of_file(file)) || !tcp_sock_of_file(file))
+	if (!file || !(inode = socket_inode_of_file(file)) || !(sk = tcp_sock_of_file(file)))
 		return 0;
-	bpf_map_update_elem(&uncopied_sends, &tid, &fd, BPF_ANY);
+	u.sk = (__u64)sk;
+	u.ino = BPF_CORE_READ(inode, i_ino);
+	bpf_map_update_elem(&uncopied_sends, &tid, &u, BPF_ANY);
 	return 0;
 }
 
 static __always_inline int gap_uncopied_send(long sent)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct flow_key key = {};
+	struct uncopied_send *up, u;
 	struct flow_state *st;
-	struct chunk_buf *cb;
-	struct inode *inode;
-	struct file *file;
-	struct sock *sk;
-	__u64 *fdp, fd, base;
 
-	fdp = bpf_map_lookup_elem(&uncopied_sends, &tid);
-	if (!fdp)
+	up = bpf_map_lookup_elem(&uncopied_sends, &tid);
+	if (!up)
 		return 0;
-	fd = *fdp;
+	u = *up;
 	bpf_map_delete_elem(&uncopied_sends, &tid);
 	if (sent <= 0)
 		return 0;
-	file = file_of_fd(fd);
-	if (!file || !(inode = socket_inode_of_file(file)) || !(sk = tcp_sock_of_file(file)))
-		return 0;
-	st = tcp_flow(sk, BPF_CORE_READ(inode, i_ino), &key);
-	cb = bpf_map_lookup_elem(&chunk_bufs, &zero);
-	if (!st || !cb)
+	st = tcp_flow((struct sock *)u.sk, u.ino, &key);
+	if (!st)
 		return 0;
 	count_add(RP_CNT_NO_USER_COPY, 1);
-	base = __sync_fetch_and_add(&st->offset, (__u64)sent);
-	fill_identity(&cb->rec.id, &key, &st->si);
-	emit_gap(&cb->rec.id, base, (__u64)sent, RP_GAP_NO_USER_COPY);
+	flow_gap(&key, st, (__u64)sent, RP_GAP_NO_USER_COPY);
 	return 0;
 }
 

@@ -73,8 +73,7 @@ static int run_status(const struct rp_cli_global *g, int argc, char **argv)
 			}
 		}
 		if (json_object_object_get_ex(reply, "installed_programs", &v)) {
-			struct json_object *ex, *done;
-			struct json_object *rel;
+			struct json_object *ex, *done, *rel;
 			printf("installed programs: %s examined for embedded TLS%s\n",
 			       json_object_object_get_ex(v, "examined", &ex) ? json_object_get_string(ex) : "?",
 			       json_object_object_get_ex(v, "complete", &done) && json_object_get_boolean(done)

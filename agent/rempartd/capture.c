@@ -44,13 +44,6 @@ struct attached_object {
 #define RELEASE_CHECK_NS (60ull * 1000000000ull)
 #define RELEASE_BATCH 64
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 #define RP_DEFERRED_SCANS 256
 /* A new program maps its libraries just after exec, and may dlopen a TLS library later (Python
  * imports ssl on first use): look again at these delays. One FIFO per stage keeps each sorted. */
@@ -101,13 +94,6 @@ struct rp_capture {
 	unsigned since_refresh; /* records consumed since the due time was last pushed back */
 };
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void set_drain_due(struct rp_capture *c, uint64_t due_ns)
 {
 	if (c->skel->bss)
@@ -123,7 +109,7 @@ static int on_ringbuf_record(void *ctx, void *data, size_t size)
 	if (++c->since_refresh >= 64) {
 		c->since_refresh = 0;
 		if (c->poll_span_ns)
-			set_drain_due(c, monotonic_ns() + c->poll_span_ns);
+			set_drain_due(c, rp_monotonic_ns() + c->poll_span_ns);
 	}
 	/* A record handler error must not stop the drain: the flow layer counts its own failures. */
 	(void)c->fn(c->d, data, size);
@@ -528,7 +514,7 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 	}
 	if (ok) {
 		c->objects[idx].path = strdup(o->path); /* NULL: never released, as before */
-		c->objects[idx].hooked_ns = ac->hooked_ns = mono_ns();
+		c->objects[idx].hooked_ns = ac->hooked_ns = rp_monotonic_ns();
 		ac->attached++;
 		c->n_hooked++;
 	}
@@ -580,8 +566,7 @@ int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen)
 	}
 	/* Installed programs next, a slice at a time once the agent runs (rp_capture_examine_programs):
 	 * the libraries cover most processes and are hooked before the agent says it is ready. */
-	if (rp_program_scan_new(&c->programs, NULL, 0) < 0)
-		c->programs = NULL;
+	(void)rp_program_scan_new(&c->programs, NULL, 0); /* out of memory: not examined, as before */
 	if (ac.attached == 0) {
 		if (!ac.first_error)
 			snprintf(err, errlen, "no TLS library found to attach to (libssl, libgnutls, libnspr4)");
@@ -617,7 +602,7 @@ void rp_capture_on_exec(struct rp_capture *c, pid_t pid, const char *filename)
 	if ((rp_proc_exe(pid, real, sizeof(real)) == 0 || (filename && filename[0] == '/' && realpath(filename, real))) &&
 	    strlen(real) < sizeof(e->exe))
 		memcpy(e->exe, real, strlen(real) + 1); /* a longer one is not cut into another's name */
-	defer_scan(c, 0, pid, mono_ns());
+	defer_scan(c, 0, pid, rp_monotonic_ns());
 }
 
 int rp_capture_exec_path(const struct rp_capture *c, pid_t pid, char *buf, size_t len)
@@ -647,7 +632,7 @@ void rp_capture_examine_programs(struct rp_capture *c, uint64_t budget_ns)
 
 	if (!c || !c->programs)
 		return;
-	r = rp_program_scan_step(c->programs, mono_ns() + budget_ns, attach_object, &ac);
+	r = rp_program_scan_step(c->programs, rp_monotonic_ns() + budget_ns, attach_object, &ac);
 	c->programs_examined = rp_program_scan_reported(c->programs);
 	if (r <= 0) {
 		rp_program_scan_free(c->programs);
@@ -735,7 +720,7 @@ void rp_capture_tick(struct rp_capture *c, uint64_t now_ns)
 {
 	struct attach_ctx ac = {.c = c};
 
-	if (c->release_every_ns && now_ns >= c->next_release_ns) {
+	if (now_ns >= c->next_release_ns) {
 		c->next_release_ns = now_ns + c->release_every_ns;
 		release_replaced(c);
 	}
@@ -769,7 +754,7 @@ void rp_capture_poll_within(struct rp_capture *c, uint64_t span_ns)
 {
 	c->poll_span_ns = span_ns;
 	c->since_refresh = 0;
-	set_drain_due(c, monotonic_ns() + span_ns);
+	set_drain_due(c, rp_monotonic_ns() + span_ns);
 }
 
 int rp_capture_idle(struct rp_capture *c)

@@ -34,6 +34,15 @@ int rp_policy_ref_new(struct rp_policy *p, uint64_t generation, struct rp_policy
 struct rp_policy_ref *rp_policy_ref_get(struct rp_policy_ref *r);
 void rp_policy_ref_put(struct rp_policy_ref *r); /* NULL-safe */
 
+/* CLOCK_MONOTONIC in ns: the agent's one clock for deadlines and ages (bpf_ktime_get_ns's too). */
+static inline uint64_t rp_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* ---- capture.c */
 struct rp_capture;
 struct rp_capture_stats {
@@ -96,13 +105,12 @@ struct rp_tls_object {
 typedef int (*rp_tls_found_fn)(const struct rp_tls_object *o, void *u);
 int rp_tls_libs_scan(rp_tls_found_fn fn, void *u);
 int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u);
-/* Installed programs (/usr/bin, /usr/local, /opt...) reported as candidates a few at a time, and
- * the TLS libraries bundled there (by their sonames):
- * step() reports until deadline_ns (CLOCK_MONOTONIC) passes; 1 while some remain, 0 when done, or
- * fn's negative errno. */
 /* Sets mapped[i] when some process maps a file whose inode number is inos[i] (all of them when
  * /proc cannot be read). */
 void rp_tls_mark_mapped(const ino_t *inos, bool *mapped, size_t n);
+/* Installed programs (/usr/bin, /usr/local, /opt...) reported as candidates a few at a time, and
+ * the TLS libraries bundled there (by their sonames): step() reports until deadline_ns
+ * (CLOCK_MONOTONIC) passes; 1 while some remain, 0 when done, or fn's negative errno. */
 struct rp_program_scan;
 struct rp_scan_root {
 	const char *dir;

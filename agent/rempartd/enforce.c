@@ -84,13 +84,6 @@ struct rp_enforce {
 	uint64_t last_cookie_sweep_ns;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* hold flow table */
 
@@ -145,7 +138,7 @@ static struct hold_flow *hold_flow_get(struct rp_enforce *e, uint64_t key, uint3
 	if (f)
 		return f;
 	if (e->n_flows >= HOLD_MAX_FLOWS)
-		hold_flows_expire(e, mono_ns(), 60ull * 1000000000ull);
+		hold_flows_expire(e, rp_monotonic_ns(), 60ull * 1000000000ull);
 	if (e->n_flows >= HOLD_MAX_FLOWS)
 		return NULL;
 	f = calloc(1, sizeof(*f));
@@ -491,7 +484,7 @@ static void mark_flow(struct rp_enforce *e, uint64_t flow_key, uint32_t pid, uin
 
 static void drop_cookie(struct rp_enforce *e, uint64_t cookie)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = rp_monotonic_ns();
 
 	(void)bpf_map__update_elem(e->skel->maps.rp_blocked_cookies, &cookie, sizeof(cookie), &now, sizeof(now),
 				   BPF_ANY);
@@ -499,7 +492,7 @@ static void drop_cookie(struct rp_enforce *e, uint64_t cookie)
 
 static void kill_process(struct rp_enforce *e, pid_t pid)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = rp_monotonic_ns();
 	__u32 key = (__u32)pid;
 
 	struct rp_enforce_gate g = e->gate;
@@ -766,7 +759,7 @@ void rp_enforce_on_data(struct rp_daemon *d, const struct rp_data_record *r)
 		f->mode = RP_HOLD_NO; /* the BPF side will not hold it: keep nothing */
 	if (f->mode == RP_HOLD_NO)
 		return;
-	f->last_ns = mono_ns();
+	f->last_ns = rp_monotonic_ns();
 	(void)hold_flow_append(f, r->data, r->len); /* too big: the scan sees less, the stream all */
 }
 
@@ -864,7 +857,7 @@ int rp_enforce_on_hold_record(struct rp_daemon *d, const void *rec, size_t size)
 		}
 		return 0;
 	}
-	f->last_ns = mono_ns();
+	f->last_ns = rp_monotonic_ns();
 	flow_context(&h->id, exe, sizeof(exe), user, sizeof(user), &ctx);
 
 	if (f->blocked) {
@@ -1027,7 +1020,7 @@ void rp_enforce_on_timer(struct rp_daemon *d)
 {
 	struct rp_enforce *e = d->enforce;
 	struct expire_ctx ec = {.d = d};
-	uint64_t ticks, now = mono_ns();
+	uint64_t ticks, now = rp_monotonic_ns();
 	__u32 key, next;
 	uint64_t t;
 	bool first = true;

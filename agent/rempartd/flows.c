@@ -61,13 +61,6 @@ struct rp_flow_table {
 	struct rp_decoder_stats ended; /* what the decoders of ended flows did */
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static unsigned bucket_of(uint64_t obj, uint32_t pid, uint8_t source)
 {
 	uint64_t h = obj ^ ((uint64_t)pid << 32) ^ ((uint64_t)source << 56);
@@ -247,7 +240,7 @@ static void judge(struct rp_daemon *d, struct rp_flow *f, const struct rp_findin
 	}
 	if (f->id.family == 0 && f->source != RP_SRC_TCP) {
 		f->alert_pending = true;
-		f->alert_pending_since = now_ns();
+		f->alert_pending_since = rp_monotonic_ns();
 		f->pending_finding = *trigger;
 		f->pending_verdict = v;
 		f->pending_enforcement = enforcement;
@@ -391,7 +384,7 @@ static struct rp_flow *flow_get(struct rp_flow_table *t, struct rp_daemon *d, co
 		f = flow_create(t, d, id);
 	if (f) {
 		f->id = *id;
-		f->last_seen_ns = now_ns();
+		f->last_seen_ns = rp_monotonic_ns();
 		lru_unlink(t, f);
 		lru_push_head(t, f);
 	}

@@ -89,13 +89,6 @@ static void usage(FILE *f)
 		RP_DEFAULT_STATE_DIR);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Root, or the capabilities BPF capture needs. */
 static bool privileged(void)
 {
@@ -252,7 +245,7 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd, int dra
 			/* Records first: a short-lived process must still be in /proc when its alert is
 			 * written, and a verdict must not wait behind the examination. */
 			drain_ring(d, drainfd, &drain_armed);
-			rp_flows_flush_alerts(d, now_ns(), ALERT_LINK_WAIT_NS);
+			rp_flows_flush_alerts(d, rp_monotonic_ns(), ALERT_LINK_WAIT_NS);
 			rp_capture_examine_programs(d->capture, PROGRAM_SLICE_NS);
 		}
 		for (int i = 0; i < n; i++) {
@@ -265,7 +258,7 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd, int dra
 					drain_armed = false;
 				}
 				drain_ring(d, drainfd, &drain_armed);
-				rp_flows_flush_alerts(d, now_ns(), ALERT_LINK_WAIT_NS);
+				rp_flows_flush_alerts(d, rp_monotonic_ns(), ALERT_LINK_WAIT_NS);
 				/* Not re-armed while armed: busy flows must not postpone paused ones. */
 				if (!flush_armed)
 					arm_flush_timer(flushfd, flush_armed = true);
@@ -273,7 +266,7 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd, int dra
 				uint64_t ticks;
 				if (read(flushfd, &ticks, sizeof(ticks)) < 0)
 					continue;
-				flush_armed = rp_flows_flush_idle(d, now_ns(), FLOW_PAUSE_NS);
+				flush_armed = rp_flows_flush_idle(d, rp_monotonic_ns(), FLOW_PAUSE_NS);
 				arm_flush_timer(flushfd, flush_armed);
 			} else if (fd == sigfd) {
 				struct signalfd_siginfo si;
@@ -289,7 +282,7 @@ static int run(struct rp_daemon *d, int sigfd, int timerfd, int flushfd, int dra
 					continue;
 				/* a backstop: records are never left waiting longer than a tick */
 				drain_ring(d, drainfd, &drain_armed);
-				uint64_t now = now_ns(); /* after the drain: it may take a while */
+				uint64_t now = rp_monotonic_ns(); /* after the drain: it may take a while */
 				rp_flows_flush_alerts(d, now, ALERT_LINK_WAIT_NS);
 				rp_capture_tick(d->capture, now);
 				rp_flow_table_expire(d->flows, d, now, FLOW_IDLE_NS);

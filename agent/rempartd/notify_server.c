@@ -58,14 +58,6 @@ struct rp_notify_server {
 	struct rp_notify_stats st;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Refuse to take over a path a live server answers on, or a path that is not a socket. */
 static int check_stale(const struct sockaddr_un *sa)
 {
@@ -566,7 +558,7 @@ int rp_notify_publish_at(struct rp_notify_server *s, const struct rp_alert *a, u
 
 int rp_notify_publish(struct rp_notify_server *s, const struct rp_alert *a, uint32_t rate_per_minute)
 {
-	return rp_notify_publish_at(s, a, rate_per_minute, mono_ns());
+	return rp_notify_publish_at(s, a, rate_per_minute, rp_monotonic_ns());
 }
 
 int rp_notify_server_tick_at(struct rp_notify_server *s, uint32_t rate_per_minute, uint64_t now_ns)
@@ -605,7 +597,7 @@ int rp_notify_server_tick_at(struct rp_notify_server *s, uint32_t rate_per_minut
 
 int rp_notify_server_tick(struct rp_notify_server *s, uint32_t rate_per_minute)
 {
-	return rp_notify_server_tick_at(s, rate_per_minute, mono_ns());
+	return rp_notify_server_tick_at(s, rate_per_minute, rp_monotonic_ns());
 }
 
 void rp_notify_server_stats(const struct rp_notify_server *s, struct rp_notify_stats *out)

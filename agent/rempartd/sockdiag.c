@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * TCP sockets over NETLINK_SOCK_DIAG: find one by inode (from /proc/PID/fd) or by socket cookie
- * (the same cookie bpf_get_socket_cookie() returns), list the cookies that exist, and destroy one with SOCK_DESTROY as `ss -K`
- * does: the kernel aborts the connection, sends a RST, and the owner's next call fails with
+ * (the same cookie bpf_get_socket_cookie() returns), list the cookies that exist, and destroy one
+ * with SOCK_DESTROY as `ss -K` does: the kernel aborts the connection, sends a RST, and the owner's next call fails with
  * ECONNABORTED. Kernels built without CONFIG_INET_DIAG_DESTROY answer EOPNOTSUPP.
  */
 #include <arpa/inet.h>
@@ -36,6 +36,11 @@ static int nl_open(void)
 	return fd;
 }
 
+static uint64_t msg_cookie(const struct inet_diag_msg *m)
+{
+	return (uint64_t)m->id.idiag_cookie[0] | ((uint64_t)m->id.idiag_cookie[1] << 32);
+}
+
 static void fill_info(const struct inet_diag_msg *m, struct rp_sock_info *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -49,7 +54,7 @@ static void fill_info(const struct inet_diag_msg *m, struct rp_sock_info *out)
 	out->_id_if = m->id.idiag_if;
 	out->_id_cookie[0] = m->id.idiag_cookie[0];
 	out->_id_cookie[1] = m->id.idiag_cookie[1];
-	out->cookie = (uint64_t)m->id.idiag_cookie[0] | ((uint64_t)m->id.idiag_cookie[1] << 32);
+	out->cookie = msg_cookie(m);
 }
 
 /* Dump the TCP sockets of one family, calling visit for each; a visitor returning non-zero is
@@ -97,11 +102,6 @@ static int dump_each(int fd, int family, int (*visit)(const struct inet_diag_msg
 		}
 	}
 	return -E2BIG;
-}
-
-static uint64_t msg_cookie(const struct inet_diag_msg *m)
-{
-	return (uint64_t)m->id.idiag_cookie[0] | ((uint64_t)m->id.idiag_cookie[1] << 32);
 }
 
 struct find_ctx {

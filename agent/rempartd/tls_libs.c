@@ -184,14 +184,6 @@ unsigned rp_program_scan_reported(const struct rp_program_scan *s)
 	return s ? s->reported : 0;
 }
 
-static uint64_t monotonic_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int rp_program_scan_step(struct rp_program_scan *s, uint64_t deadline_ns, rp_tls_found_fn fn, void *u)
 {
 	const unsigned first = s->visited;
@@ -213,7 +205,7 @@ int rp_program_scan_step(struct rp_program_scan *s, uint64_t deadline_ns, rp_tls
 		}
 		/* Before every entry, reported or not (a directory of data files costs a stat each);
 		 * one entry at least per step. */
-		if (s->visited != first && monotonic_now_ns() >= deadline_ns)
+		if (s->visited != first && rp_monotonic_ns() >= deadline_ns)
 			return 1;
 		d = s->stack[s->top - 1].d;
 		de = readdir(d);
@@ -292,63 +284,83 @@ int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u)
 	return r;
 }
 
+/* Calls fn for every process in /proc until it returns a negative errno, which is returned. */
+static int each_process(int (*fn)(pid_t pid, void *u), void *u)
+{
+	struct dirent *de;
+	DIR *proc;
+	int r = 0;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	while (r >= 0 && (de = readdir(proc)))
+		if (isdigit((unsigned char)de->d_name[0]))
+			r = fn((pid_t)atoi(de->d_name), u);
+	closedir(proc);
+	return r < 0 ? r : 0;
+}
+
+struct mapped_ctx {
+	const ino_t *inos;
+	bool *mapped;
+	size_t n;
+};
+
+static int mark_mapped_by(pid_t pid, void *u)
+{
+	struct mapped_ctx *m = u;
+	char path[64], line[4608];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long ino;
+		/* address perms offset dev inode path */
+		if (sscanf(line, "%*s %*s %*s %*s %llu", &ino) != 1 || ino == 0)
+			continue;
+		for (size_t i = 0; i < m->n; i++)
+			if ((unsigned long long)m->inos[i] == ino)
+				m->mapped[i] = true;
+	}
+	fclose(f);
+	return 0;
+}
+
 /* Whether any process maps a file with one of these inode numbers. The device is not compared:
  * /proc/PID/maps and stat() name it differently on overlayfs and btrfs, and a false "mapped"
  * only keeps probes a while longer. */
 void rp_tls_mark_mapped(const ino_t *inos, bool *mapped, size_t n)
 {
-	char path[64], line[4608];
-	struct dirent *de;
-	DIR *proc;
+	struct mapped_ctx m = {.inos = inos, .mapped = mapped, .n = n};
 
-	proc = opendir("/proc");
-	if (!proc) {
+	if (each_process(mark_mapped_by, &m) < 0)
 		for (size_t i = 0; i < n; i++)
 			mapped[i] = true; /* cannot tell: keep them */
-		return;
-	}
-	while ((de = readdir(proc))) {
-		FILE *f;
+}
 
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%.20s/maps", de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			unsigned long long ino;
-			/* address perms offset dev inode path */
-			if (sscanf(line, "%*s %*s %*s %*s %llu", &ino) != 1 || ino == 0)
-				continue;
-			for (size_t i = 0; i < n; i++)
-				if ((unsigned long long)inos[i] == ino)
-					mapped[i] = true;
-		}
-		fclose(f);
-	}
-	closedir(proc);
+struct scan_pid_ctx {
+	rp_tls_found_fn fn;
+	void *u;
+};
+
+static int scan_pid_cb(pid_t pid, void *u)
+{
+	struct scan_pid_ctx *c = u;
+
+	return rp_tls_scan_pid(pid, c->fn, c->u);
 }
 
 int rp_tls_libs_scan(rp_tls_found_fn fn, void *u)
 {
-	DIR *proc;
-	struct dirent *de;
+	struct scan_pid_ctx c = {.fn = fn, .u = u};
 	int r;
 
 	r = scan_dirs(fn, u);
 	if (r < 0)
 		return r;
-	proc = opendir("/proc");
-	if (!proc)
-		return -errno;
-	while ((de = readdir(proc))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		r = rp_tls_scan_pid((pid_t)atoi(de->d_name), fn, u);
-		if (r < 0)
-			break;
-	}
-	closedir(proc);
-	return r < 0 ? r : 0;
+	return each_process(scan_pid_cb, &c);
 }
