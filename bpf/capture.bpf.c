@@ -1178,6 +1178,69 @@ int trace_splice_exit(struct trace_event_raw_sys_exit *ctx)
 	return gap_uncopied_send(ctx->ret);
 }
 
+/*
+ * io_uring: a program queues its sends in shared memory and the kernel performs them, often from
+ * a worker thread, never through the syscalls traced above. What was sent is known when each
+ * request completes; its buffer is described by io_uring's private structures, which change from
+ * one kernel to the next, so the bytes are not read: the socket's flow gets a gap of exactly what
+ * was sent, as for sendfile. The opcodes are the UAPI's (linux/io_uring.h), fixed forever.
+ */
+static __always_inline bool uring_op_sends(__u8 op)
+{
+	switch (op) {
+	case 2:  /* IORING_OP_WRITEV */
+	case 5:  /* IORING_OP_WRITE_FIXED */
+	case 9:  /* IORING_OP_SENDMSG */
+	case 23: /* IORING_OP_WRITE */
+	case 26: /* IORING_OP_SEND */
+	case 30: /* IORING_OP_SPLICE (its request's file is the output) */
+	case 47: /* IORING_OP_SEND_ZC (its notification completes as a NOP) */
+	case 48: /* IORING_OP_SENDMSG_ZC */
+	case 61: /* IORING_OP_WRITEV_FIXED (Linux 6.15) */
+		return true;
+	default:
+		return false;
+	}
+}
+
+SEC("tracepoint/io_uring/io_uring_complete")
+int trace_uring_complete(struct trace_event_raw_io_uring_complete *ctx)
+{
+	struct flow_key key = {};
+	struct flow_state *st;
+	struct io_kiocb *req;
+	struct inode *inode;
+	struct file *file;
+	struct sock *sk;
+	__u8 *kind;
+	__u64 ino;
+	int res;
+
+	/* Kernels before 5.19 do not name the request: nothing to learn there. */
+	if (!bpf_core_field_exists(ctx->req))
+		return 0;
+	res = ctx->res;
+	req = ctx->req;
+	/* Most completions on a machine are reads, timeouts, polls: one load rules them out. */
+	if (res <= 0 || !req || !uring_op_sends(BPF_CORE_READ(req, opcode)) || is_self())
+		return 0;
+	file = BPF_CORE_READ(req, file);
+	if (!file || !(inode = socket_inode_of_file(file)) || !(sk = tcp_sock_of_file(file)))
+		return 0;
+	ino = BPF_CORE_READ(inode, i_ino);
+	/* A socket known to carry TLS: ciphertext, judged by its session (hooked or not), as the
+	 * syscall path judges it. */
+	kind = bpf_map_lookup_elem(&sock_kinds, &ino);
+	if (kind && *kind == SOCK_KIND_TLS)
+		return 0;
+	st = tcp_flow(sk, ino, &key);
+	if (!st)
+		return 0;
+	count_add(RP_CNT_IO_URING_SENDS, 1);
+	flow_gap(&key, st, (__u64)res, RP_GAP_IO_URING);
+	return 0;
+}
+
 /* ---- New programs: userspace looks for TLS code to hook in what they map. */
 SEC("tracepoint/sched/sched_process_exec")
 int trace_exec(struct trace_event_raw_sched_process_exec *ctx)

@@ -45,6 +45,7 @@ enum rp_gap_reason {
 	RP_GAP_RINGBUF = 2,   /* ring buffer full */
 	RP_GAP_FAULT = 3,     /* user memory could not be read */
 	RP_GAP_NO_USER_COPY = 4, /* sent from a file or pipe by sendfile/splice: never in user memory */
+	RP_GAP_IO_URING = 5,  /* sent through io_uring, which no syscall tracepoint sees */
 };
 
 /* Every record starts with this. */
@@ -153,7 +154,8 @@ enum rp_counter {
 	RP_CNT_WAKEUPS = 14,       /* data records that woke the agent (an interrupt each) */
 	RP_CNT_TLS_HELLOS = 15,    /* ClientHellos from TLS stacks that are not hooked (sockets) */
 	RP_CNT_NO_USER_COPY = 16,  /* sendfile/splice calls to TCP sockets: bytes reported as gaps */
-	RP_CNT__MAX = 17,
+	RP_CNT_IO_URING_SENDS = 17, /* io_uring sends to TCP sockets: bytes reported as gaps */
+	RP_CNT__MAX = 18,
 };
 
 /* The counters map's one per-CPU value: a program looks it up once and adds to any of them. */

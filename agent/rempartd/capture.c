@@ -524,25 +524,32 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 static int attach_tracepoints(struct rp_capture *c, char *err, size_t errlen)
 {
 	struct capture_bpf *sk = c->skel;
-	struct bpf_program *progs[] = {
-		sk->progs.trace_write,   sk->progs.trace_sendto,   sk->progs.trace_writev,
-		sk->progs.trace_sendmsg, sk->progs.trace_sendmmsg, sk->progs.trace_sendfile,
-		sk->progs.trace_sendfile_exit, sk->progs.trace_splice, sk->progs.trace_splice_exit,
-		sk->progs.trace_exec,
+	struct {
+		struct bpf_program *prog;
+		bool optional; /* absent from some kernels: watched where it exists */
+	} tps[] = {
+		{sk->progs.trace_write, false},         {sk->progs.trace_sendto, false},
+		{sk->progs.trace_writev, false},        {sk->progs.trace_sendmsg, false},
+		{sk->progs.trace_sendmmsg, false},      {sk->progs.trace_sendfile, false},
+		{sk->progs.trace_sendfile_exit, false}, {sk->progs.trace_splice, false},
+		{sk->progs.trace_splice_exit, false},   {sk->progs.trace_exec, false},
+		/* A kernel built without io_uring has no such event (and no io_uring to send with). */
+		{sk->progs.trace_uring_complete, true},
 	};
 
-	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		struct bpf_link *link = bpf_program__attach(progs[i]);
+	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+		const char *section = bpf_program__section_name(tps[i].prog);
+		struct bpf_link *link = bpf_program__attach(tps[i].prog);
 		int r;
 
 		if (!link) {
 			r = -errno;
-			snprintf(err, errlen, "cannot attach tracepoint %s: %s", bpf_program__section_name(progs[i]),
-				 strerror(-r));
+			if (tps[i].optional && r == -ENOENT)
+				continue;
+			snprintf(err, errlen, "cannot attach tracepoint %s: %s", section, strerror(-r));
 			return r;
 		}
-		r = push_probe(c, link, bpf_program__section_name(progs[i]) + strlen("tracepoint/"), "tracepoint",
-			       NO_OBJECT);
+		r = push_probe(c, link, section + strlen("tracepoint/"), "tracepoint", NO_OBJECT);
 		if (r < 0) {
 			bpf_link__destroy(link);
 			return r;

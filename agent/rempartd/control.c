@@ -137,6 +137,7 @@ static const char *const counter_names[RP_CNT__MAX] = {
 	[RP_CNT_WAKEUPS] = "wakeups",
 	[RP_CNT_TLS_HELLOS] = "unhooked_tls_hellos",
 	[RP_CNT_NO_USER_COPY] = "sendfile_splice_sends",
+	[RP_CNT_IO_URING_SENDS] = "io_uring_sends",
 };
 
 static void add_probe(const char *target, const char *func, void *u)

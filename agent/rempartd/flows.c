@@ -403,6 +403,8 @@ static const char *gap_reason_text(uint32_t reason)
 		return ", memory unreadable";
 	case RP_GAP_NO_USER_COPY:
 		return ", sendfile/splice";
+	case RP_GAP_IO_URING:
+		return ", io_uring";
 	default:
 		return "";
 	}

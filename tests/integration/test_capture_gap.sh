@@ -2,7 +2,8 @@
 # A write larger than the per-write capture budget: the bytes past it are announced by a GAP
 # record, counted, and the policy's capture_gap_action judges the flow. Bytes sent to a socket
 # from a file (sendfile) or a pipe (splice) never pass through the process's memory: a gap of
-# exactly what was sent, on the socket's flow. Nothing is lost silently.
+# exactly what was sent, on the socket's flow; so are bytes sent through io_uring, which no
+# syscall tracepoint sees. Nothing is lost silently.
 source "$(dirname "$0")/lib.sh"
 require_root
 make_certs
@@ -81,4 +82,45 @@ gaps=$(alerts_query "sorted((a['rempart']['detector'], a['rempart']['masked'], a
 "$PY" -c 'import json,sys; c=json.load(open(sys.argv[1]))["kernel_counters"]; assert c["sendfile_splice_sends"] >= 2, c' "$T/status.json" \
   || fail "sendfile_splice_sends not counted"
 log "sendfile and splice to a TCP socket: gaps of exactly what was sent, alerts naming the sender"
+
+# io_uring: four kinds of send request, each on its own connection, performed by the kernel.
+"$PY" - "$T/uring" <<'PYEOF' &
+import socket, sys
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(4)
+srv.settimeout(30)
+open(sys.argv[1] + ".port", "w").write(str(srv.getsockname()[1]))
+got = []
+for _ in range(4):
+    c, _ = srv.accept()
+    n = 0
+    while (b := c.recv(65536)):
+        n += len(b)
+    got.append(str(n))
+    c.close()
+open(sys.argv[1] + ".got", "w").write(" ".join(got))
+PYEOF
+SINK_PID=$!; PIDS+=("$SINK_PID")
+for _ in $(seq 100); do [[ -s "$T/uring.port" ]] && break; sleep 0.1; done
+SINK_PORT=$(cat "$T/uring.port")
+ALERT_PORT=$SINK_PORT
+n=0
+for op in send write sendmsg send_zc; do
+  n=$((n + 1000))
+  # A record with a NIR, a different length per request so that each gap is told apart.
+  sent=$("$PY" -c 'import sys; p = b"NIR 2 95 10 99 126 111 93 by io_uring "; sys.stdout.buffer.write(p + b"u" * (int(sys.argv[1]) - len(p)))' "$n" \
+         | "$BUILD/tests/uring_send" "$SINK_PORT" "$op") || fail "uring_send $op failed"
+  [[ "$sent" == "$n" ]] || fail "uring_send $op sent $sent bytes, not $n"
+done
+wait "$SINK_PID" || fail "the io_uring sink failed"
+[[ $(cat "$T/uring.got") == "1000 2000 3000 4000" ]] || fail "the sink got $(cat "$T/uring.got")"
+for _ in $(seq 100); do [[ $(alert_count) -ge 4 ]] && break; sleep 0.1; done
+gaps=$(alerts_query "sorted((a['rempart']['detector'], a['rempart']['masked'], a['actor']['process']['name']) for a in alerts)")
+want="[('capture_gap', '1000 bytes not inspected, io_uring', 'uring_send'), ('capture_gap', '2000 bytes not inspected, io_uring', 'uring_send'), ('capture_gap', '3000 bytes not inspected, io_uring', 'uring_send'), ('capture_gap', '4000 bytes not inspected, io_uring', 'uring_send')]"
+[[ "$gaps" == "$want" ]] || fail "io_uring: expected four gap alerts of exactly what was sent, got $gaps"
+"$BIN/rempart" --socket "$SOCK" status --json > "$T/status.json"
+"$PY" -c 'import json,sys; c=json.load(open(sys.argv[1]))["kernel_counters"]; assert c["io_uring_sends"] >= 4, c' "$T/status.json" \
+  || fail "io_uring_sends not counted"
+log "io_uring send, write, sendmsg and send_zc to a TCP socket: gaps of exactly what was sent"
 log "PASS"
