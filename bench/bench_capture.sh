@@ -119,14 +119,15 @@ if [[ $floor_ok -eq 1 ]]; then
 else
   echo "uprobe floor not measured: $floor_where"
 fi
-printf '%-7s %-6s %8s %8s %8s %8s %6s %8s %10s %7s %9s %11s\n' mode size "MB/s off" "busy nb" "empty up" "MB/s on" ratio "added us" "ratio vs nb" "trap us" "ssl_write" "trace_write"
+printf '%-7s %-6s %8s %8s %8s %8s %6s %8s %10s %7s %9s %9s %11s\n' mode size "MB/s off" "busy nb" "empty up" "MB/s on" ratio "added us" "ratio vs nb" "trap us" "vs trap" "ssl_write" "trace_write"
 for c in $CONFIGS; do
   m=${c%.*} s=${c#*.}
   awk -v m="$m" -v s="$s" -v n0="${best[off.$c]}" -v nb="${best[busy.$c]}" -v nf="${best[floor.$c]:-0}" -v n1="${best[on.$c]}" \
       -v p="${prog_ns[ssl_write.$c]:-0}" -v q="${prog_ns[trace_write.$c]:-0}" \
-    'BEGIN{printf "%-7s %-6s %8.1f %8.1f %8s %8.1f %6.3f %8.2f %10.3f %7s %9.2f %11s\n", m, s, s*1000/n0, s*1000/nb,
+    'BEGIN{printf "%-7s %-6s %8.1f %8.1f %8s %8.1f %6.3f %8.2f %10.3f %7s %9s %9.2f %11s\n", m, s, s*1000/n0, s*1000/nb,
            (nf > 0 ? sprintf("%.1f", s*1000/nf) : "n/a"), s*1000/n1, n0/n1, (n1-n0)/1000, nb/n1,
-           (nf > 0 ? sprintf("%.2f", (nf-n0)/1000) : "n/a"), p/1000, (q > 0 ? sprintf("%.2f", q/1000) : "-")}'
+           (nf > 0 ? sprintf("%.2f", (nf-n0)/1000) : "n/a"), (nf > 0 ? sprintf("%.3f", nf/n1) : "n/a"),
+           p/1000, (q > 0 ? sprintf("%.2f", q/1000) : "-")}'
 done
 echo "-- the writing thread's own CPU time per call (us), and context switches per 1000 calls (tcp: the"
 echo "   client and server threads share CPU ${PIN_W##* }, so their interleaving is in the wall times above)"
@@ -140,9 +141,10 @@ for c in $CONFIGS; do
 done
 echo "busy nb: without the agent, a busy loop on the agent's CPU; ratio vs nb: with the agent against that,"
 echo "  i.e. the hooks' cost without what a busy neighbour CPU costs the writer on this machine"
-echo "trap: an empty uprobe's cost (the platform's); ssl_write, trace_write: the capture programs' own"
-echo "  run time per call in us (kernel BPF statistics; trace_write runs on the library's write of the"
-echo "  ciphertext, and on every write syscall of the machine)"
+echo "trap: an empty uprobe's cost (the platform's); vs trap: throughput with the agent against an empty"
+echo "  uprobe's, i.e. what the agent costs beyond the trap every uprobe pays on this machine"
+echo "ssl_write, trace_write: the capture programs' own run time per call in us (kernel BPF statistics;"
+echo "  trace_write runs on the library's write of the ciphertext, and on every write syscall of the machine)"
 awk -v t="$agent_ticks" -v b="$agent_bytes" -v hz="$(getconf CLK_TCK)" \
   'BEGIN{ if (b > 0) printf "agent CPU while following these writes: %.2f s per GB captured (on its own CPU)\n", t/hz/(b/1e9) }'
 
