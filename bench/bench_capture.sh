@@ -52,6 +52,15 @@ run_once() { # CONDITION CONFIG: one run; keeps the best wall time, writer CPU t
   return 0
 }
 declare -A best # best[condition.config] = lowest ns per call over the rounds
+# Starting a process: 1000 runs of /bin/true (the exec tracepoint, the dynamic loader's probe and
+# the agent's look at each new process's libraries are what the agent adds).
+exec_once() { # CONDITION
+  local t0 t1
+  t0=$(date +%s%N)
+  for _ in $(seq 1000); do $PIN_W /bin/true; done
+  t1=$(date +%s%N)
+  keep_best "exec.$1" $(( (t1 - t0) / 1000 ))
+}
 keep_best() { local k=$1 v=$2; [[ -z "${best[$k]:-}" || $v -lt ${best[$k]} ]] && best[$k]=$v; return 0; }
 
 # Kernel BPF statistics, per program name: "run_time_ns run_cnt" summed over its instances.
@@ -84,6 +93,7 @@ floor_ok=1
 sysctl -qw kernel.bpf_stats_enabled=1 || true
 for r in $(seq "$ROUNDS"); do
   for c in $CONFIGS; do run_once off "$c"; done
+  exec_once off
   # The same without the agent but with a busy loop on its CPU: in a VM the two vCPUs may share a
   # physical core or its caches, so the agent merely working slows the writer, hooks or not.
   taskset -c "$AGENT_CPU" sh -c 'while :; do :; done' &
@@ -98,6 +108,7 @@ for r in $(seq "$ROUNDS"); do
   fi
   stop_floor
   start_daemon
+  exec_once on
   for c in $CONFIGS; do
     read -r t0 c0 <<<"$(prog_stat ssl_write)"; read -r u0 v0 <<<"$(prog_stat trace_write)"; k0=$(cpu_ticks)
     run_once on "$c"
@@ -147,6 +158,9 @@ echo "ssl_write, trace_write: the capture programs' own run time per call in us 
 echo "  trace_write runs on the library's write of the ciphertext, and on every write syscall of the machine)"
 awk -v t="$agent_ticks" -v b="$agent_bytes" -v hz="$(getconf CLK_TCK)" \
   'BEGIN{ if (b > 0) printf "agent CPU while following these writes: %.2f s per GB captured (on its own CPU)\n", t/hz/(b/1e9) }'
+
+awk -v a="${best[exec.off]}" -v b="${best[exec.on]}" \
+  'BEGIN{printf "process start (taskset + /bin/true, best of rounds): %.0f us without the agent, %.0f us with it (+%.0f us)\n", a/1000, b/1000, (b-a)/1000}'
 
 echo "== zero-loss rate (16 KiB writes, 1 GiB per step, paced)"
 counters() { "$BIN/rempart" --socket "$W/c.sock" status --json | /usr/bin/python3 -c \

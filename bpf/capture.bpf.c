@@ -42,6 +42,7 @@ const struct rp_flow_end_record *unused_flow_end_record __attribute__((unused));
 const struct rp_flow_link_record *unused_flow_link_record __attribute__((unused));
 const struct rp_exec_record *unused_exec_record __attribute__((unused));
 const struct rp_tls_hello_record *unused_tls_hello_record __attribute__((unused));
+const struct rp_libs_changed_record *unused_libs_changed_record __attribute__((unused));
 
 /* Set by userspace before load. */
 const volatile __u32 self_tgid = 0;
@@ -1267,5 +1268,53 @@ int trace_exec(struct trace_event_raw_sched_process_exec *ctx)
 		r->filename[0] = '\0';
 	bpf_ringbuf_submit(r, 0);
 	count_add(RP_CNT_EXECS, 1);
+	return 0;
+}
+
+/*
+ * ---- The dynamic loader. glibc's ld.so calls _dl_debug_state(), the debuggers' breakpoint, each
+ * time it changes a process's list of libraries, before and after the change; _r_debug.r_state
+ * says which (RT_CONSISTENT, 0: done). A TLS library loaded by dlopen long after exec (Python
+ * importing ssl, a bundled copy under an application's directory) is then looked for at once,
+ * where the scheduled looks after exec may come too late or never. The attach cookie is the
+ * distance from the probe to _r_debug (0 when the loader does not export it: report every call).
+ */
+struct r_debug_head {
+	__s32 r_version;
+	__s32 _pad;
+	__u64 r_map;
+	__u64 r_brk;
+	__s32 r_state;
+};
+
+SEC("uprobe")
+int loader_change(struct pt_regs *ctx)
+{
+	__s64 to_r_debug = (__s64)bpf_get_attach_cookie(ctx);
+	struct rp_libs_changed_record *r;
+	__s32 state = 0;
+
+	if (is_self())
+		return 0;
+	if (to_r_debug) {
+		const __u8 *rd = (const __u8 *)(PT_REGS_IP(ctx) + to_r_debug);
+
+		if (bpf_probe_read_user(&state, sizeof(state), rd + __builtin_offsetof(struct r_debug_head, r_state)) == 0 &&
+		    state != 0)
+			return 0; /* RT_ADD, RT_DELETE: the change is under way */
+	}
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_add(RP_CNT_RINGBUF_FULL, 1);
+		return 0;
+	}
+	r->hdr.type = RP_REC_LIBS_CHANGED;
+	r->hdr.flags = 0;
+	r->hdr.size = sizeof(*r);
+	r->hdr.ktime_ns = bpf_ktime_get_ns();
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->_pad = 0;
+	bpf_ringbuf_submit(r, 0);
+	count_add(RP_CNT_LOADER_CHANGES, 1);
 	return 0;
 }

@@ -30,6 +30,7 @@ enum rp_record_type {
 	RP_REC_FLOW_LINK = 4, /* a TLS flow was linked to its socket after data was already sent */
 	RP_REC_EXEC = 5,     /* a process called exec: userspace looks for new TLS code to hook */
 	RP_REC_TLS_HELLO = 6, /* a TLS ClientHello no hooked TLS call made: traffic we cannot read */
+	RP_REC_LIBS_CHANGED = 7, /* the dynamic loader changed a process's libraries (dlopen) */
 };
 
 enum rp_source {
@@ -135,6 +136,17 @@ struct rp_exec_record {
 	char filename[RP_EXEC_PATH_MAX];
 };
 
+/*
+ * The dynamic loader finished changing a process's set of libraries (at start-up, dlopen, dlclose):
+ * userspace looks at its mappings at once for TLS code to hook, instead of at its next scheduled
+ * look, seconds later or never.
+ */
+struct rp_libs_changed_record {
+	struct rp_record_header hdr;
+	__u32 pid;
+	__u32 _pad;
+};
+
 /* Per-CPU counters: index into the counters array map. Never reuse an index. */
 enum rp_counter {
 	RP_CNT_WRITES = 0,         /* hooked write calls seen */
@@ -155,7 +167,8 @@ enum rp_counter {
 	RP_CNT_TLS_HELLOS = 15,    /* ClientHellos from TLS stacks that are not hooked (sockets) */
 	RP_CNT_NO_USER_COPY = 16,  /* sendfile/splice calls to TCP sockets: bytes reported as gaps */
 	RP_CNT_IO_URING_SENDS = 17, /* io_uring sends to TCP sockets: bytes reported as gaps */
-	RP_CNT__MAX = 18,
+	RP_CNT_LOADER_CHANGES = 18, /* library sets completed by the dynamic loader, reported */
+	RP_CNT__MAX = 19,
 };
 
 /* The counters map's one per-CPU value: a program looks it up once and adds to any of them. */

@@ -310,6 +310,26 @@ static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char 
 	return r;
 }
 
+/* The loader's probe: at _dl_debug_state's entry (a lone ret), with the distance to _r_debug as
+ * the program's cookie when the loader exports it (bpf/capture.bpf.c: loader_change). */
+static int add_loader_probe(struct rp_capture *c, const char *path, size_t object)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "_dl_debug_state", .retprobe = false);
+	struct bpf_link *link;
+	int64_t to_r_debug = 0;
+	int r;
+
+	if (rp_elf_distance(path, "_dl_debug_state", "_r_debug", &to_r_debug) == 0)
+		opts.bpf_cookie = (uint64_t)to_r_debug;
+	link = bpf_program__attach_uprobe_opts(c->skel->progs.loader_change, -1, path, 0, &opts);
+	if (!link)
+		return -errno;
+	r = push_probe(c, link, path, "_dl_debug_state", object);
+	if (r < 0)
+		bpf_link__destroy(link);
+	return r;
+}
+
 static bool same_time(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
@@ -509,6 +529,14 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 		ok = attach_hooks(ac, o->path, hooks, sizeof(hooks) / sizeof(hooks[0]));
 		break;
 	}
+	case RP_TLS_LOADER:
+		/* Not TLS code: the process's hooks are not any more recent for it (ac->hooked_ns). */
+		if (add_loader_probe(c, o->path, idx) == 0) {
+			c->objects[idx].path = strdup(o->path);
+			c->objects[idx].hooked_ns = rp_monotonic_ns();
+			c->n_hooked++;
+		}
+		return 0;
 	case RP_TLS_CANDIDATE_EXE:
 		break;
 	}
@@ -610,6 +638,13 @@ void rp_capture_on_exec(struct rp_capture *c, pid_t pid, const char *filename)
 	    strlen(real) < sizeof(e->exe))
 		memcpy(e->exe, real, strlen(real) + 1); /* a longer one is not cut into another's name */
 	defer_scan(c, 0, pid, rp_monotonic_ns());
+}
+
+void rp_capture_on_libs_changed(struct rp_capture *c, pid_t pid)
+{
+	struct attach_ctx ac = {.c = c};
+
+	(void)rp_tls_scan_pid(pid, attach_object, &ac);
 }
 
 int rp_capture_exec_path(const struct rp_capture *c, pid_t pid, char *buf, size_t len)

@@ -138,6 +138,7 @@ static const char *const counter_names[RP_CNT__MAX] = {
 	[RP_CNT_TLS_HELLOS] = "unhooked_tls_hellos",
 	[RP_CNT_NO_USER_COPY] = "sendfile_splice_sends",
 	[RP_CNT_IO_URING_SENDS] = "io_uring_sends",
+	[RP_CNT_LOADER_CHANGES] = "loader_changes",
 };
 
 static void add_probe(const char *target, const char *func, void *u)

@@ -60,6 +60,8 @@ void rp_capture_free(struct rp_capture *c); /* NULL-safe; detaches everything */
 int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen);
 /* A process exec'd: hook its executable now if it embeds TLS, and its libraries a moment later. */
 void rp_capture_on_exec(struct rp_capture *c, pid_t pid, const char *filename);
+/* The dynamic loader of pid has just loaded (or unloaded) libraries: hook the TLS ones now. */
+void rp_capture_on_libs_changed(struct rp_capture *c, pid_t pid);
 /* The executable a recent exec of pid ran (resolved when it was seen), for a process already gone
  * from /proc; -ENOENT when none is known. */
 int rp_capture_exec_path(const struct rp_capture *c, pid_t pid, char *buf, size_t len);
@@ -94,6 +96,7 @@ enum rp_tls_kind {
 	RP_TLS_CANDIDATE_EXE = 4, /* an executable: hooked as OpenSSL if it defines SSL_write, as
 				   * Go if it defines crypto/tls.(*Conn).Write (register ABI) */
 	RP_TLS_GO = 5,
+	RP_TLS_LOADER = 6, /* the dynamic loader (ld.so): tells when a process loads libraries */
 };
 struct rp_tls_object {
 	char path[4096];
@@ -130,6 +133,9 @@ int rp_elf_go_version(const char *path, char *buf, size_t len);
 /* A defined function's file offset (where a uprobe goes; offset may be NULL) and up to len bytes
  * of its code; returns how many bytes, or a negative errno (-ENOENT: not defined). */
 ssize_t rp_elf_func_code(const char *path, const char *symbol, uint64_t *offset, uint8_t *buf, size_t len);
+/* How far an exported object lies from an exported function, in the loaded image (the same in
+ * every process, whatever the load address): 0, or -ENOENT when either is not exported. */
+int rp_elf_distance(const char *path, const char *func, const char *object, int64_t *distance);
 /* Read up to len bytes of a defined function's code; returns how many, or a negative errno. */
 ssize_t rp_elf_func_bytes(const char *path, const char *symbol, uint8_t *buf, size_t len);
 

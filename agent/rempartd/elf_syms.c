@@ -14,8 +14,9 @@
 
 #include "daemon.h"
 
-/* Value of a defined function in a symbol table of the given type. Returns 1 found, 0 not. */
-static int find_func_in(Elf *elf, Elf64_Word type, const char *symbol, GElf_Addr *value)
+/* Value of a defined symbol of type stt (STT_FUNC, STT_OBJECT) in a symbol table of the given
+ * type. Returns 1 found, 0 not. */
+static int find_sym_in(Elf *elf, Elf64_Word type, const char *symbol, unsigned stt, GElf_Addr *value)
 {
 	size_t want = strlen(symbol) + 1;
 	Elf_Scn *scn = NULL;
@@ -39,7 +40,7 @@ static int find_func_in(Elf *elf, Elf64_Word type, const char *symbol, GElf_Addr
 
 			if (!gelf_getsym(data, (int)i, &sym))
 				break;
-			if (sym.st_shndx == SHN_UNDEF || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+			if (sym.st_shndx == SHN_UNDEF || GELF_ST_TYPE(sym.st_info) != stt)
 				continue;
 			if (sym.st_name >= strs->d_size || strs->d_size - sym.st_name < want)
 				continue;
@@ -50,6 +51,11 @@ static int find_func_in(Elf *elf, Elf64_Word type, const char *symbol, GElf_Addr
 		}
 	}
 	return 0;
+}
+
+static int find_func_in(Elf *elf, Elf64_Word type, const char *symbol, GElf_Addr *value)
+{
+	return find_sym_in(elf, type, symbol, STT_FUNC, value);
 }
 
 /* Section data by name, or NULL. */
@@ -168,6 +174,25 @@ int rp_elf_defines(const char *path, const char *symbol)
 	if (r < 0)
 		return r;
 	r = find_func(elf, symbol, &value);
+	elf_end(elf);
+	close(fd);
+	return r;
+}
+
+int rp_elf_distance(const char *path, const char *func, const char *object, int64_t *distance)
+{
+	GElf_Addr from, to;
+	Elf *elf;
+	int fd, r;
+
+	r = open_elf(path, &fd, &elf);
+	if (r < 0)
+		return r;
+	r = find_sym_in(elf, SHT_DYNSYM, func, STT_FUNC, &from) && find_sym_in(elf, SHT_DYNSYM, object, STT_OBJECT, &to)
+		    ? 0
+		    : -ENOENT;
+	if (r == 0)
+		*distance = (int64_t)(to - from);
 	elf_end(elf);
 	close(fd);
 	return r;

@@ -572,6 +572,15 @@ static int on_exec(struct rp_daemon *d, const struct rp_exec_record *x, size_t s
 	return 0;
 }
 
+static int on_libs_changed(struct rp_daemon *d, const struct rp_libs_changed_record *x, size_t size)
+{
+	if (size < sizeof(*x))
+		return -EBADMSG;
+	if (d->capture)
+		rp_capture_on_libs_changed(d->capture, (pid_t)x->pid);
+	return 0;
+}
+
 /*
  * A client whose TLS we do not hook (Chromium's BoringSSL, Go, Java) is opening a session: what
  * it sends will not be read, so the only judgement possible is on who talks to whom. Rules with
@@ -677,6 +686,9 @@ int rp_flows_on_record(struct rp_daemon *d, const void *rec, size_t size)
 		break;
 	case RP_REC_TLS_HELLO:
 		r = on_tls_hello(d, rec, h->size);
+		break;
+	case RP_REC_LIBS_CHANGED:
+		r = on_libs_changed(d, rec, h->size);
 		break;
 	case RP_REC_HOLD: /* enforcement (issue 5) */
 		settle_held_flow(d, rec, h->size);

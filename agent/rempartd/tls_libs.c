@@ -38,6 +38,9 @@ static const struct {
 	{"libssl.so.1.1", RP_TLS_OPENSSL},
 	{"libgnutls.so.30", RP_TLS_GNUTLS},
 	{"libnspr4.so", RP_TLS_NSPR},
+	/* glibc's dynamic loader: hooked to learn when a process loads a library (dlopen). */
+	{"ld-linux-x86-64.so.2", RP_TLS_LOADER},
+	{"ld-linux-aarch64.so.1", RP_TLS_LOADER},
 };
 
 static int classify(const char *base, enum rp_tls_kind *kind)

@@ -6,7 +6,8 @@
 # on disk, are detached once no process runs it any more.
 # TLS code that appears after the agent started is hooked without restarting it: a copy of
 # libssl in a directory of its own (a bundled library), and a copy of node (OpenSSL embedded in the
-# executable), each a new inode the agent never saw at start-up.
+# executable), each a new inode the agent never saw at start-up; and a libssl copy loaded by
+# dlopen long after its process started, told by the dynamic loader.
 source "$(dirname "$0")/lib.sh"
 require_root
 make_certs
@@ -79,13 +80,61 @@ wait_alerts 3 || fail "no alert from a libssl copy loaded after start ($(grep -c
 status_has -F "$T/bundle/libssl.so.3:SSL_write" || fail "bundled libssl not among the probes"
 log "bundled libssl hooked after start"
 
+# A libssl copy loaded by dlopen 9 s after its process started, past the agent's scheduled looks
+# at a new process (0.25, 1.75 and 7.75 s after exec): the dynamic loader's probe tells the agent.
+# The program waits for the probes before it connects (a test must not race), and how long they
+# took is logged.
+mkdir -p "$T/dl"
+cp "$T/bundle/libssl.so.3" "$T/dl/libssl.so.3"
+"$PY" - "$PORT" "$NIR" "$T/dl/libssl.so.3" "$T/dl/loaded" "$T/dl/go" <<'PYEOF' &
+import ctypes, os, socket, sys, time
+port, nir, lib, loaded, go = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+time.sleep(9.0)
+ssl = ctypes.CDLL(lib)
+open(loaded, "w").close()
+for _ in range(200):
+    if os.path.exists(go):
+        break
+    time.sleep(0.05)
+vp = ctypes.c_void_p
+for name, res, args in [("TLS_client_method", vp, []), ("SSL_CTX_new", vp, [vp]), ("SSL_new", vp, [vp]),
+                        ("SSL_set_fd", ctypes.c_int, [vp, ctypes.c_int]), ("SSL_connect", ctypes.c_int, [vp]),
+                        ("SSL_write", ctypes.c_int, [vp, ctypes.c_char_p, ctypes.c_int]),
+                        ("SSL_read", ctypes.c_int, [vp, ctypes.c_char_p, ctypes.c_int]),
+                        ("SSL_free", None, [vp]), ("SSL_CTX_free", None, [vp])]:
+    getattr(ssl, name).restype, getattr(ssl, name).argtypes = res, args
+ctx = ssl.SSL_CTX_new(ssl.TLS_client_method())
+with socket.create_connection(("127.0.0.1", port)) as s:
+    h = ssl.SSL_new(ctx)
+    ssl.SSL_set_fd(h, s.fileno())
+    assert ssl.SSL_connect(h) == 1, "handshake failed"
+    body = ("NIR " + nir).encode()
+    req = b"POST /dlopen HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+    assert ssl.SSL_write(h, req, len(req)) == len(req), "SSL_write failed"
+    ssl.SSL_read(h, ctypes.create_string_buffer(4096), 4096)
+    ssl.SSL_free(h)
+ssl.SSL_CTX_free(ctx)
+PYEOF
+DL_PID=$!; PIDS+=("$DL_PID")
+for _ in $(seq 150); do [[ -e "$T/dl/loaded" ]] && break; sleep 0.1; done
+[[ -e "$T/dl/loaded" ]] || fail "the dlopen client did not load its library"
+t0=$(date +%s%N)
+for _ in $(seq 100); do status_has -F "$T/dl/libssl.so.3:SSL_write" && break; sleep 0.02; done
+status_has -F "$T/dl/libssl.so.3:SSL_write" || fail "a libssl copy loaded by dlopen 9 s after start was not hooked"
+log "libssl loaded by dlopen 9 s after its process started: probes in within $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+touch "$T/dl/go"
+wait "$DL_PID" || fail "the dlopen client failed"
+wait_alerts 4 || fail "no alert from the libssl copy loaded by dlopen"
+[[ $(alerts_query "[(a['actor']['process']['name'], a['rempart']['flow']['source']) for a in alerts if a['rempart']['detector'] == 'fr_nir'][-1]") == "('python3', 'openssl')" ]] \
+  || fail "the dlopen alert does not name python3 and openssl: $(alerts_query "[a['actor']['process']['name'] for a in alerts]")"
+
 # A node executable copied after start: OpenSSL's SSL_write is exported by the executable itself.
 mkdir -p "$T/bin"
 cp "$(readlink -f "$(command -v node)")" "$T/bin/node-copy"
 node_post_later "$T/bin/node-copy" /late
-wait_alerts 4 || fail "no alert from a node copy started after the agent"
-[[ $(alerts_query "alerts[3]['actor']['process']['file']['path']") == "$T/bin/node-copy" ]] \
-  || fail "alert does not name the node copy: $(alerts_query "alerts[3]['actor']['process']")"
+wait_alerts 5 || fail "no alert from a node copy started after the agent"
+[[ $(alerts_query "alerts[4]['actor']['process']['file']['path']") == "$T/bin/node-copy" ]] \
+  || fail "alert does not name the node copy: $(alerts_query "alerts[4]['actor']['process']")"
 log "embedded OpenSSL in a new executable hooked at exec"
 assert_no_leak "$NIR"
 log "PASS"

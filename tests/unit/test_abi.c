@@ -53,6 +53,8 @@ START_TEST(capture_records_agree)
 	CHECK_MEMBER(btf, rp_tls_hello_record, write_len);
 	CHECK_MEMBER(btf, rp_tls_hello_record, len);
 	CHECK_MEMBER(btf, rp_tls_hello_record, data);
+	CHECK_SIZE(btf, rp_libs_changed_record);
+	CHECK_MEMBER(btf, rp_libs_changed_record, pid);
 	CHECK_SIZE(btf, rp_runtime_config);
 	CHECK_MEMBER(btf, rp_runtime_config, write_budget);
 	CHECK_MEMBER(btf, rp_runtime_config, enabled);
@@ -70,6 +72,7 @@ START_TEST(records_are_8_byte_multiples)
 	ck_assert_int_eq(sizeof(struct rp_gap_record) % 8, 0);
 	ck_assert_int_eq(sizeof(struct rp_flow_end_record) % 8, 0);
 	ck_assert_int_eq(sizeof(struct rp_tls_hello_record) % 8, 0);
+	ck_assert_int_eq(sizeof(struct rp_libs_changed_record) % 8, 0);
 }
 END_TEST
 
