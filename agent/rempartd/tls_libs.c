@@ -43,7 +43,7 @@ static const struct {
 	{"ld-linux-aarch64.so.1", RP_TLS_LOADER},
 };
 
-static int classify(const char *base, enum rp_tls_kind *kind)
+static int classify_soname(const char *base, enum rp_tls_kind *kind)
 {
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		size_t n = strlen(known[i].soname);
@@ -54,6 +54,33 @@ static int classify(const char *base, enum rp_tls_kind *kind)
 		}
 	}
 	return 0;
+}
+
+/* Python wheels repaired by auditwheel bundle the libraries they need renamed with a hash of
+ * their content (libssl-1b2c3d4e.so.3, libgnutls-9a8b7c6d.so.30): the name without it. */
+#define WHEEL_HASH_MIN 8
+
+static int classify(const char *base, enum rp_tls_kind *kind)
+{
+	const char *dash, *so;
+	char plain[NAME_MAX + 1];
+	size_t stem;
+
+	if (classify_soname(base, kind))
+		return 1;
+	dash = strchr(base, '-');
+	so = dash ? strstr(dash, ".so.") : NULL;
+	if (!so || (size_t)(so - dash - 1) < WHEEL_HASH_MIN)
+		return 0;
+	for (const char *p = dash + 1; p < so; p++)
+		if (!isxdigit((unsigned char)*p))
+			return 0;
+	stem = (size_t)(dash - base);
+	if (stem + strlen(so) >= sizeof(plain))
+		return 0;
+	memcpy(plain, base, stem);
+	strcpy(plain + stem, so);
+	return classify_soname(plain, kind);
 }
 
 static int report(const char *path, enum rp_tls_kind kind, rp_tls_found_fn fn, void *u)

@@ -82,11 +82,12 @@ log "bundled libssl hooked after start"
 
 # A libssl copy loaded by dlopen 9 s after its process started, past the agent's scheduled looks
 # at a new process (0.25, 1.75 and 7.75 s after exec): the dynamic loader's probe tells the agent.
+# Named as a Python wheel bundles it (auditwheel adds a hash to the name).
 # The program waits for the probes before it connects (a test must not race), and how long they
 # took is logged.
 mkdir -p "$T/dl"
-cp "$T/bundle/libssl.so.3" "$T/dl/libssl.so.3"
-"$PY" - "$PORT" "$NIR" "$T/dl/libssl.so.3" "$T/dl/loaded" "$T/dl/go" <<'PYEOF' &
+cp "$T/bundle/libssl.so.3" "$T/dl/libssl-5f3a9c1e.so.3"
+"$PY" - "$PORT" "$NIR" "$T/dl/libssl-5f3a9c1e.so.3" "$T/dl/loaded" "$T/dl/go" <<'PYEOF' &
 import ctypes, os, socket, sys, time
 port, nir, lib, loaded, go = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 time.sleep(9.0)
@@ -119,8 +120,8 @@ DL_PID=$!; PIDS+=("$DL_PID")
 for _ in $(seq 150); do [[ -e "$T/dl/loaded" ]] && break; sleep 0.1; done
 [[ -e "$T/dl/loaded" ]] || fail "the dlopen client did not load its library"
 t0=$(date +%s%N)
-for _ in $(seq 100); do status_has -F "$T/dl/libssl.so.3:SSL_write" && break; sleep 0.02; done
-status_has -F "$T/dl/libssl.so.3:SSL_write" || fail "a libssl copy loaded by dlopen 9 s after start was not hooked"
+for _ in $(seq 100); do status_has -F "$T/dl/libssl-5f3a9c1e.so.3:SSL_write" && break; sleep 0.02; done
+status_has -F "$T/dl/libssl-5f3a9c1e.so.3:SSL_write" || fail "a libssl copy loaded by dlopen 9 s after start was not hooked"
 log "libssl loaded by dlopen 9 s after its process started: probes in within $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 touch "$T/dl/go"
 wait "$DL_PID" || fail "the dlopen client failed"

@@ -61,6 +61,8 @@ static void make_tree(void)
 	put_dir("a/b/c");
 	put_file("a/b/c/prog3", elf, sizeof(elf), 0755);
 	put_file("a/libnspr4.so", elf, sizeof(elf), 0644); /* as in a Firefox tarball */
+	put_file("a/libssl-1b2c3d4e.so.3", elf, sizeof(elf), 0644); /* as in a Python wheel */
+	put_file("a/libssl-notahash.so.3", elf, sizeof(elf), 0644);  /* not a wheel's: not TLS */
 	snprintf(path, sizeof(path), "%s/loop", root);
 	ck_assert_int_eq(symlink(root, path), 0);
 	snprintf(path, sizeof(path), "%s/link-to-prog1", root);
@@ -86,7 +88,9 @@ static int on_found(const struct rp_tls_object *o, void *u)
 	struct seen *s = u;
 	const char *base = strrchr(o->path, '/');
 
-	ck_assert_int_eq(o->kind, strstr(o->path, "libnspr4") ? RP_TLS_NSPR : RP_TLS_CANDIDATE_EXE);
+	ck_assert_int_eq(o->kind, strstr(o->path, "libnspr4")	   ? RP_TLS_NSPR
+				  : strstr(o->path, "libssl-") ? RP_TLS_OPENSSL
+							       : RP_TLS_CANDIDATE_EXE);
 	ck_assert_uint_lt(s->n, 16);
 	base = base ? base + 1 : o->path;
 	ck_assert_uint_lt(strlen(base), sizeof(s->names[0]));
@@ -130,8 +134,10 @@ START_TEST(all_programs_once_in_slices)
 	make_tree();
 	steps = walk(3, 0, &s);
 	/* prog1 twice: by its own name and through the link (the caller de-duplicates by inode) */
-	ck_assert_uint_eq(s.n, 6);
+	ck_assert_uint_eq(s.n, 7);
 	ck_assert_uint_eq(count(&s, "libnspr4.so"), 1);
+	ck_assert_uint_eq(count(&s, "libssl-1b2c3d4e.so.3"), 1);
+	ck_assert_uint_eq(count(&s, "libssl-notahash.so.3"), 0);
 	ck_assert_uint_eq(count(&s, "prog0") + count(&s, "prog2") + count(&s, "prog3"), 3);
 	ck_assert_uint_eq(count(&s, "prog1"), 2); /* report() names the resolved file */
 	ck_assert_uint_ge(steps, 10);             /* one entry per slice, then the end */
@@ -145,7 +151,7 @@ START_TEST(one_slice_when_time_allows)
 
 	make_tree();
 	ck_assert_uint_eq(walk(3, UINT64_MAX, &s), 1);
-	ck_assert_uint_eq(s.n, 6);
+	ck_assert_uint_eq(s.n, 7);
 	remove_tree();
 }
 END_TEST
