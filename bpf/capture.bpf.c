@@ -185,12 +185,7 @@ static __always_inline bool hooked_tls_hinted(void)
 	return t && bpf_ktime_get_ns() - *t < TLS_HINT_NS;
 }
 
-enum sock_kind {
-	SOCK_KIND_PLAIN = 1,
-	SOCK_KIND_TLS = 2,
-};
-
-/* socket inode number -> enum sock_kind */
+/* socket inode number -> enum rp_sock_kind */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -425,7 +420,7 @@ static __noinline int capture_write(const struct flow_key *key, struct flow_stat
 		current_process_comm(cb->rec.id.comm);
 	}
 	cb->rec.hdr.type = RP_REC_DATA;
-	cb->rec.hdr.flags = 0;
+	cb->rec.hdr.flags = key->source == RP_SRC_TCP && hooked_tls_hinted() ? RP_DATA_F_HOOKED_TLS_THREAD : 0;
 	cb->rec.write_len = len;
 	cb->rec._pad = 0;
 
@@ -818,7 +813,7 @@ static __always_inline void link_pending(struct pending_tls *p, struct sock *sk,
 	struct sock_info si;
 	struct rp_flow_ref ref = {};
 	struct rp_flow_fd ffd = {.fd = (__s32)fd};
-	__u8 kind = SOCK_KIND_TLS;
+	__u8 kind = RP_SOCK_KIND_TLS;
 
 	key.obj = p->obj;
 	key.pid = bpf_get_current_pid_tgid() >> 32;
@@ -941,17 +936,17 @@ static __always_inline struct sock *plaintext_sock(__u64 fd, const void *first_b
 	}
 	kind = bpf_map_lookup_elem(&sock_kinds, ino);
 	if (kind) {
-		if (*kind == SOCK_KIND_TLS) {
+		if (*kind == RP_SOCK_KIND_TLS) {
 			count_add(RP_CNT_TLS_SOCK_SKIPS, 1);
 			return NULL;
 		}
 		return sk;
 	}
-	k = looks_like_tls(first_buf, first_len, &hello) ? SOCK_KIND_TLS : SOCK_KIND_PLAIN;
+	k = looks_like_tls(first_buf, first_len, &hello) ? RP_SOCK_KIND_TLS : RP_SOCK_KIND_PLAIN;
 	bpf_map_update_elem(&sock_kinds, ino, &k, BPF_ANY);
 	if (hello && !hooked_tls_hinted())
 		emit_tls_hello(sk, *ino, first_buf, first_len);
-	return k == SOCK_KIND_PLAIN ? sk : NULL;
+	return k == RP_SOCK_KIND_PLAIN ? sk : NULL;
 }
 
 /* len bytes of the flow were written but cannot be captured: they take their place in the flow's
@@ -1232,7 +1227,7 @@ int trace_uring_complete(struct trace_event_raw_io_uring_complete *ctx)
 	/* A socket known to carry TLS: ciphertext, judged by its session (hooked or not), as the
 	 * syscall path judges it. */
 	kind = bpf_map_lookup_elem(&sock_kinds, &ino);
-	if (kind && *kind == SOCK_KIND_TLS)
+	if (kind && *kind == RP_SOCK_KIND_TLS)
 		return 0;
 	st = tcp_flow(sk, ino, &key);
 	if (!st)

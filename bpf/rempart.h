@@ -79,6 +79,21 @@ struct rp_flow_identity {
 	char comm[RP_COMM_LEN];
 };
 
+/* DATA record flags (hdr.flags) */
+enum rp_data_flags {
+	/* A plaintext TCP write from a thread where a hooked TLS library began a client session in
+	 * the last seconds: bytes that look like a TLS hello are that library's (through a proxy's
+	 * tunnel, after a CONNECT), not an unreadable client's. */
+	RP_DATA_F_HOOKED_TLS_THREAD = 1,
+};
+
+/* What a TCP socket carries, as the capture programs know it (map sock_kinds, by socket inode):
+ * the first write decides; userspace sets TLS when a proxy's tunnel turns out to carry TLS. */
+enum rp_sock_kind {
+	RP_SOCK_KIND_PLAIN = 1,
+	RP_SOCK_KIND_TLS = 2,
+};
+
 struct rp_data_record {
 	struct rp_record_header hdr;
 	struct rp_flow_identity id;

@@ -65,6 +65,10 @@ void rp_decoder_get_stats(const struct rp_decoder *d, struct rp_decoder_stats *o
 const char *rp_decoder_protocol_name(enum rp_decoder_protocol p);
 /* The host the flow's latest request named (HTTP/1 Host, HTTP/2 :authority), or NULL. */
 const char *rp_decoder_host(const struct rp_decoder *d);
+/* Whether the flow opened a tunnel through an HTTP proxy (CONNECT host:port, then the far end's
+ * own protocol, usually TLS): the host is then the request's target. What follows the request
+ * passes raw. */
+bool rp_decoder_tunnel(const struct rp_decoder *d);
 /* The organisation the flow's latest authenticated request named, or NULL: the Microsoft Entra
  * tenant id or OpenAI organisation id (tenant), and the domain of the signed-in account or
  * Google Workspace (tenant_domain). Read from "Authorization: Bearer" JWT claims and the

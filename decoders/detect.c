@@ -239,3 +239,8 @@ const char *rp_decoder_host(const struct rp_decoder *d)
 {
 	return d && d->host[0] ? d->host : NULL;
 }
+
+bool rp_decoder_tunnel(const struct rp_decoder *d)
+{
+	return d && d->tunnel;
+}

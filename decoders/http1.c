@@ -140,6 +140,14 @@ static void start_line(struct rp_decoder *d)
 		return to_raw(d);
 	h->request = true;
 	h->connect = i == 7 && memcmp(l->buf, "CONNECT", 7) == 0;
+	if (h->connect) {
+		/* The request-target of a CONNECT is the tunnel's far end (host:port): through a proxy,
+		 * the only name of the destination outside the tunnel. */
+		size_t end = i + 1;
+		while (end < l->len && l->buf[end] != ' ')
+			end++;
+		rp_decoder_set_host(d, l->buf + i + 1, end - i - 1);
+	}
 	h->state = H1_HEADERS;
 }
 
@@ -211,8 +219,10 @@ static void headers_end(struct rp_decoder *d)
 {
 	struct rp_http1 *h = &d->h1;
 
-	if (h->connect)
+	if (h->connect) {
+		d->tunnel = h->request; /* a client's CONNECT: the proxy's tunnel starts after it */
 		return rp_decoder_fallback(d, false); /* a tunnel (CONNECT, 101): not HTTP/1 any more */
+	}
 	if (h->no_body)
 		return message_done(d);
 	/* Chunked wins over Content-Length (RFC 9112 §6.3). */

@@ -208,6 +208,7 @@ struct rp_decoder {
 	uint64_t inflate_budget;/* decompressed bytes this flow may still produce */
 	struct rp_decoder_stats stats;
 	char host[256];         /* latest Host / :authority, "" when none seen */
+	bool tunnel;            /* a CONNECT request ended: the bytes after it are the tunnel's */
 	char tenant[RP_TENANT_MAX];        /* latest organisation id a request named, or "" */
 	char tenant_domain[RP_TENANT_MAX]; /* and its domain, or "" */
 	struct rp_tenant_reader *tenant_reader; /* while an Authorization header streams past */

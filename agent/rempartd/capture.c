@@ -647,6 +647,15 @@ void rp_capture_on_libs_changed(struct rp_capture *c, pid_t pid)
 	(void)rp_tls_scan_pid(pid, attach_object, &ac);
 }
 
+int rp_capture_socket_carries_tls(struct rp_capture *c, uint64_t ino)
+{
+	__u8 kind = RP_SOCK_KIND_TLS;
+
+	if (!c || !c->skel)
+		return -EINVAL;
+	return bpf_map_update_elem(bpf_map__fd(c->skel->maps.sock_kinds), &ino, &kind, BPF_ANY) < 0 ? -errno : 0;
+}
+
 int rp_capture_exec_path(const struct rp_capture *c, pid_t pid, char *buf, size_t len)
 {
 	if (!c || len == 0)

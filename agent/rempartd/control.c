@@ -197,6 +197,7 @@ static struct json_object *status_reply(struct rp_daemon *d)
 	json_object_object_add(agent, "records_malformed", json_object_new_uint64(d->records_malformed));
 	json_object_object_add(agent, "findings", json_object_new_uint64(d->findings));
 	json_object_object_add(agent, "uninspected_tls_sessions", json_object_new_uint64(d->uninspected_tls));
+	json_object_object_add(agent, "uninspected_tls_tunnels", json_object_new_uint64(d->uninspected_tls_tunnels));
 	json_object_object_add(agent, "alerts", json_object_new_uint64(rp_alert_sink_count(d->alerts)));
 	json_object_object_add(agent, "alert_errors", json_object_new_uint64(rp_alert_sink_errors(d->alerts)));
 	json_object_object_add(agent, "flows", json_object_new_uint64(rp_flow_table_count(d->flows)));

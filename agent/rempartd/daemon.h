@@ -60,6 +60,9 @@ void rp_capture_free(struct rp_capture *c); /* NULL-safe; detaches everything */
 int rp_capture_attach_all(struct rp_capture *c, char *err, size_t errlen);
 /* A process exec'd: hook its executable now if it embeds TLS, and its libraries a moment later. */
 void rp_capture_on_exec(struct rp_capture *c, pid_t pid, const char *filename);
+/* The plaintext TCP socket of inode number ino turned out to carry TLS (a proxy's tunnel): the
+ * capture programs stop copying its writes, as for any TLS socket. */
+int rp_capture_socket_carries_tls(struct rp_capture *c, uint64_t ino);
 /* The dynamic loader of pid has just loaded (or unloaded) libraries: hook the TLS ones now. */
 void rp_capture_on_libs_changed(struct rp_capture *c, pid_t pid);
 /* The executable a recent exec of pid ran (resolved when it was seen), for a process already gone
@@ -238,6 +241,7 @@ struct rp_daemon {
 	uint64_t records_malformed;
 	uint64_t findings;
 	uint64_t uninspected_tls;         /* TLS sessions opened by stacks we do not hook */
+	uint64_t uninspected_tls_tunnels; /* of which inside an HTTP proxy's tunnel (CONNECT) */
 	struct rp_enforce *enforce;       /* enforcement (issue 5): enforce.h */
 };
 

@@ -4,6 +4,7 @@
  * holding its detection stream, what was found so far, and the strongest action already taken.
  * Records arrive in order per flow; a hole in the offsets is a loss and is treated like a GAP.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,14 @@
 #include "decoders.h"
 
 #define N_BUCKETS 16384u
+
+/* A flow through an HTTP proxy, once its CONNECT request is sent (decoders: rp_decoder_tunnel). */
+enum tunnel_state {
+	TUNNEL_NONE = 0,
+	TUNNEL_OPENED, /* CONNECT sent: the next bytes say what the tunnel carries */
+	TUNNEL_TLS,    /* a TLS session: ciphertext from here on, nothing to scan */
+	TUNNEL_OTHER,  /* anything else: scanned raw, as before */
+};
 
 struct rp_flow {
 	struct rp_flow *hnext;
@@ -50,7 +59,11 @@ struct rp_flow {
 	unsigned n_recent;
 	char exe[512];
 	char user[64];
+	enum tunnel_state tunnel;
 };
+
+static enum tunnel_state tunnel_begins(struct rp_daemon *d, struct rp_flow *f, const struct rp_data_record *r,
+				       const uint8_t *p, size_t n);
 
 struct rp_flow_table {
 	struct rp_flow *buckets[N_BUCKETS];
@@ -469,6 +482,7 @@ static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t s
 	struct rp_flow *f;
 	struct finding_ctx fc = {.d = d};
 	uint64_t skip = 0;
+	int ret;
 
 	if (size < sizeof(*r) || r->len > size - sizeof(*r))
 		return -EBADMSG;
@@ -484,12 +498,19 @@ static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t s
 	if (skip >= r->len)
 		return 0;
 	f->next_offset = r->flow_offset + r->len;
+	if (f->tunnel == TUNNEL_OPENED)
+		f->tunnel = tunnel_begins(d, f, r, r->data + skip, r->len - skip);
+	if (f->tunnel == TUNNEL_TLS)
+		return 0; /* ciphertext: nothing to read in it */
 	if (!f->dirty) {
 		f->dirty = true;
 		f->dirty_next = d->flows->dirty;
 		d->flows->dirty = f;
 	}
-	return rp_decoder_feed(f->decoder, r->data + skip, r->len - skip, on_decoded, &fc);
+	ret = rp_decoder_feed(f->decoder, r->data + skip, r->len - skip, on_decoded, &fc);
+	if (f->tunnel == TUNNEL_NONE && rp_decoder_tunnel(f->decoder))
+		f->tunnel = TUNNEL_OPENED;
+	return ret;
 }
 
 /* The writer paused: decide what the flow's detection stream was waiting for. */
@@ -587,16 +608,57 @@ static int on_libs_changed(struct rp_daemon *d, const struct rp_libs_changed_rec
  * "uninspected_tls" decide, on the server name the hello asks for and the process; nothing is
  * kept of the flow (nothing more will come from it).
  */
-static int on_tls_hello(struct rp_daemon *d, const struct rp_tls_hello_record *h, size_t size)
+/* A TLS session the agent cannot read is opening, from the writer in id to host (NULL when not
+ * named): rules with "uninspected_tls" judge it by name, destination and process. */
+static void judge_unreadable(struct rp_daemon *d, const struct rp_flow_identity *id, const char *host,
+			     const char *how_seen)
 {
 	const struct rp_policy *p = d->policy->policy;
-	char host[256], exe[512] = "", user[64] = "";
+	char exe[512] = "", user[64] = "";
 	struct rp_finding fi = {.detector = UINT32_MAX, .id = "uninspected_tls", .confidence = 1.0};
 	struct rp_flow_context ctx;
 	struct rp_verdict v;
 	struct rp_alert a;
 	bool suppress = false;
 	const char *how;
+
+	d->uninspected_tls++;
+	exe_of(d, (pid_t)id->pid, exe, sizeof(exe));
+	(void)rp_user_name((uid_t)id->uid, user, sizeof(user));
+	ctx = (struct rp_flow_context){
+		.pid = id->pid,
+		.uid = id->uid,
+		.comm = id->comm,
+		.exe = exe[0] ? exe : NULL,
+		.user = user[0] ? user : NULL,
+		.family = id->family,
+		.raddr = id->family ? id->raddr : NULL,
+		.rport = id->rport,
+		.host = host,
+		.uninspected_tls = true,
+	};
+	rp_policy_evaluate(p, &ctx, NULL, 0, &v);
+	if (v.action == RP_ACTION_NONE)
+		return;
+	how = rp_enforce_verdict(d, id, v.action, &suppress);
+	if (suppress)
+		return;
+	/* Not a finding in the content: the alert says what could not be read, and where it went. */
+	snprintf(fi.masked, sizeof(fi.masked), "TLS not readable, to %.42s%s", host ? host : "a server by address",
+		 how_seen);
+	rp_alert_from_verdict(&a, p, &v);
+	a.finding = &fi;
+	a.id = id;
+	a.exe = exe[0] ? exe : NULL;
+	a.user = user[0] ? user : NULL;
+	a.host = host;
+	a.enforcement = how;
+	publish_alert(d, p, &a);
+}
+
+static int on_tls_hello(struct rp_daemon *d, const struct rp_tls_hello_record *h, size_t size)
+{
+	char host[256];
 
 	if (size < sizeof(*h) || h->len > sizeof(h->data))
 		return -EBADMSG;
@@ -605,40 +667,56 @@ static int on_tls_hello(struct rp_daemon *d, const struct rp_tls_hello_record *h
 	 * what it sends from now on is read. */
 	if (rp_capture_hooked_since(d->capture, (pid_t)h->id.pid, h->hdr.ktime_ns))
 		return 0;
-	d->uninspected_tls++;
 	if (rp_tls_hello_server_name(h->data, h->len, host, sizeof(host)) < 0)
 		host[0] = '\0';
-	exe_of(d, (pid_t)h->id.pid, exe, sizeof(exe));
-	(void)rp_user_name((uid_t)h->id.uid, user, sizeof(user));
-	ctx = (struct rp_flow_context){
-		.pid = h->id.pid,
-		.uid = h->id.uid,
-		.comm = h->id.comm,
-		.exe = exe[0] ? exe : NULL,
-		.user = user[0] ? user : NULL,
-		.family = h->id.family,
-		.raddr = h->id.family ? h->id.raddr : NULL,
-		.rport = h->id.rport,
-		.host = host[0] ? host : NULL,
-		.uninspected_tls = true,
-	};
-	rp_policy_evaluate(p, &ctx, NULL, 0, &v);
-	if (v.action == RP_ACTION_NONE)
-		return 0;
-	how = rp_enforce_verdict(d, &h->id, v.action, &suppress);
-	if (suppress)
-		return 0;
-	/* Not a finding in the content: the alert says what could not be read, and where it went. */
-	snprintf(fi.masked, sizeof(fi.masked), "TLS not readable, to %.42s", host[0] ? host : "a server by address");
-	rp_alert_from_verdict(&a, p, &v);
-	a.finding = &fi;
-	a.id = &h->id;
-	a.exe = exe[0] ? exe : NULL;
-	a.user = user[0] ? user : NULL;
-	a.host = ctx.host;
-	a.enforcement = how;
-	publish_alert(d, p, &a);
+	judge_unreadable(d, &h->id, host[0] ? host : NULL, "");
 	return 0;
+}
+
+/*
+ * The first bytes through a proxy's tunnel (after the CONNECT). A TLS ClientHello there is a
+ * session like any other: the socket is TLS from now on (the kernel stops copying its writes),
+ * and when no hooked library wrote the hello (Chrome, Edge behind the hospital's proxy) it is
+ * judged like an unreadable session, by the CONNECT's host: the destination the proxy reaches,
+ * which the server name inside may hide (ECH) and which is the only name a bare address lacks.
+ */
+static enum tunnel_state tunnel_begins(struct rp_daemon *d, struct rp_flow *f, const struct rp_data_record *r,
+				       const uint8_t *p, size_t n)
+{
+	char host[256] = "", sni[256];
+	const char *target = rp_decoder_host(f->decoder);
+	struct in6_addr any;
+
+	/* A TLS handshake record (22, version 3.x) whose first message is a ClientHello (1). */
+	if (n < 6 || p[0] != 22 || p[1] != 3 || p[5] != 1)
+		return TUNNEL_OTHER;
+	if (f->source == RP_SRC_TCP)
+		(void)rp_capture_socket_carries_tls(d->capture, f->obj);
+	/* A hooked library's own hello (its plaintext is read at its writes), or a tunnel inside a
+	 * session already read (an HTTPS proxy: the inner session's writes are hooked too). */
+	if (f->source != RP_SRC_TCP || (r->hdr.flags & RP_DATA_F_HOOKED_TLS_THREAD) ||
+	    rp_capture_hooked_since(d->capture, (pid_t)r->id.pid, r->hdr.ktime_ns))
+		return TUNNEL_TLS;
+	if (target) {
+		/* host:port, or [v6]:port: the name without its port and brackets. */
+		size_t len = strlen(target);
+		const char *colon = strrchr(target, ':');
+		if (colon && (target[0] != '[' || (colon > target && colon[-1] == ']')))
+			len = (size_t)(colon - target);
+		if (target[0] == '[' && len >= 2 && target[len - 1] == ']')
+			target++, len -= 2;
+		if (len < sizeof(host)) {
+			memcpy(host, target, len);
+			host[len] = '\0';
+		}
+	}
+	/* CONNECT by address: the server name, if the hello gives one, is all there is. */
+	if ((!host[0] || inet_pton(AF_INET, host, &any) == 1 || inet_pton(AF_INET6, host, &any) == 1) &&
+	    rp_tls_hello_server_name(p, n, sni, sizeof(sni)) == 0 && sni[0])
+		snprintf(host, sizeof(host), "%s", sni);
+	d->uninspected_tls_tunnels++;
+	judge_unreadable(d, &r->id, host[0] ? host : NULL, " (proxy tunnel)");
+	return TUNNEL_TLS;
 }
 
 /*

@@ -754,6 +754,43 @@ START_TEST(h2c_upgrade_after_http1)
 }
 END_TEST
 
+/* Through an HTTP proxy: the CONNECT names the far end, and the flow is a tunnel from then on
+ * (what the agent does with it is flows.c's). A request that is not a CONNECT opens no tunnel. */
+START_TEST(http1_connect_opens_a_tunnel)
+{
+	static const char req[] = "CONNECT chat.example:443 HTTP/1.1\r\nHost: chat.example:443\r\n"
+				  "Proxy-Connection: keep-alive\r\n\r\n";
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder *d = NULL;
+		struct buf out = {0};
+		size_t n = sizeof(req) - 1;
+
+		ck_assert_int_eq(rp_decoder_new(&d), 0);
+		for (size_t pos = 0; pos < n;) {
+			size_t k = steps[s] && n - pos > steps[s] ? steps[s] : n - pos;
+			ck_assert(!rp_decoder_tunnel(d));
+			ck_assert_int_eq(rp_decoder_feed(d, req + pos, k, collect, &out), 0);
+			pos += k;
+		}
+		ck_assert(rp_decoder_tunnel(d));
+		ck_assert_str_eq(rp_decoder_host(d), "chat.example:443");
+		rp_decoder_free(d);
+		free(out.p);
+	}
+	{
+		struct rp_decoder *d = NULL;
+		struct buf out = {0};
+		const char *get = "GET / HTTP/1.1\r\nHost: chat.example\r\n\r\n";
+
+		ck_assert_int_eq(rp_decoder_new(&d), 0);
+		ck_assert_int_eq(rp_decoder_feed(d, get, strlen(get), collect, &out), 0);
+		ck_assert(!rp_decoder_tunnel(d));
+		rp_decoder_free(d);
+		free(out.p);
+	}
+}
+END_TEST
+
 /* The reason for all this: the detector misses a NIR cut by a DATA frame header in the raw flow,
  * and finds it in the decoded text. */
 static int count_nir(const struct rp_finding *f, void *u)
@@ -1521,6 +1558,7 @@ int main(void)
 
 	tcase_set_timeout(h1, 120);
 	tcase_add_test(h1, raw_passes_unchanged);
+	tcase_add_test(h1, http1_connect_opens_a_tunnel);
 	tcase_add_test(h1, http1_content_length_keep_alive);
 	tcase_add_test(h1, http1_chunked_strips_framing);
 	tcase_add_test(h1, http1_tiny_chunks_in_one_feed);
