@@ -256,6 +256,23 @@ static __always_inline void fill_identity(struct rp_flow_identity *id, const str
 	fill_identity_comm(id, key, si, true);
 }
 
+/* A record of size bytes reserved in the ring with its header filled, or NULL (counted) when the
+ * ring is full. size is a constant once inlined, as bpf_ringbuf_reserve wants. */
+static __always_inline void *record_reserve(__u32 size, __u16 type)
+{
+	struct rp_record_header *h = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!h) {
+		count_add(RP_CNT_RINGBUF_FULL, 1);
+		return NULL;
+	}
+	h->type = type;
+	h->flags = 0;
+	h->size = size;
+	h->ktime_ns = bpf_ktime_get_ns();
+	return h;
+}
+
 static void emit_gap(const struct rp_flow_identity *id, __u64 offset, __u64 len, __u32 reason)
 {
 	struct rp_gap_record *g;
@@ -534,15 +551,9 @@ static __always_inline void tls_end(void *obj, __u8 source)
 	/* Only flows that were seen were announced to userspace. */
 	if (bpf_map_delete_elem(&flows, &key) < 0)
 		return;
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_add(RP_CNT_RINGBUF_FULL, 1);
+	r = record_reserve(sizeof(*r), RP_REC_FLOW_END);
+	if (!r)
 		return;
-	}
-	r->hdr.type = RP_REC_FLOW_END;
-	r->hdr.flags = 0;
-	r->hdr.size = sizeof(*r);
-	r->hdr.ktime_ns = bpf_ktime_get_ns();
 	fill_identity(&r->id, &key, NULL);
 	bpf_ringbuf_submit(r, 0);
 }
@@ -837,15 +848,9 @@ static __always_inline void link_pending(struct pending_tls *p, struct sock *sk,
 	if (st->offset == 0)
 		return; /* nothing sent yet: the first DATA record will carry the socket */
 
-	struct rp_flow_link_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_add(RP_CNT_RINGBUF_FULL, 1);
+	struct rp_flow_link_record *r = record_reserve(sizeof(*r), RP_REC_FLOW_LINK);
+	if (!r)
 		return;
-	}
-	r->hdr.type = RP_REC_FLOW_LINK;
-	r->hdr.flags = 0;
-	r->hdr.size = sizeof(*r);
-	r->hdr.ktime_ns = bpf_ktime_get_ns();
 	fill_identity(&r->id, &key, &st->si);
 	bpf_ringbuf_submit(r, 0);
 }
@@ -875,19 +880,13 @@ static __noinline void emit_tls_hello(struct sock *sk, __u64 ino, const void *ub
 	struct sock_info si;
 	__u64 n = len < RP_HELLO_MAX ? len : RP_HELLO_MAX;
 
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_add(RP_CNT_RINGBUF_FULL, 1);
+	r = record_reserve(sizeof(*r), RP_REC_TLS_HELLO);
+	if (!r)
 		return;
-	}
 	read_sock_info(sk, &si);
 	fill_identity(&r->id, &key, &si);
 	if (bpf_probe_read_user(r->data, n, ubuf) < 0)
 		n = 0;
-	r->hdr.type = RP_REC_TLS_HELLO;
-	r->hdr.flags = 0;
-	r->hdr.size = sizeof(*r);
-	r->hdr.ktime_ns = bpf_ktime_get_ns();
 	r->write_len = len;
 	r->len = (__u32)n;
 	r->_pad = 0;
@@ -1245,15 +1244,9 @@ int trace_exec(struct trace_event_raw_sched_process_exec *ctx)
 
 	if (is_self())
 		return 0;
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_add(RP_CNT_RINGBUF_FULL, 1);
+	r = record_reserve(sizeof(*r), RP_REC_EXEC);
+	if (!r)
 		return 0;
-	}
-	r->hdr.type = RP_REC_EXEC;
-	r->hdr.flags = 0;
-	r->hdr.size = sizeof(*r);
-	r->hdr.ktime_ns = bpf_ktime_get_ns();
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
@@ -1298,15 +1291,9 @@ int loader_change(struct pt_regs *ctx)
 		    state != 0)
 			return 0; /* RT_ADD, RT_DELETE: the change is under way */
 	}
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_add(RP_CNT_RINGBUF_FULL, 1);
+	r = record_reserve(sizeof(*r), RP_REC_LIBS_CHANGED);
+	if (!r)
 		return 0;
-	}
-	r->hdr.type = RP_REC_LIBS_CHANGED;
-	r->hdr.flags = 0;
-	r->hdr.size = sizeof(*r);
-	r->hdr.ktime_ns = bpf_ktime_get_ns();
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->_pad = 0;
 	bpf_ringbuf_submit(r, 0);
