@@ -69,6 +69,9 @@ const char *rp_decoder_host(const struct rp_decoder *d);
  * own protocol, usually TLS): the host is then the request's target. What follows the request
  * passes raw. */
 bool rp_decoder_tunnel(const struct rp_decoder *d);
+/* The tunnel's far end without its port or brackets ("chat.example", "2001:db8::1") into buf:
+ * 0, -ENOENT (no tunnel, or no name), -EMSGSIZE (does not fit). */
+int rp_decoder_tunnel_host(const struct rp_decoder *d, char *buf, size_t size);
 /* The organisation the flow's latest authenticated request named, or NULL: the Microsoft Entra
  * tenant id or OpenAI organisation id (tenant), and the domain of the signed-in account or
  * Google Workspace (tenant_domain). Read from "Authorization: Bearer" JWT claims and the

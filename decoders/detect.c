@@ -244,3 +244,31 @@ bool rp_decoder_tunnel(const struct rp_decoder *d)
 {
 	return d && d->tunnel;
 }
+
+int rp_decoder_tunnel_host(const struct rp_decoder *d, char *buf, size_t size)
+{
+	const char *t = d && d->tunnel ? d->host : "";
+	size_t len = strlen(t);
+	const char *colon = strrchr(t, ':');
+
+	if (!buf || size == 0)
+		return -EINVAL;
+	buf[0] = '\0';
+	/* host:port, or [v6]:port: the port goes; a bare v6 address has colons and no port. */
+	if (t[0] == '[') {
+		const char *close = strchr(t, ']');
+		if (!close)
+			return -ENOENT;
+		t++;
+		len = (size_t)(close - t);
+	} else if (colon && colon == strchr(t, ':')) {
+		len = (size_t)(colon - t);
+	}
+	if (len == 0)
+		return -ENOENT;
+	if (len >= size)
+		return -EMSGSIZE;
+	memcpy(buf, t, len);
+	buf[len] = '\0';
+	return 0;
+}

@@ -207,7 +207,8 @@ static void header_line(struct rp_decoder *d)
 			h->framing_unknown = true;
 	} else if (IS("content-encoding")) {
 		h->coding = complete ? rp_coding_parse(b + colon + 1, n - colon - 1) : RP_CODING_UNKNOWN;
-	} else if (IS("host") && complete) {
+	} else if (IS("host") && complete && !h->connect) {
+		/* A CONNECT's Host header repeats its target, which is what the proxy reaches. */
 		rp_decoder_set_host(d, b + colon + 1, n - colon - 1);
 	} else if (IS("openai-organization") && complete) {
 		rp_decoder_set_organisation(d, b + colon + 1, n - colon - 1);

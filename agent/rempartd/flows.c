@@ -683,8 +683,7 @@ static int on_tls_hello(struct rp_daemon *d, const struct rp_tls_hello_record *h
 static enum tunnel_state tunnel_begins(struct rp_daemon *d, struct rp_flow *f, const struct rp_data_record *r,
 				       const uint8_t *p, size_t n)
 {
-	char host[256] = "", sni[256];
-	const char *target = rp_decoder_host(f->decoder);
+	char host[256], sni[256];
 	struct in6_addr any;
 
 	/* A TLS handshake record (22, version 3.x) whose first message is a ClientHello (1). */
@@ -697,19 +696,8 @@ static enum tunnel_state tunnel_begins(struct rp_daemon *d, struct rp_flow *f, c
 	if (f->source != RP_SRC_TCP || (r->hdr.flags & RP_DATA_F_HOOKED_TLS_THREAD) ||
 	    rp_capture_hooked_since(d->capture, (pid_t)r->id.pid, r->hdr.ktime_ns))
 		return TUNNEL_TLS;
-	if (target) {
-		/* host:port, or [v6]:port: the name without its port and brackets. */
-		size_t len = strlen(target);
-		const char *colon = strrchr(target, ':');
-		if (colon && (target[0] != '[' || (colon > target && colon[-1] == ']')))
-			len = (size_t)(colon - target);
-		if (target[0] == '[' && len >= 2 && target[len - 1] == ']')
-			target++, len -= 2;
-		if (len < sizeof(host)) {
-			memcpy(host, target, len);
-			host[len] = '\0';
-		}
-	}
+	if (rp_decoder_tunnel_host(f->decoder, host, sizeof(host)) < 0)
+		host[0] = '\0';
 	/* CONNECT by address: the server name, if the hello gives one, is all there is. */
 	if ((!host[0] || inet_pton(AF_INET, host, &any) == 1 || inet_pton(AF_INET6, host, &any) == 1) &&
 	    rp_tls_hello_server_name(p, n, sni, sizeof(sni)) == 0 && sni[0])

@@ -59,6 +59,15 @@ static struct sink run(const uint8_t *data, size_t size, unsigned mode, unsigned
 		pos += n;
 		step = (data[pos % size] ^ salt) % 97 + 1;
 	}
+	{
+		/* A tunnel's far end: a clean, short name or nothing. */
+		char host[64];
+		int r = rp_decoder_tunnel_host(d, host, sizeof(host));
+
+		if ((r == 0 && (!rp_decoder_tunnel(d) || !host[0] || strlen(host) >= sizeof(host))) ||
+		    (r < 0 && host[0]))
+			abort();
+	}
 	rp_decoder_get_stats(d, &st);
 	if (st.bytes_out != s.n || st.bytes_in != size + (mode == 1 ? 24 : mode == 2 ? sizeof(h1_head) - 1 : 0) ||
 	    st.inflated > RP_DECODER_INFLATE_MAX)

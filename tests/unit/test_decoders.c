@@ -758,6 +758,8 @@ END_TEST
  * (what the agent does with it is flows.c's). A request that is not a CONNECT opens no tunnel. */
 START_TEST(http1_connect_opens_a_tunnel)
 {
+	char host[256];
+
 	static const char req[] = "CONNECT chat.example:443 HTTP/1.1\r\nHost: chat.example:443\r\n"
 				  "Proxy-Connection: keep-alive\r\n\r\n";
 	for (size_t s = 0; s < N_STEPS; s++) {
@@ -774,6 +776,9 @@ START_TEST(http1_connect_opens_a_tunnel)
 		}
 		ck_assert(rp_decoder_tunnel(d));
 		ck_assert_str_eq(rp_decoder_host(d), "chat.example:443");
+		ck_assert_int_eq(rp_decoder_tunnel_host(d, host, sizeof(host)), 0);
+		ck_assert_str_eq(host, "chat.example");
+		ck_assert_int_eq(rp_decoder_tunnel_host(d, host, 5), -EMSGSIZE);
 		rp_decoder_free(d);
 		free(out.p);
 	}
@@ -785,8 +790,32 @@ START_TEST(http1_connect_opens_a_tunnel)
 		ck_assert_int_eq(rp_decoder_new(&d), 0);
 		ck_assert_int_eq(rp_decoder_feed(d, get, strlen(get), collect, &out), 0);
 		ck_assert(!rp_decoder_tunnel(d));
+		ck_assert_int_eq(rp_decoder_tunnel_host(d, host, sizeof(host)), -ENOENT);
 		rp_decoder_free(d);
 		free(out.p);
+	}
+	/* Addresses: IPv6 in brackets loses them and its port; no port at all is fine. */
+	{
+		static const struct {
+			const char *req, *host;
+		} cases[] = {
+			{"CONNECT [2001:db8::1]:443 HTTP/1.1\r\n\r\n", "2001:db8::1"},
+			{"CONNECT 192.0.2.7:8443 HTTP/1.1\r\n\r\n", "192.0.2.7"},
+			{"CONNECT chat.example HTTP/1.1\r\n\r\n", "chat.example"},
+			/* the target is what the proxy reaches, whatever the Host header says */
+			{"CONNECT chat.example:443 HTTP/1.1\r\nHost: intranet.example\r\n\r\n", "chat.example"},
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct rp_decoder *d = NULL;
+			struct buf out = {0};
+
+			ck_assert_int_eq(rp_decoder_new(&d), 0);
+			ck_assert_int_eq(rp_decoder_feed(d, cases[i].req, strlen(cases[i].req), collect, &out), 0);
+			ck_assert_int_eq(rp_decoder_tunnel_host(d, host, sizeof(host)), 0);
+			ck_assert_str_eq(host, cases[i].host);
+			rp_decoder_free(d);
+			free(out.p);
+		}
 	}
 }
 END_TEST
