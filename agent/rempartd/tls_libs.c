@@ -101,6 +101,44 @@ static int report(const char *path, enum rp_tls_kind kind, rp_tls_found_fn fn, v
 	return fn(&o, u);
 }
 
+/* As report(), for a file named through /proc/PID/root (see report_mapped): resolving it further
+ * would leave the process's namespace (the magic link reads as "/"), so it is taken as it is; the
+ * kernel follows it when the probes are attached, and they then hold the file itself. */
+static int report_as_is(const char *path, enum rp_tls_kind kind, rp_tls_found_fn fn, void *u)
+{
+	struct rp_tls_object o = {.kind = kind};
+	struct stat st;
+
+	if (strlen(path) >= sizeof(o.path) || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	strcpy(o.path, path);
+	o.dev = st.st_dev;
+	o.ino = st.st_ino;
+	o.ctime = st.st_ctim;
+	return fn(&o, u);
+}
+
+/*
+ * A file a process maps (path as it sees it, inode as the kernel says): by that path when the same
+ * path here is that file (the usual case), else through the process's own root: it may live in
+ * another mount namespace (a container, a Flatpak or snap application) or behind a mount the
+ * agent does not see (the service's private /tmp hides the /tmp where PyInstaller programs unpack
+ * their libraries). Inode numbers only: device numbers differ between maps and stat on overlayfs.
+ */
+static int report_mapped(pid_t pid, const char *file, ino_t ino, enum rp_tls_kind kind, rp_tls_found_fn fn, void *u)
+{
+	char in_ns[PATH_MAX];
+	struct stat st;
+
+	if (ino == 0 || (stat(file, &st) == 0 && st.st_ino == ino))
+		return report(file, kind, fn, u);
+	if (snprintf(in_ns, sizeof(in_ns), "/proc/%d/root%s", (int)pid, file) >= (int)sizeof(in_ns))
+		return 0;
+	if (stat(in_ns, &st) < 0 || st.st_ino != ino)
+		return 0;
+	return report_as_is(in_ns, kind, fn, u);
+}
+
 static int scan_dirs(rp_tls_found_fn fn, void *u)
 {
 	for (size_t i = 0; i < sizeof(lib_dirs) / sizeof(lib_dirs[0]); i++) {
@@ -276,16 +314,18 @@ int rp_program_scan_step(struct rp_program_scan *s, uint64_t deadline_ns, rp_tls
 int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u)
 {
 	char path[64], exe[PATH_MAX], line[4608];
+	struct stat st;
 	FILE *f;
 	int r = 0;
 	ssize_t n;
 
-	/* The executable itself may embed a TLS library (node exports OpenSSL's SSL_write). */
+	/* The executable itself may embed a TLS library (node exports OpenSSL's SSL_write); the
+	 * link names it by its path in the process's namespace, the link itself reaches it. */
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n > 0) {
+	if (n > 0 && stat(path, &st) == 0) {
 		exe[n] = '\0';
-		r = report(exe, RP_TLS_CANDIDATE_EXE, fn, u);
+		r = report_mapped(pid, exe, st.st_ino, RP_TLS_CANDIDATE_EXE, fn, u);
 		if (r < 0)
 			return r;
 	}
@@ -295,6 +335,7 @@ int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u)
 		return 0; /* the process went away, or is not ours to read */
 	while (fgets(line, sizeof(line), f)) {
 		char *file = strchr(line, '/');
+		unsigned long ino = 0;
 		char *nl, *base;
 		enum rp_tls_kind kind;
 
@@ -306,7 +347,10 @@ int rp_tls_scan_pid(pid_t pid, rp_tls_found_fn fn, void *u)
 		base = strrchr(file, '/') + 1;
 		if (!classify(base, &kind))
 			continue;
-		r = report(file, kind, fn, u);
+		/* address perms offset dev inode path */
+		if (sscanf(line, "%*s %*s %*s %*s %lu", &ino) != 1)
+			ino = 0;
+		r = report_mapped(pid, file, (ino_t)ino, kind, fn, u);
 		if (r < 0)
 			break;
 	}

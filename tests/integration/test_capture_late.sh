@@ -129,13 +129,29 @@ wait_alerts 4 || fail "no alert from the libssl copy loaded by dlopen"
 [[ $(alerts_query "[(a['actor']['process']['name'], a['rempart']['flow']['source']) for a in alerts if a['rempart']['detector'] == 'fr_nir'][-1]") == "('python3', 'openssl')" ]] \
   || fail "the dlopen alert does not name python3 and openssl: $(alerts_query "[a['actor']['process']['name'] for a in alerts]")"
 
+# A program in another mount namespace (a container, a Flatpak or snap application; the service's
+# own private /tmp too) maps a libssl at a path that, from the agent, holds nothing: a tmpfs
+# mounted in its namespace only. Found through the process's root.
+mkdir -p "$T/nsmnt"
+unshare --mount --propagation private -- bash -c 'mount -t tmpfs rempart-test "$1" && cp "$2" "$1/libssl.so.3" &&
+  LD_LIBRARY_PATH="$1" exec "$3" - "$4" "$5" "$6"' _ "$T/nsmnt" "$T/bundle/libssl.so.3" "$PY" "$PORT" "$T/ca.pem" "$NIR" <<'PYEOF'
+import ssl, sys, time, urllib.request
+time.sleep(1.0)
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+urllib.request.urlopen(urllib.request.Request(f"https://127.0.0.1:{sys.argv[1]}/ns", data=("NIR " + sys.argv[3]).encode()), context=ctx).read()
+PYEOF
+[[ ! -e "$T/nsmnt/libssl.so.3" ]] || fail "the namespace's tmpfs is visible here: the test proves nothing"
+wait_alerts 5 || fail "no alert from a libssl only its own mount namespace sees"
+status_has -E "^  /proc/[0-9]+/root$T/nsmnt/libssl.so.3:SSL_write$" || fail "the namespace's libssl is not among the probes"
+log "libssl in another mount namespace hooked through the process's root"
+
 # A node executable copied after start: OpenSSL's SSL_write is exported by the executable itself.
 mkdir -p "$T/bin"
 cp "$(readlink -f "$(command -v node)")" "$T/bin/node-copy"
 node_post_later "$T/bin/node-copy" /late
-wait_alerts 5 || fail "no alert from a node copy started after the agent"
-[[ $(alerts_query "alerts[4]['actor']['process']['file']['path']") == "$T/bin/node-copy" ]] \
-  || fail "alert does not name the node copy: $(alerts_query "alerts[4]['actor']['process']")"
+wait_alerts 6 || fail "no alert from a node copy started after the agent"
+[[ $(alerts_query "alerts[5]['actor']['process']['file']['path']") == "$T/bin/node-copy" ]] \
+  || fail "alert does not name the node copy: $(alerts_query "alerts[5]['actor']['process']")"
 log "embedded OpenSSL in a new executable hooked at exec"
 assert_no_leak "$NIR"
 log "PASS"
