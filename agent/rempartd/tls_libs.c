@@ -83,27 +83,9 @@ static int classify(const char *base, enum rp_tls_kind *kind)
 	return classify_soname(plain, kind);
 }
 
-static int report(const char *path, enum rp_tls_kind kind, rp_tls_found_fn fn, void *u)
-{
-	struct rp_tls_object o = {.kind = kind};
-	struct stat st;
-	char real[PATH_MAX];
-
-	/* Attach by the resolved file: symlinks and /lib vs /usr/lib resolve to one inode. */
-	if (!realpath(path, real) || stat(real, &st) < 0 || !S_ISREG(st.st_mode))
-		return 0;
-	if (strlen(real) >= sizeof(o.path))
-		return 0;
-	strcpy(o.path, real);
-	o.dev = st.st_dev;
-	o.ino = st.st_ino;
-	o.ctime = st.st_ctim;
-	return fn(&o, u);
-}
-
-/* As report(), for a file named through /proc/PID/root (see report_mapped): resolving it further
- * would leave the process's namespace (the magic link reads as "/"), so it is taken as it is; the
- * kernel follows it when the probes are attached, and they then hold the file itself. */
+/* The regular file at path, taken as it is. Also for a file named through /proc/PID/root (see
+ * report_mapped): resolving that further would leave the process's namespace (the magic link
+ * reads as "/"); the kernel follows it when the probes are attached, which then hold the file. */
 static int report_as_is(const char *path, enum rp_tls_kind kind, rp_tls_found_fn fn, void *u)
 {
 	struct rp_tls_object o = {.kind = kind};
@@ -116,6 +98,16 @@ static int report_as_is(const char *path, enum rp_tls_kind kind, rp_tls_found_fn
 	o.ino = st.st_ino;
 	o.ctime = st.st_ctim;
 	return fn(&o, u);
+}
+
+static int report(const char *path, enum rp_tls_kind kind, rp_tls_found_fn fn, void *u)
+{
+	char real[PATH_MAX];
+
+	/* Attach by the resolved file: symlinks and /lib vs /usr/lib resolve to one inode. */
+	if (!realpath(path, real))
+		return 0;
+	return report_as_is(real, kind, fn, u);
 }
 
 /*
