@@ -133,16 +133,26 @@ wait_alerts 4 || fail "no alert from the libssl copy loaded by dlopen"
 # own private /tmp too) maps a libssl at a path that, from the agent, holds nothing: a tmpfs
 # mounted in its namespace only. Found through the process's root.
 mkdir -p "$T/nsmnt"
+# It stays until the probes are checked: once it is gone, its file is no longer at any path the
+# agent can reach and is mapped by no process, and its probes are released (checked every 300 ms
+# here).
 unshare --mount --propagation private -- bash -c 'mount -t tmpfs rempart-test "$1" && cp "$2" "$1/libssl.so.3" &&
-  LD_LIBRARY_PATH="$1" exec "$3" - "$4" "$5" "$6"' _ "$T/nsmnt" "$T/bundle/libssl.so.3" "$PY" "$PORT" "$T/ca.pem" "$NIR" <<'PYEOF'
-import ssl, sys, time, urllib.request
+  LD_LIBRARY_PATH="$1" exec "$3" - "$4" "$5" "$6" "$7"' _ "$T/nsmnt" "$T/bundle/libssl.so.3" "$PY" "$PORT" "$T/ca.pem" "$NIR" "$T/ns.done" <<'PYEOF' &
+import os, ssl, sys, time, urllib.request
 time.sleep(1.0)
 ctx = ssl.create_default_context(cafile=sys.argv[2])
 urllib.request.urlopen(urllib.request.Request(f"https://127.0.0.1:{sys.argv[1]}/ns", data=("NIR " + sys.argv[3]).encode()), context=ctx).read()
+for _ in range(200):
+    if os.path.exists(sys.argv[4]):
+        break
+    time.sleep(0.05)
 PYEOF
-[[ ! -e "$T/nsmnt/libssl.so.3" ]] || fail "the namespace's tmpfs is visible here: the test proves nothing"
+NS_PID=$!; PIDS+=("$NS_PID")
 wait_alerts 5 || fail "no alert from a libssl only its own mount namespace sees"
+[[ ! -e "$T/nsmnt/libssl.so.3" ]] || fail "the namespace's tmpfs is visible here: the test proves nothing"
 status_has -E "^  /proc/[0-9]+/root$T/nsmnt/libssl.so.3:SSL_write$" || fail "the namespace's libssl is not among the probes"
+touch "$T/ns.done"
+wait "$NS_PID" || fail "the program in its own mount namespace failed"
 log "libssl in another mount namespace hooked through the process's root"
 
 # A node executable copied after start: OpenSSL's SSL_write is exported by the executable itself.
