@@ -1211,7 +1211,7 @@ int trace_uring_complete(struct trace_event_raw_io_uring_complete *ctx)
 	__u64 ino;
 	int res;
 
-	/* Kernels before 5.19 do not name the request: nothing to learn there. */
+	/* Kernels before 5.18 do not name the request in this event: nothing to learn there. */
 	if (!bpf_core_field_exists(ctx->req))
 		return 0;
 	res = ctx->res;
