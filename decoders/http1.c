@@ -220,10 +220,19 @@ static void headers_end(struct rp_decoder *d)
 {
 	struct rp_http1 *h = &d->h1;
 
-	if (h->connect) {
-		d->tunnel = h->request; /* a client's CONNECT: the proxy's tunnel starts after it */
-		return rp_decoder_fallback(d, false); /* a tunnel (CONNECT, 101): not HTTP/1 any more */
+	if (h->connect && h->request) {
+		/* A client's CONNECT: the proxy's tunnel starts after it, carrying the far end's own
+		 * protocol from its first byte. A TLS session is flows.c's to judge; a library we hook
+		 * (Firefox's NSPR, through its proxy) writes its session's plaintext here, HTTP/1 or
+		 * HTTP/2 to be decoded like any other. */
+		d->tunnel = true;
+		rp_http1_reset(d);
+		d->mode = MODE_DETECT;
+		d->between_messages = false;
+		return;
 	}
+	if (h->connect)
+		return rp_decoder_fallback(d, false); /* 101: what follows is not HTTP/1 any more */
 	if (h->no_body)
 		return message_done(d);
 	/* Chunked wins over Content-Length (RFC 9112 §6.3). */

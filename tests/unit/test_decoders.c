@@ -820,6 +820,43 @@ START_TEST(http1_connect_opens_a_tunnel)
 }
 END_TEST
 
+/* Through a proxy, a session whose plaintext is hooked (Firefox writes its CONNECT and then the
+ * session's requests through the same NSPR descriptor) is decoded after the CONNECT like any
+ * flow: a gzip body comes out as text. Bytes that are no protocol we know pass raw. */
+START_TEST(http1_inside_a_tunnel_is_decoded)
+{
+	static const char body[] = "{\"note\": \"NIR 2 95 10 99 126 111 93\"}";
+	struct buf in = {0}, gz = {0}, raw = {0};
+	char head[256];
+
+	buf_str(&in, "CONNECT chat.example:443 HTTP/1.1\r\nHost: chat.example:443\r\n\r\n");
+	compress_into(&gz, body, sizeof(body) - 1, 15 + 16);
+	snprintf(head, sizeof(head),
+		 "POST /api HTTP/1.1\r\nHost: chat.example\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", gz.n);
+	buf_str(&in, head);
+	buf_add(&in, gz.p, gz.n);
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&in, steps[s], &st);
+		ck_assert(contains(&out, "NIR 2 95 10 99 126 111 93"));
+		ck_assert_int_eq(st.mode, RP_DECODER_HTTP1);
+		free(out.p);
+	}
+	buf_str(&raw, "CONNECT chat.example:443 HTTP/1.1\r\n\r\n\x17\x03\x03 ciphertext");
+	for (size_t s = 0; s < N_STEPS; s++) {
+		struct rp_decoder_stats st;
+		struct buf out = decode(&raw, steps[s], &st);
+		ck_assert(contains(&out, " ciphertext"));
+		ck_assert_int_eq(st.mode, RP_DECODER_RAW);
+		ck_assert_uint_eq(st.fallbacks, 0);
+		free(out.p);
+	}
+	free(in.p);
+	free(gz.p);
+	free(raw.p);
+}
+END_TEST
+
 /* The reason for all this: the detector misses a NIR cut by a DATA frame header in the raw flow,
  * and finds it in the decoded text. */
 static int count_nir(const struct rp_finding *f, void *u)
@@ -1588,6 +1625,7 @@ int main(void)
 	tcase_set_timeout(h1, 120);
 	tcase_add_test(h1, raw_passes_unchanged);
 	tcase_add_test(h1, http1_connect_opens_a_tunnel);
+	tcase_add_test(h1, http1_inside_a_tunnel_is_decoded);
 	tcase_add_test(h1, http1_content_length_keep_alive);
 	tcase_add_test(h1, http1_chunked_strips_framing);
 	tcase_add_test(h1, http1_tiny_chunks_in_one_feed);
