@@ -256,6 +256,19 @@ static int push_probe(struct rp_capture *c, struct bpf_link *link, const char *t
 	return 0;
 }
 
+/* A uprobe link just made (NULL: errno says why) joins the probes, or is destroyed. */
+static int keep_probe(struct rp_capture *c, struct bpf_link *link, const char *path, const char *func, size_t object)
+{
+	int r;
+
+	if (!link)
+		return -errno;
+	r = push_probe(c, link, path, func, object);
+	if (r < 0)
+		bpf_link__destroy(link);
+	return r;
+}
+
 static bool is_go_func(const char *func)
 {
 	return strncmp(func, "crypto/tls.", 11) == 0;
@@ -278,7 +291,6 @@ static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char 
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = false);
 	struct bpf_link *link;
-	int r;
 
 	/* pid -1: every process that maps this file, now and later. */
 	if (is_go_func(func)) {
@@ -302,12 +314,7 @@ static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char 
 	} else {
 		link = bpf_program__attach_uprobe_opts(prog, -1, path, cheapest_site(path, func), &opts);
 	}
-	if (!link)
-		return -errno;
-	r = push_probe(c, link, path, func, object);
-	if (r < 0)
-		bpf_link__destroy(link);
-	return r;
+	return keep_probe(c, link, path, func, object);
 }
 
 /* The loader's probe: at _dl_debug_state's entry (a lone ret), with the distance to _r_debug as
@@ -315,19 +322,12 @@ static int add_probe(struct rp_capture *c, struct bpf_program *prog, const char 
 static int add_loader_probe(struct rp_capture *c, const char *path, size_t object)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "_dl_debug_state", .retprobe = false);
-	struct bpf_link *link;
 	int64_t to_r_debug = 0;
-	int r;
 
 	if (rp_elf_distance(path, "_dl_debug_state", "_r_debug", &to_r_debug) == 0)
 		opts.bpf_cookie = (uint64_t)to_r_debug;
-	link = bpf_program__attach_uprobe_opts(c->skel->progs.loader_change, -1, path, 0, &opts);
-	if (!link)
-		return -errno;
-	r = push_probe(c, link, path, "_dl_debug_state", object);
-	if (r < 0)
-		bpf_link__destroy(link);
-	return r;
+	return keep_probe(c, bpf_program__attach_uprobe_opts(c->skel->progs.loader_change, -1, path, 0, &opts), path,
+			  "_dl_debug_state", object);
 }
 
 static bool same_time(const struct timespec *a, const struct timespec *b)
@@ -530,21 +530,21 @@ static int attach_object(const struct rp_tls_object *o, void *u)
 		break;
 	}
 	case RP_TLS_LOADER:
-		/* Not TLS code: the process's hooks are not any more recent for it (ac->hooked_ns). */
-		if (add_loader_probe(c, o->path, idx) == 0) {
-			c->objects[idx].path = strdup(o->path);
-			c->objects[idx].hooked_ns = rp_monotonic_ns();
-			c->n_hooked++;
-		}
-		return 0;
+		ok = add_loader_probe(c, o->path, idx) == 0;
+		break;
 	case RP_TLS_CANDIDATE_EXE:
 		break;
 	}
 	if (ok) {
 		c->objects[idx].path = strdup(o->path); /* NULL: never released, as before */
-		c->objects[idx].hooked_ns = ac->hooked_ns = rp_monotonic_ns();
-		ac->attached++;
+		c->objects[idx].hooked_ns = rp_monotonic_ns();
 		c->n_hooked++;
+		/* The loader is not TLS code: a process's TLS hooks are no more recent for it, and
+		 * it alone is not a TLS library attached to. */
+		if (kind != RP_TLS_LOADER) {
+			ac->hooked_ns = c->objects[idx].hooked_ns;
+			ac->attached++;
+		}
 	}
 	return 0;
 }

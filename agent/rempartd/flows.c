@@ -22,7 +22,7 @@ enum tunnel_state {
 	TUNNEL_NONE = 0,
 	TUNNEL_OPENED, /* CONNECT sent: the next bytes say what the tunnel carries */
 	TUNNEL_TLS,    /* a TLS session: ciphertext from here on, nothing to scan */
-	TUNNEL_OTHER,  /* anything else: scanned raw, as before */
+	TUNNEL_OTHER,  /* anything else: decoded from its first byte (a hooked library's plaintext) */
 };
 
 struct rp_flow {
@@ -61,9 +61,6 @@ struct rp_flow {
 	char user[64];
 	enum tunnel_state tunnel;
 };
-
-static enum tunnel_state tunnel_begins(struct rp_daemon *d, struct rp_flow *f, const struct rp_data_record *r,
-				       const uint8_t *p, size_t n);
 
 struct rp_flow_table {
 	struct rp_flow *buckets[N_BUCKETS];
@@ -477,6 +474,9 @@ static int on_decoded(const void *buf, size_t len, void *u)
 	return rp_stream_feed(fc->f->stream, fc->f->pref->scratch, buf, len, on_finding, fc);
 }
 
+static enum tunnel_state tunnel_begins(struct rp_daemon *d, struct rp_flow *f, const struct rp_data_record *r,
+				       const uint8_t *p, size_t n);
+
 static int on_data(struct rp_daemon *d, const struct rp_data_record *r, size_t size)
 {
 	struct rp_flow *f;
@@ -603,13 +603,11 @@ static int on_libs_changed(struct rp_daemon *d, const struct rp_libs_changed_rec
 }
 
 /*
- * A client whose TLS we do not hook (Chromium's BoringSSL, Go, Java) is opening a session: what
- * it sends will not be read, so the only judgement possible is on who talks to whom. Rules with
- * "uninspected_tls" decide, on the server name the hello asks for and the process; nothing is
- * kept of the flow (nothing more will come from it).
+ * A client whose TLS we do not hook (Chromium's BoringSSL, Java, rustls) is opening a session with
+ * host (NULL when not named): what it sends will not be read, so the only judgement possible is on
+ * who talks to whom. Rules with "uninspected_tls" decide, by name, destination and process;
+ * nothing is kept of the flow (nothing more will come from it that could be read).
  */
-/* A TLS session the agent cannot read is opening, from the writer in id to host (NULL when not
- * named): rules with "uninspected_tls" judge it by name, destination and process. */
 static void judge_unreadable(struct rp_daemon *d, const struct rp_flow_identity *id, const char *host,
 			     const char *how_seen)
 {
